@@ -1,0 +1,218 @@
+//! Binding call arguments to a signature: positional and keyword arguments,
+//! missing and unknown ones, and their types.
+
+use super::builtins::ArgKind;
+use super::dim::Dim;
+use super::error;
+use super::value::Value;
+use crate::diagnostic::Diagnostic;
+use crate::span::Span;
+use crate::syntax::ast::Ident;
+use std::collections::HashMap;
+
+/// An argument after evaluation.
+#[derive(Clone, Debug)]
+pub struct EvalArg {
+    /// The keyword, if given by name.
+    pub name: Option<Ident>,
+    /// Its value.
+    pub value: Value,
+    /// Where it is written.
+    pub span: Span,
+}
+
+impl<'a> From<&'a super::builtins::ParamDef> for Param<'a> {
+    fn from(p: &'a super::builtins::ParamDef) -> Param<'a> {
+        Param {
+            name: p.name,
+            kind: p.kind,
+            required: p.required,
+        }
+    }
+}
+
+/// One parameter of a signature being bound against.
+#[derive(Clone, Copy, Debug)]
+pub struct Param<'a> {
+    /// Its keyword.
+    pub name: &'a str,
+    /// Its type.
+    pub kind: ArgKind,
+    /// Whether it must be given.
+    pub required: bool,
+}
+
+/// Arguments bound to parameter names.
+#[derive(Clone, Debug, Default)]
+pub struct Bound {
+    values: HashMap<String, (Value, Span)>,
+}
+
+impl Bound {
+    /// The value and span given for `name`, if any.
+    pub fn get(&self, name: &str) -> Option<&(Value, Span)> {
+        self.values.get(name)
+    }
+
+    /// Whether `name` was given.
+    pub fn has(&self, name: &str) -> bool {
+        self.values.contains_key(name)
+    }
+
+    /// An integer argument; poisoned when the value had an error.
+    pub fn int(&self, name: &str) -> Option<Dim> {
+        self.values.get(name).map(|(v, _)| match v {
+            Value::Int(d) => d.clone(),
+            _ => Dim::error(),
+        })
+    }
+
+    /// A numeric argument (`None` inside when unknown at check time).
+    pub fn float(&self, name: &str) -> Option<Option<f64>> {
+        self.values.get(name).map(|(v, _)| v.as_f64())
+    }
+
+    /// A boolean argument.
+    pub fn bool(&self, name: &str) -> Option<bool> {
+        self.values.get(name).and_then(|(v, _)| match v {
+            Value::Bool(b) => Some(*b),
+            _ => None,
+        })
+    }
+
+    /// A string argument.
+    pub fn str(&self, name: &str) -> Option<&str> {
+        self.values.get(name).and_then(|(v, _)| match v {
+            Value::Str(s) => Some(s.as_str()),
+            _ => None,
+        })
+    }
+
+    /// An integer-or-pair argument as `[h, w]`.
+    pub fn pair(&self, name: &str) -> Option<[Dim; 2]> {
+        self.values.get(name).map(|(v, _)| match v {
+            Value::Int(d) => [d.clone(), d.clone()],
+            Value::List(items) if items.len() == 2 => {
+                let get = |i: usize| match &items[i].0 {
+                    Value::Int(d) => d.clone(),
+                    _ => Dim::error(),
+                };
+                [get(0), get(1)]
+            }
+            _ => [Dim::error(), Dim::error()],
+        })
+    }
+
+    /// The span of argument `name`, or `fallback`.
+    pub fn span(&self, name: &str, fallback: Span) -> Span {
+        self.values.get(name).map(|(_, s)| *s).unwrap_or(fallback)
+    }
+}
+
+/// Whether `value` has the type `kind` asks for (erroneous values pass).
+pub fn matches_kind(kind: ArgKind, value: &Value) -> bool {
+    let is_int = |v: &Value| matches!(v, Value::Int(_) | Value::Error);
+    match (kind, value) {
+        (_, Value::Error) => true,
+        (ArgKind::Int | ArgKind::Axis, v) => is_int(v),
+        (ArgKind::Float, v) => matches!(v, Value::Int(_) | Value::Float(_)),
+        (ArgKind::Bool, v) => matches!(v, Value::Bool(_)),
+        (ArgKind::IntPair, Value::List(items)) => {
+            items.len() == 2 && items.iter().all(|(v, _)| is_int(v))
+        }
+        (ArgKind::IntPair, v) => is_int(v),
+        (ArgKind::Padding, Value::Str(s)) => s == "same",
+        (ArgKind::Padding, v) => matches_kind(ArgKind::IntPair, v),
+        (ArgKind::Round, Value::Str(s)) => matches!(s.as_str(), "floor" | "ceil" | "exact"),
+        (ArgKind::Round, _) => false,
+        (ArgKind::IntList, Value::List(items)) => items.iter().all(|(v, _)| is_int(v)),
+        (ArgKind::IntList, _) => false,
+        (ArgKind::Tensor, v) => matches!(v, Value::Tensor { .. }),
+        (ArgKind::Str, v) => matches!(v, Value::Str(_)),
+        (ArgKind::FloatList, Value::List(items)) => items
+            .iter()
+            .all(|(v, _)| matches!(v, Value::Int(_) | Value::Float(_) | Value::Error)),
+        (ArgKind::FloatList, _) => false,
+    }
+}
+
+/// Binds `args` to `params` for a call of `callee` (whose signature, as
+/// documented, is `signature`). Every problem found is reported.
+pub fn bind(
+    callee: &Ident,
+    signature: &str,
+    params: &[Param],
+    args: &[EvalArg],
+) -> Result<Bound, Vec<Diagnostic>> {
+    let mut bound = Bound::default();
+    let mut errors = Vec::new();
+    let mut positional = 0;
+    for arg in args {
+        match &arg.name {
+            None => {
+                if positional >= params.len() {
+                    errors.push(error::too_many_arguments(
+                        callee,
+                        params.len(),
+                        arg.span,
+                        signature,
+                    ));
+                    positional += 1;
+                    continue;
+                }
+                let param = params[positional];
+                positional += 1;
+                bind_one(&mut bound, &mut errors, callee, param, arg, signature);
+            }
+            Some(keyword) => match params.iter().find(|p| p.name == keyword.name) {
+                None => {
+                    let names: Vec<&str> = params.iter().map(|p| p.name).collect();
+                    errors.push(error::unknown_keyword(callee, keyword, &names, signature));
+                }
+                Some(param) => {
+                    if bound.has(param.name) {
+                        errors.push(error::duplicate_argument(
+                            callee,
+                            keyword,
+                            bound.span(param.name, keyword.span),
+                        ));
+                    } else {
+                        bind_one(&mut bound, &mut errors, callee, *param, arg, signature);
+                    }
+                }
+            },
+        }
+    }
+    for param in params {
+        if param.required && !bound.has(param.name) {
+            errors.push(error::missing_argument(callee, param.name, signature));
+        }
+    }
+    if errors.is_empty() {
+        Ok(bound)
+    } else {
+        Err(errors)
+    }
+}
+
+fn bind_one(
+    bound: &mut Bound,
+    errors: &mut Vec<Diagnostic>,
+    callee: &Ident,
+    param: Param,
+    arg: &EvalArg,
+    signature: &str,
+) {
+    if matches_kind(param.kind, &arg.value) {
+        bound
+            .values
+            .insert(param.name.to_string(), (arg.value.clone(), arg.span));
+    } else {
+        errors.push(error::wrong_argument_type(
+            callee, param.name, param.kind, &arg.value, arg.span, signature,
+        ));
+        bound
+            .values
+            .insert(param.name.to_string(), (Value::Error, arg.span));
+    }
+}

@@ -1,0 +1,1664 @@
+//! Checking model and cell bodies: statements, pipelines, expressions, and
+//! uses of built-ins, models and cells, building the graph as it goes.
+
+use super::args::{self, EvalArg, Param};
+use super::builtins::{ArgKind, Builtin};
+use super::dim::Dim;
+use super::error;
+use super::layers::{self, LayerOut, Site};
+use super::shape::{self, Shape};
+use super::value::Value;
+use crate::diagnostic::Diagnostic;
+use crate::ir::{CallSite, CellGraph, Graph, Init, Node, NodeId, Op, ParamSpec, StateSlot};
+use crate::span::Span;
+use crate::syntax::ast::{
+    self, BinOp, CellDef, Expr, ExprKind, Ident, ModelDef, OptionType, Pipeline, ShapeExpr, Stmt,
+    StmtKind,
+};
+use std::collections::HashMap;
+
+/// A model or a cell, whichever a name refers to.
+#[derive(Clone, Copy)]
+pub enum Definition<'a> {
+    /// A model.
+    Model(&'a ModelDef),
+    /// A cell.
+    Cell(&'a CellDef),
+}
+
+impl<'a> Definition<'a> {
+    fn name(&self) -> &'a Ident {
+        match self {
+            Definition::Model(m) => &m.name,
+            Definition::Cell(c) => &c.name,
+        }
+    }
+
+    fn input(&self) -> &'a ast::InputDecl {
+        match self {
+            Definition::Model(m) => &m.input,
+            Definition::Cell(c) => &c.input,
+        }
+    }
+
+    fn options(&self) -> &'a [ast::OptionDecl] {
+        match self {
+            Definition::Model(m) => &m.options,
+            Definition::Cell(c) => &c.options,
+        }
+    }
+
+    fn body(&self) -> &'a ast::Block {
+        match self {
+            Definition::Model(m) => &m.body,
+            Definition::Cell(c) => &c.body,
+        }
+    }
+}
+
+/// The graph under construction.
+#[derive(Default)]
+struct GraphBuilder {
+    nodes: Vec<Node>,
+    calls: Vec<CallSite>,
+}
+
+/// One instance of a model or cell body being checked.
+struct Frame {
+    /// Path prefix of its nodes, e.g. `ResNet18.Down_1`.
+    path: String,
+    /// Its call site in the graph, if it is a nested use.
+    call: Option<usize>,
+    /// Names in scope: input, options, dimension variables, lets, params, state.
+    env: HashMap<String, Value>,
+    /// Next index per op name, for paths like `conv2d_3`.
+    counters: HashMap<String, usize>,
+    /// The value a statement that does not start with a bound value continues from.
+    current: Option<Value>,
+    /// For a cell: its state names, and the node of each `next`.
+    state: Vec<(String, Shape, Span)>,
+    nexts: HashMap<String, NodeId>,
+}
+
+impl Frame {
+    fn next_path(&mut self, op: &str) -> String {
+        let counter = self.counters.entry(op.to_string()).or_insert(0);
+        let path = format!("{}.{op}_{counter}", self.path);
+        *counter += 1;
+        path
+    }
+}
+
+/// Checks bodies against the program's definitions.
+pub struct BodyChecker<'a> {
+    /// Models and cells by name.
+    pub definitions: HashMap<String, Definition<'a>>,
+    /// The source, for node labels.
+    pub source: &'a str,
+    /// Diagnostics found so far.
+    pub diagnostics: Vec<Diagnostic>,
+    /// Definitions being instantiated, outermost first (to catch recursion).
+    stack: Vec<String>,
+}
+
+impl<'a> BodyChecker<'a> {
+    /// A checker over the given definitions.
+    pub fn new(definitions: HashMap<String, Definition<'a>>, source: &'a str) -> BodyChecker<'a> {
+        BodyChecker {
+            definitions,
+            source,
+            diagnostics: Vec::new(),
+            stack: Vec::new(),
+        }
+    }
+
+    /// Checks `definition` on its own: dimension variables in its input stay
+    /// symbolic, options without a default become symbolic too.
+    pub fn check_standalone(&mut self, definition: Definition<'a>) -> Graph {
+        let mut env = HashMap::new();
+        for option in definition.options() {
+            let value = match &option.default {
+                Some(_) => self.option_default(option, &env),
+                None => match option.ty {
+                    OptionType::Int => Value::Int(Dim::var(&option.name.name)),
+                    OptionType::Float => Value::Float(None),
+                },
+            };
+            env.insert(option.name.name.clone(), value);
+        }
+        let input_decl = definition.input();
+        for dim in &input_decl.shape.dims {
+            if let ExprKind::Name(name) = &dim.kind
+                && !env.contains_key(name)
+                && is_dimension_variable(name)
+            {
+                env.insert(name.clone(), Value::Int(Dim::var(name)));
+            }
+        }
+        let dims = self.eval_shape(&input_decl.shape, &env, true);
+        self.instantiate_with_env(definition, Shape::batched(dims), env)
+    }
+
+    /// Checks `definition` for an input of shape `input` (with batch), binding
+    /// its dimension variables; options take their defaults. `site` is where the
+    /// input shape comes from (a `train` block).
+    pub fn check_for_input(
+        &mut self,
+        definition: Definition<'a>,
+        input: &Shape,
+        site: Span,
+    ) -> Option<Graph> {
+        let mut env = HashMap::new();
+        for option in definition.options() {
+            let value = match &option.default {
+                Some(_) => self.option_default(option, &env),
+                None => {
+                    self.diagnostics.push(error::train_needs_option(
+                        definition.name(),
+                        &option.name,
+                        site,
+                    ));
+                    return None;
+                }
+            };
+            env.insert(option.name.name.clone(), value);
+        }
+        if let Err(d) = self.unify_input(definition, input, &mut env, site, site) {
+            self.diagnostics.push(d);
+            return None;
+        }
+        Some(self.instantiate_with_env(definition, input.clone(), env))
+    }
+
+    fn option_default(&mut self, option: &ast::OptionDecl, env: &HashMap<String, Value>) -> Value {
+        let expr = option
+            .default
+            .as_ref()
+            .expect("caller checked the default exists");
+        let value = self.eval_constant(expr, env);
+        self.check_option_type(&option.name, option.ty, &value, expr.span)
+    }
+
+    fn check_option_type(
+        &mut self,
+        name: &Ident,
+        ty: OptionType,
+        value: &Value,
+        span: Span,
+    ) -> Value {
+        match (ty, value) {
+            (_, Value::Error) => Value::Error,
+            (OptionType::Int, Value::Int(_)) => value.clone(),
+            (OptionType::Float, Value::Int(d)) => Value::Float(d.as_known().map(|v| v as f64)),
+            (OptionType::Float, Value::Float(_)) => value.clone(),
+            _ => {
+                let kind = if ty == OptionType::Int {
+                    ArgKind::Int
+                } else {
+                    ArgKind::Float
+                };
+                self.diagnostics
+                    .push(error::option_type(name, kind, value, span));
+                Value::Error
+            }
+        }
+    }
+
+    fn instantiate_with_env(
+        &mut self,
+        definition: Definition<'a>,
+        input: Shape,
+        env: HashMap<String, Value>,
+    ) -> Graph {
+        let name = definition.name().name.clone();
+        let mut builder = GraphBuilder::default();
+        let mut frame = Frame {
+            path: name.clone(),
+            call: None,
+            env,
+            counters: HashMap::new(),
+            current: None,
+            state: Vec::new(),
+            nexts: HashMap::new(),
+        };
+        self.stack.push(name);
+        let output = match definition {
+            Definition::Model(model) => {
+                let input_value = self.add_input(&mut builder, &mut frame, &model.input, input);
+                self.run_body(&mut builder, &mut frame, &model.body, input_value)
+            }
+            // Standalone, a cell is checked for one step: `input` is the step's shape.
+            Definition::Cell(cell) => self.run_cell_body(&mut builder, &mut frame, cell, input),
+        };
+        self.stack.pop();
+        finish_graph(builder, &output)
+    }
+
+    fn add_input(
+        &mut self,
+        builder: &mut GraphBuilder,
+        frame: &mut Frame,
+        decl: &ast::InputDecl,
+        shape: Shape,
+    ) -> Value {
+        let node = push_node(
+            builder,
+            frame,
+            Op::Input,
+            vec![],
+            shape.clone(),
+            decl.name.span,
+            format!("{}.{}", frame.path, decl.name.name),
+            "input".to_string(),
+            vec![],
+        );
+        let value = Value::Tensor { node, shape };
+        frame.env.insert(decl.name.name.clone(), value.clone());
+        value
+    }
+
+    fn run_body(
+        &mut self,
+        builder: &mut GraphBuilder,
+        frame: &mut Frame,
+        body: &ast::Block,
+        input: Value,
+    ) -> Value {
+        frame.current = Some(input);
+        let mut output = None;
+        self.run_statements(builder, frame, &body.stmts, &mut output);
+        output
+            .or_else(|| frame.current.clone())
+            .unwrap_or(Value::Error)
+    }
+
+    fn run_statements(
+        &mut self,
+        builder: &mut GraphBuilder,
+        frame: &mut Frame,
+        stmts: &[Stmt],
+        output: &mut Option<Value>,
+    ) {
+        for stmt in stmts {
+            if output.is_some() {
+                self.diagnostics.push(error::after_return(stmt.span));
+                return;
+            }
+            self.run_statement(builder, frame, stmt, output);
+        }
+    }
+
+    fn run_statement(
+        &mut self,
+        builder: &mut GraphBuilder,
+        frame: &mut Frame,
+        stmt: &Stmt,
+        output: &mut Option<Value>,
+    ) {
+        match &stmt.kind {
+            StmtKind::Let { name, value } => {
+                let v = self.eval_pipeline(builder, frame, value);
+                frame.env.insert(name.name.clone(), v.clone());
+                frame.current = Some(v);
+            }
+            StmtKind::Param { name, shape, init } => {
+                let dims = self.eval_shape(shape, &frame.env, true);
+                let shape = Shape::unbatched(dims);
+                let init = match init {
+                    Some(expr) => self.eval_init(expr),
+                    None if shape.rank() >= 2 => Init::Xavier,
+                    None => Init::Zeros,
+                };
+                let path = format!("{}.{}", frame.path, name.name);
+                let spec = ParamSpec {
+                    name: path.clone(),
+                    shape: shape.clone(),
+                    init,
+                    trainable: true,
+                };
+                let label = format!("param {}", self.text(shape_span_text(stmt.span, name.span)));
+                let node = push_node(
+                    builder,
+                    frame,
+                    Op::Param,
+                    vec![],
+                    shape.clone(),
+                    stmt.span,
+                    path,
+                    label,
+                    vec![spec],
+                );
+                frame
+                    .env
+                    .insert(name.name.clone(), Value::Tensor { node, shape });
+            }
+            StmtKind::Next { name, value } => {
+                let v = self.eval_pipeline(builder, frame, value);
+                let Some((_, state_shape, decl_span)) = frame
+                    .state
+                    .iter()
+                    .find(|(n, _, _)| *n == name.name)
+                    .cloned()
+                else {
+                    let states: Vec<String> =
+                        frame.state.iter().map(|(n, _, _)| n.clone()).collect();
+                    self.diagnostics.push(error::next_not_state(
+                        name,
+                        &states,
+                        !frame.state.is_empty() || is_cell_frame(frame),
+                    ));
+                    return;
+                };
+                if let Value::Tensor { node, shape } = &v {
+                    if !shape.agrees_with(&state_shape) {
+                        self.diagnostics.push(error::next_shape(
+                            name,
+                            shape,
+                            &state_shape,
+                            value.span,
+                            decl_span,
+                        ));
+                    }
+                    frame.nexts.insert(name.name.clone(), *node);
+                } else if !matches!(v, Value::Error) {
+                    self.diagnostics
+                        .push(error::expected_tensor(&v, value.span));
+                }
+                frame.env.insert(name.name.clone(), v.clone());
+                frame.current = Some(v);
+            }
+            StmtKind::Repeat { count, body } => {
+                let value = self.eval_constant(count, &frame.env);
+                let times = match &value {
+                    Value::Int(d) => match d.as_known() {
+                        Some(k) if k >= 1 => k,
+                        Some(k) => {
+                            self.diagnostics.push(error::invalid_value(
+                                "repeat",
+                                "count",
+                                &k.to_string(),
+                                "a positive integer",
+                                count.span,
+                            ));
+                            return;
+                        }
+                        // Symbolic (an option without a value here): check the body once.
+                        None => 1,
+                    },
+                    Value::Error => 1,
+                    other => {
+                        self.diagnostics
+                            .push(error::repeat_count(other, count.span));
+                        1
+                    }
+                };
+                for _ in 0..times {
+                    self.run_statements(builder, frame, &body.stmts, output);
+                }
+            }
+            StmtKind::Return(pipeline) => {
+                let v = self.eval_pipeline(builder, frame, pipeline);
+                *output = Some(v);
+            }
+            StmtKind::Pipeline(pipeline) => {
+                let v = self.eval_pipeline(builder, frame, pipeline);
+                frame.current = Some(v);
+            }
+        }
+    }
+
+    fn run_cell_body(
+        &mut self,
+        builder: &mut GraphBuilder,
+        frame: &mut Frame,
+        cell: &'a CellDef,
+        step: Shape,
+    ) -> Value {
+        let input = self.add_input(builder, frame, &cell.input, step);
+        let mut slots = Vec::new();
+        for (index, decl) in cell.state.iter().enumerate() {
+            let dims = self.eval_shape(&decl.shape, &frame.env, true);
+            let shape = Shape::batched(dims);
+            let path = format!("{}.{}", frame.path, decl.name.name);
+            let node = push_node(
+                builder,
+                frame,
+                Op::StateIn(index),
+                vec![],
+                shape.clone(),
+                decl.name.span,
+                path,
+                "state".to_string(),
+                vec![],
+            );
+            frame.env.insert(
+                decl.name.name.clone(),
+                Value::Tensor {
+                    node,
+                    shape: shape.clone(),
+                },
+            );
+            frame
+                .state
+                .push((decl.name.name.clone(), shape, decl.shape.span));
+            let init = decl
+                .init
+                .as_ref()
+                .map(|e| self.eval_init(e))
+                .unwrap_or(Init::Zeros);
+            slots.push((decl.name.name.clone(), init));
+        }
+        frame.current = Some(input);
+        let mut output = None;
+        self.run_statements(builder, frame, &cell.body.stmts, &mut output);
+        output
+            .or_else(|| frame.current.clone())
+            .unwrap_or(Value::Error)
+    }
+
+    /// The value of a pipeline; the first stage may continue from the current value.
+    fn eval_pipeline(
+        &mut self,
+        builder: &mut GraphBuilder,
+        frame: &mut Frame,
+        pipeline: &Pipeline,
+    ) -> Value {
+        let mut stages = pipeline.stages.iter();
+        let first = stages.next().expect("pipeline: at least one stage");
+        let mut value = self.eval_head(builder, frame, first);
+        let mut value_span = first.span;
+        for stage in stages {
+            value = self.apply_stage(builder, frame, stage, value, value_span);
+            value_span = value_span.merge(stage.span);
+        }
+        value
+    }
+
+    /// The first stage of a statement: a value of its own, or a layer applied
+    /// to the current value.
+    fn eval_head(&mut self, builder: &mut GraphBuilder, frame: &mut Frame, expr: &Expr) -> Value {
+        let continues = match &expr.kind {
+            ExprKind::Name(name) => !frame.env.contains_key(name) && self.is_callable(name),
+            ExprKind::Call(call) => match Builtin::from_name(&call.callee.name) {
+                Some(b) if b.is_function() => self.function_head_continues(frame, call),
+                Some(_) => true,
+                None => self.definitions.contains_key(&call.callee.name),
+            },
+            _ => false,
+        };
+        if continues {
+            let current = frame.current.clone().unwrap_or(Value::Error);
+            let span = expr.span;
+            self.apply_stage(builder, frame, expr, current, span)
+        } else {
+            self.eval_expr(builder, frame, expr)
+        }
+    }
+
+    /// A function call at the start of a statement stands on its own when its
+    /// first positional argument is a tensor (`relu(y + skip)`); otherwise the
+    /// current value is piped in (`leaky_relu(0.2)`).
+    fn function_head_continues(&self, frame: &Frame, call: &ast::Call) -> bool {
+        let first = call
+            .args
+            .as_ref()
+            .and_then(|args| args.iter().find(|a| a.name.is_none()));
+        match first {
+            None => true,
+            Some(arg) => !self.mentions_tensor(frame, &arg.value),
+        }
+    }
+
+    /// Whether an expression refers to a tensor in scope (so it evaluates to one).
+    fn mentions_tensor(&self, frame: &Frame, expr: &Expr) -> bool {
+        match &expr.kind {
+            ExprKind::Name(name) => matches!(frame.env.get(name), Some(Value::Tensor { .. })),
+            ExprKind::Binary { lhs, rhs, .. } => {
+                self.mentions_tensor(frame, lhs) || self.mentions_tensor(frame, rhs)
+            }
+            ExprKind::Neg(inner) => self.mentions_tensor(frame, inner),
+            ExprKind::Call(call) => call
+                .args
+                .iter()
+                .flatten()
+                .any(|a| self.mentions_tensor(frame, &a.value)),
+            _ => false,
+        }
+    }
+
+    fn is_callable(&self, name: &str) -> bool {
+        Builtin::from_name(name).is_some() || self.definitions.contains_key(name)
+    }
+
+    /// Applies a layer written as `stage` to `input`.
+    fn apply_stage(
+        &mut self,
+        builder: &mut GraphBuilder,
+        frame: &mut Frame,
+        stage: &Expr,
+        input: Value,
+        input_span: Span,
+    ) -> Value {
+        let (callee, args) = match &stage.kind {
+            ExprKind::Name(name) => (
+                Ident {
+                    name: name.clone(),
+                    span: stage.span,
+                },
+                Vec::new(),
+            ),
+            ExprKind::Call(call) => {
+                let args = self.eval_args(builder, frame, call.args.as_deref().unwrap_or(&[]));
+                (call.callee.clone(), args)
+            }
+            _ => {
+                self.diagnostics.push(error::not_a_layer(stage.span, None));
+                return Value::Error;
+            }
+        };
+        if !self.is_callable(&callee.name) {
+            if frame.env.contains_key(&callee.name) {
+                self.diagnostics
+                    .push(error::not_a_layer(stage.span, Some(&callee.name)));
+            } else {
+                let candidates = self.callable_names();
+                self.diagnostics
+                    .push(error::unknown_layer(&callee, &candidates));
+            }
+            return Value::Error;
+        }
+        let input = match input {
+            Value::Tensor { .. } => input,
+            Value::Error => return Value::Error,
+            other => {
+                self.diagnostics
+                    .push(error::expected_tensor(&other, input_span));
+                return Value::Error;
+            }
+        };
+        let label = self.text(stage.span);
+        if let Some(builtin) = Builtin::from_name(&callee.name) {
+            let mut all = Vec::with_capacity(args.len() + 1);
+            if builtin.is_function() {
+                all.push(EvalArg {
+                    name: None,
+                    value: input,
+                    span: input_span,
+                });
+                all.extend(args);
+                return self.call_builtin(builder, frame, builtin, &callee, all, stage.span, label);
+            }
+            return self.apply_layer(
+                builder, frame, builtin, &callee, input, input_span, &args, stage.span, label,
+            );
+        }
+        let definition = self.definitions[&callee.name];
+        self.apply_definition(
+            builder, frame, definition, &callee, input, input_span, &args, stage.span, label,
+        )
+    }
+
+    fn callable_names(&self) -> Vec<String> {
+        Builtin::ALL
+            .iter()
+            .map(|b| b.name().to_string())
+            .chain(self.definitions.keys().cloned())
+            .collect()
+    }
+
+    fn eval_args(
+        &mut self,
+        builder: &mut GraphBuilder,
+        frame: &mut Frame,
+        args: &[ast::Arg],
+    ) -> Vec<EvalArg> {
+        args.iter()
+            .map(|arg| EvalArg {
+                name: arg.name.clone(),
+                value: self.eval_expr(builder, frame, &arg.value),
+                span: arg.value.span,
+            })
+            .collect()
+    }
+
+    /// A built-in function called with all of its tensor arguments explicit
+    /// (the first one possibly piped in).
+    #[allow(clippy::too_many_arguments)]
+    fn call_builtin(
+        &mut self,
+        builder: &mut GraphBuilder,
+        frame: &mut Frame,
+        builtin: Builtin,
+        callee: &Ident,
+        args: Vec<EvalArg>,
+        span: Span,
+        label: String,
+    ) -> Value {
+        if builtin == Builtin::Concat {
+            return self.concat(builder, frame, callee, args, span, label);
+        }
+        let mut args = args.into_iter();
+        let Some(first) = args.next().filter(|a| a.name.is_none()) else {
+            self.diagnostics.push(error::missing_argument(
+                callee,
+                "input",
+                &builtin.signature(),
+            ));
+            return Value::Error;
+        };
+        let rest: Vec<EvalArg> = args.collect();
+        match first.value {
+            Value::Tensor { .. } => self.apply_layer(
+                builder,
+                frame,
+                builtin,
+                callee,
+                first.value,
+                first.span,
+                &rest,
+                span,
+                label,
+            ),
+            Value::Error => Value::Error,
+            other => {
+                self.diagnostics
+                    .push(error::expected_tensor(&other, first.span));
+                Value::Error
+            }
+        }
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn apply_layer(
+        &mut self,
+        builder: &mut GraphBuilder,
+        frame: &mut Frame,
+        builtin: Builtin,
+        callee: &Ident,
+        input: Value,
+        input_span: Span,
+        args: &[EvalArg],
+        span: Span,
+        label: String,
+    ) -> Value {
+        let Value::Tensor {
+            node: input_node,
+            shape: input_shape,
+        } = input
+        else {
+            return Value::Error;
+        };
+        let params: Vec<Param> = builtin.params().iter().map(Param::from).collect();
+        let bound = match args::bind(callee, &builtin.signature(), &params, args) {
+            Ok(bound) => bound,
+            Err(errors) => {
+                self.diagnostics.extend(errors);
+                return Value::Error;
+            }
+        };
+        let site = Site { span, input_span };
+        match layers::apply(builtin, &input_shape, &bound, site) {
+            Ok(LayerOut {
+                op,
+                shape,
+                params,
+                warnings,
+            }) => {
+                self.diagnostics.extend(warnings);
+                let path = frame.next_path(builtin.name());
+                let specs = params
+                    .into_iter()
+                    .map(|t| ParamSpec {
+                        name: format!("{path}.{}", t.suffix),
+                        shape: t.shape,
+                        init: t.init,
+                        trainable: t.trainable,
+                    })
+                    .collect();
+                let node = push_node(
+                    builder,
+                    frame,
+                    op,
+                    vec![input_node],
+                    shape.clone(),
+                    span,
+                    path,
+                    label,
+                    specs,
+                );
+                Value::Tensor { node, shape }
+            }
+            Err(d) => {
+                self.diagnostics.push(d);
+                Value::Error
+            }
+        }
+    }
+
+    fn concat(
+        &mut self,
+        builder: &mut GraphBuilder,
+        frame: &mut Frame,
+        callee: &Ident,
+        args: Vec<EvalArg>,
+        span: Span,
+        label: String,
+    ) -> Value {
+        let (tensors, keywords): (Vec<EvalArg>, Vec<EvalArg>) =
+            args.into_iter().partition(|a| a.name.is_none());
+        let params = [Param {
+            name: "axis",
+            kind: ArgKind::Axis,
+            required: false,
+        }];
+        let bound = match args::bind(callee, &Builtin::Concat.signature(), &params, &keywords) {
+            Ok(bound) => bound,
+            Err(errors) => {
+                self.diagnostics.extend(errors);
+                return Value::Error;
+            }
+        };
+        if tensors.len() < 2 {
+            self.diagnostics.push(error::concat_too_few(span));
+            return Value::Error;
+        }
+        let mut inputs = Vec::new();
+        let mut shapes = Vec::new();
+        for arg in &tensors {
+            match &arg.value {
+                Value::Tensor { node, shape } => {
+                    inputs.push(*node);
+                    shapes.push((shape.clone(), arg.span));
+                }
+                Value::Error => return Value::Error,
+                other => {
+                    self.diagnostics
+                        .push(error::expected_tensor(other, arg.span));
+                    return Value::Error;
+                }
+            }
+        }
+        let first = &shapes[0].0;
+        let site = Site {
+            span,
+            input_span: shapes[0].1,
+        };
+        let axis = match layers::resolve_axis(first, &bound, 0, "concat", site) {
+            Ok(a) => a,
+            Err(d) => {
+                self.diagnostics.push(d);
+                return Value::Error;
+            }
+        };
+        let mut dims = first.dims.clone();
+        for (shape, arg_span) in &shapes[1..] {
+            let compatible = shape.batched == first.batched
+                && shape.rank() == first.rank()
+                && shape
+                    .dims
+                    .iter()
+                    .zip(&first.dims)
+                    .enumerate()
+                    .all(|(i, (a, b))| i == axis || a.agrees_with(b));
+            if !compatible {
+                self.diagnostics.push(error::concat_mismatch(
+                    first,
+                    shapes[0].1,
+                    shape,
+                    *arg_span,
+                    axis,
+                ));
+                return Value::Error;
+            }
+            dims[axis] = dims[axis].add(&shape.dims[axis]);
+        }
+        let shape = Shape {
+            batched: first.batched,
+            dims,
+        };
+        let path = frame.next_path("concat");
+        let node = push_node(
+            builder,
+            frame,
+            Op::Concat { axis },
+            inputs,
+            shape.clone(),
+            span,
+            path,
+            label,
+            vec![],
+        );
+        Value::Tensor { node, shape }
+    }
+
+    /// Applies a user model or cell to `input`.
+    #[allow(clippy::too_many_arguments)]
+    fn apply_definition(
+        &mut self,
+        builder: &mut GraphBuilder,
+        frame: &mut Frame,
+        definition: Definition<'a>,
+        callee: &Ident,
+        input: Value,
+        input_span: Span,
+        args: &[EvalArg],
+        span: Span,
+        label: String,
+    ) -> Value {
+        let name = definition.name().name.clone();
+        if let Some(start) = self.stack.iter().position(|n| *n == name) {
+            let mut chain: Vec<String> = self.stack[start..].to_vec();
+            chain.push(name.clone());
+            self.diagnostics.push(error::recursive_model(
+                callee,
+                &chain,
+                definition.name().span,
+            ));
+            return Value::Error;
+        }
+        let Value::Tensor {
+            node: input_node,
+            shape: input_shape,
+        } = input
+        else {
+            return Value::Error;
+        };
+        let params: Vec<Param> = definition
+            .options()
+            .iter()
+            .map(|o| Param {
+                name: &o.name.name,
+                kind: if o.ty == OptionType::Int {
+                    ArgKind::Int
+                } else {
+                    ArgKind::Float
+                },
+                required: o.default.is_none(),
+            })
+            .collect();
+        let signature = definition_signature(definition);
+        let bound = match args::bind(callee, &signature, &params, args) {
+            Ok(bound) => bound,
+            Err(errors) => {
+                self.diagnostics.extend(errors);
+                return Value::Error;
+            }
+        };
+        let mut env = HashMap::new();
+        for option in definition.options() {
+            let value = match bound.get(&option.name.name) {
+                Some((value, span)) => {
+                    self.check_option_type(&option.name, option.ty, value, *span)
+                }
+                None => self.option_default(option, &env),
+            };
+            env.insert(option.name.name.clone(), value);
+        }
+        let is_cell = matches!(definition, Definition::Cell(_));
+        if let Err(d) = self.unify_input(definition, &input_shape, &mut env, span, input_span) {
+            self.diagnostics.push(d);
+            return Value::Error;
+        }
+        let path = frame.next_path(&name);
+        self.stack.push(name.clone());
+        let result = if is_cell {
+            let Definition::Cell(cell) = definition else {
+                unreachable!("is_cell")
+            };
+            self.apply_cell(
+                builder,
+                frame,
+                cell,
+                env,
+                input_node,
+                &input_shape,
+                span,
+                path,
+                label,
+            )
+        } else {
+            let call = builder.calls.len();
+            builder.calls.push(CallSite {
+                path: path.clone(),
+                label,
+                parent: frame.call,
+                span,
+                output: input_node,
+            });
+            let mut inner = Frame {
+                path,
+                call: Some(call),
+                env,
+                counters: HashMap::new(),
+                current: None,
+                state: Vec::new(),
+                nexts: HashMap::new(),
+            };
+            let input_name = definition.input().name.name.clone();
+            inner.env.insert(
+                input_name,
+                Value::Tensor {
+                    node: input_node,
+                    shape: input_shape.clone(),
+                },
+            );
+            let output = self.run_body(
+                builder,
+                &mut inner,
+                definition.body(),
+                Value::Tensor {
+                    node: input_node,
+                    shape: input_shape,
+                },
+            );
+            if let Value::Tensor { node, .. } = &output {
+                builder.calls[call].output = *node;
+            }
+            output
+        };
+        self.stack.pop();
+        result
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn apply_cell(
+        &mut self,
+        builder: &mut GraphBuilder,
+        frame: &mut Frame,
+        cell: &'a CellDef,
+        env: HashMap<String, Value>,
+        input_node: NodeId,
+        input_shape: &Shape,
+        span: Span,
+        path: String,
+        label: String,
+    ) -> Value {
+        let step = match step_shape(input_shape, span) {
+            Ok(step) => step,
+            Err(d) => {
+                self.diagnostics.push(d);
+                return Value::Error;
+            }
+        };
+        let mut step_builder = GraphBuilder::default();
+        let mut inner = Frame {
+            path: path.clone(),
+            call: None,
+            env,
+            counters: HashMap::new(),
+            current: None,
+            state: Vec::new(),
+            nexts: HashMap::new(),
+        };
+        let output = self.run_cell_body(&mut step_builder, &mut inner, cell, step);
+        let Value::Tensor {
+            shape: out_step, ..
+        } = &output
+        else {
+            return Value::Error;
+        };
+        let mut state = Vec::new();
+        for (index, decl) in cell.state.iter().enumerate() {
+            let shape = inner.state[index].1.clone();
+            let init = decl
+                .init
+                .as_ref()
+                .map(|e| self.eval_init_quiet(e))
+                .unwrap_or(Init::Zeros);
+            let next = match inner.nexts.get(&decl.name.name) {
+                Some(node) => *node,
+                None => {
+                    self.diagnostics
+                        .push(error::state_never_updated(&decl.name, cell.body.span));
+                    return Value::Error;
+                }
+            };
+            state.push(StateSlot {
+                name: decl.name.name.clone(),
+                shape,
+                init,
+                next,
+            });
+        }
+        let mut dims = vec![input_shape.dims[0].clone()];
+        dims.extend(out_step.dims.iter().cloned());
+        let shape = Shape {
+            batched: input_shape.batched,
+            dims,
+        };
+        let graph = finish_graph(step_builder, &output);
+        let op = Op::Cell(Box::new(CellGraph {
+            name: cell.name.name.clone(),
+            step: graph,
+            state,
+        }));
+        let node = push_node(
+            builder,
+            frame,
+            op,
+            vec![input_node],
+            shape.clone(),
+            span,
+            path,
+            label,
+            vec![],
+        );
+        Value::Tensor { node, shape }
+    }
+
+    /// Binds the dimension variables of `definition`'s input shape to `actual`,
+    /// and checks the rest of it.
+    fn unify_input(
+        &mut self,
+        definition: Definition<'a>,
+        actual: &Shape,
+        env: &mut HashMap<String, Value>,
+        use_span: Span,
+        input_span: Span,
+    ) -> Result<(), Diagnostic> {
+        let decl = &definition.input().shape;
+        let is_cell = matches!(definition, Definition::Cell(_));
+        // A cell's input shape is per step; the sequence adds the time axis.
+        let actual_dims: &[Dim] = if is_cell {
+            match actual.dims.split_first() {
+                Some((_, rest)) => rest,
+                None => &[],
+            }
+        } else {
+            &actual.dims
+        };
+        let mismatch = |expected: String| {
+            error::input_mismatch(
+                definition.name(),
+                &expected,
+                actual,
+                is_cell,
+                use_span,
+                input_span,
+                decl.span,
+            )
+        };
+        if decl.dims.len() != actual_dims.len() || (is_cell && actual.dims.is_empty()) {
+            return Err(mismatch(self.text(decl.span)));
+        }
+        for (expr, dim) in decl.dims.iter().zip(actual_dims) {
+            if let ExprKind::Name(name) = &expr.kind
+                && !env.contains_key(name)
+                && is_dimension_variable(name)
+            {
+                env.insert(name.clone(), Value::Int(dim.clone()));
+            }
+        }
+        for (expr, dim) in decl.dims.iter().zip(actual_dims) {
+            let mut scratch = Vec::new();
+            let expected = eval_dim(expr, env, false, &mut scratch);
+            if !scratch.is_empty() {
+                self.diagnostics.extend(scratch);
+                continue;
+            }
+            if !expected.agrees_with(dim) {
+                let text: Vec<String> = decl
+                    .dims
+                    .iter()
+                    .map(|e| {
+                        let mut sink = Vec::new();
+                        eval_dim(e, env, false, &mut sink).to_string()
+                    })
+                    .collect();
+                return Err(mismatch(format!("[{}]", text.join(", "))));
+            }
+        }
+        Ok(())
+    }
+
+    fn eval_shape(
+        &mut self,
+        shape: &ShapeExpr,
+        env: &HashMap<String, Value>,
+        in_body: bool,
+    ) -> Vec<Dim> {
+        let mut diagnostics = Vec::new();
+        let dims = shape
+            .dims
+            .iter()
+            .map(|e| eval_dim(e, env, in_body, &mut diagnostics))
+            .collect();
+        self.diagnostics.extend(diagnostics);
+        dims
+    }
+
+    /// Evaluates an expression that must not involve tensors (defaults, counts).
+    pub fn eval_constant(&mut self, expr: &Expr, env: &HashMap<String, Value>) -> Value {
+        let mut builder = GraphBuilder::default();
+        let mut frame = Frame {
+            path: String::new(),
+            call: None,
+            env: env
+                .iter()
+                .filter(|(_, v)| !matches!(v, Value::Tensor { .. }))
+                .map(|(k, v)| (k.clone(), v.clone()))
+                .collect(),
+            counters: HashMap::new(),
+            current: None,
+            state: Vec::new(),
+            nexts: HashMap::new(),
+        };
+        self.eval_expr(&mut builder, &mut frame, expr)
+    }
+
+    fn eval_init(&mut self, expr: &Expr) -> Init {
+        match parse_init(expr) {
+            Ok(init) => init,
+            Err(d) => {
+                self.diagnostics.push(d);
+                Init::Zeros
+            }
+        }
+    }
+
+    /// Like [`Self::eval_init`], for an initialiser already reported on.
+    fn eval_init_quiet(&mut self, expr: &Expr) -> Init {
+        parse_init(expr).unwrap_or(Init::Zeros)
+    }
+
+    fn eval_expr(&mut self, builder: &mut GraphBuilder, frame: &mut Frame, expr: &Expr) -> Value {
+        match &expr.kind {
+            ExprKind::Number { value, integer } => {
+                if *integer && value.abs() < 9.0e15 {
+                    Value::Int(Dim::known(*value as i64))
+                } else {
+                    Value::Float(Some(*value))
+                }
+            }
+            ExprKind::Str(s) => Value::Str(s.clone()),
+            ExprKind::List(items) => Value::List(
+                items
+                    .iter()
+                    .map(|e| (self.eval_expr(builder, frame, e), e.span))
+                    .collect(),
+            ),
+            ExprKind::Name(name) => {
+                if let Some(v) = frame.env.get(name) {
+                    return v.clone();
+                }
+                match name.as_str() {
+                    "true" => return Value::Bool(true),
+                    "false" => return Value::Bool(false),
+                    _ => {}
+                }
+                if self.is_callable(name) {
+                    self.diagnostics
+                        .push(error::layer_as_value(name, expr.span));
+                } else if is_dimension_variable(name) && !self.definitions.contains_key(name) {
+                    self.diagnostics
+                        .push(error::unbound_dimension(name, expr.span));
+                } else {
+                    let candidates: Vec<String> = frame.env.keys().cloned().collect();
+                    self.diagnostics
+                        .push(error::unknown_name(name, expr.span, &candidates));
+                }
+                Value::Error
+            }
+            ExprKind::Neg(inner) => match self.eval_expr(builder, frame, inner) {
+                Value::Int(d) => Value::Int(Dim::known(0).sub(&d)),
+                Value::Float(x) => Value::Float(x.map(|v| -v)),
+                Value::Tensor { node, shape } => {
+                    let path = frame.next_path("neg");
+                    let label = self.text(expr.span);
+                    let node = push_node(
+                        builder,
+                        frame,
+                        Op::Neg,
+                        vec![node],
+                        shape.clone(),
+                        expr.span,
+                        path,
+                        label,
+                        vec![],
+                    );
+                    Value::Tensor { node, shape }
+                }
+                Value::Error => Value::Error,
+                other => {
+                    self.diagnostics
+                        .push(error::bad_operand("-", &other, inner.span));
+                    Value::Error
+                }
+            },
+            ExprKind::Binary { op, lhs, rhs } => {
+                let a = self.eval_expr(builder, frame, lhs);
+                let b = self.eval_expr(builder, frame, rhs);
+                self.binary(builder, frame, *op, (a, lhs.span), (b, rhs.span), expr.span)
+            }
+            ExprKind::Call(call) => match Builtin::from_name(&call.callee.name) {
+                Some(builtin) if builtin.is_function() => {
+                    let args = self.eval_args(builder, frame, call.args.as_deref().unwrap_or(&[]));
+                    let label = self.text(expr.span);
+                    self.call_builtin(
+                        builder,
+                        frame,
+                        builtin,
+                        &call.callee,
+                        args,
+                        expr.span,
+                        label,
+                    )
+                }
+                Some(_) => {
+                    self.diagnostics
+                        .push(error::layer_needs_pipe(&call.callee.name, expr.span));
+                    Value::Error
+                }
+                None if self.definitions.contains_key(&call.callee.name) => {
+                    self.diagnostics
+                        .push(error::layer_needs_pipe(&call.callee.name, expr.span));
+                    Value::Error
+                }
+                None => {
+                    let candidates = self.callable_names();
+                    self.diagnostics
+                        .push(error::unknown_layer(&call.callee, &candidates));
+                    Value::Error
+                }
+            },
+        }
+    }
+
+    fn binary(
+        &mut self,
+        builder: &mut GraphBuilder,
+        frame: &mut Frame,
+        op: BinOp,
+        a: (Value, Span),
+        b: (Value, Span),
+        span: Span,
+    ) -> Value {
+        match (&a.0, &b.0) {
+            (Value::Error, _) | (_, Value::Error) => Value::Error,
+            (Value::Tensor { .. }, _) | (_, Value::Tensor { .. }) => {
+                self.tensor_binary(builder, frame, op, a, b, span)
+            }
+            (Value::Int(x), Value::Int(y)) => match op {
+                BinOp::Add => Value::Int(x.add(y)),
+                BinOp::Sub => Value::Int(x.sub(y)),
+                BinOp::Mul => Value::Int(x.mul(y)),
+                BinOp::Div => match (x.as_known(), y.as_known()) {
+                    (_, Some(0)) => {
+                        self.diagnostics.push(error::division_by_zero(b.1));
+                        Value::Error
+                    }
+                    (Some(p), Some(q)) if p % q == 0 => Value::Int(Dim::known(p / q)),
+                    (Some(p), Some(q)) => Value::Float(Some(p as f64 / q as f64)),
+                    _ => {
+                        self.diagnostics.push(error::symbolic_division(span));
+                        Value::Error
+                    }
+                },
+                BinOp::MatMul => {
+                    self.diagnostics.push(error::bad_operand("@", &a.0, a.1));
+                    Value::Error
+                }
+            },
+            (x, y)
+                if x.as_f64().is_some()
+                    || y.as_f64().is_some()
+                    || matches!(x, Value::Float(None))
+                    || matches!(y, Value::Float(None)) =>
+            {
+                let numeric = |v: &Value| matches!(v, Value::Int(_) | Value::Float(_));
+                if !numeric(x) {
+                    self.diagnostics
+                        .push(error::bad_operand(op.symbol(), x, a.1));
+                    return Value::Error;
+                }
+                if !numeric(y) {
+                    self.diagnostics
+                        .push(error::bad_operand(op.symbol(), y, b.1));
+                    return Value::Error;
+                }
+                let (Some(p), Some(q)) = (x.as_f64(), y.as_f64()) else {
+                    return Value::Float(None);
+                };
+                Value::Float(Some(match op {
+                    BinOp::Add => p + q,
+                    BinOp::Sub => p - q,
+                    BinOp::Mul => p * q,
+                    BinOp::Div => p / q,
+                    BinOp::MatMul => {
+                        self.diagnostics.push(error::bad_operand("@", x, a.1));
+                        return Value::Error;
+                    }
+                }))
+            }
+            (x, _) => {
+                self.diagnostics
+                    .push(error::bad_operand(op.symbol(), x, a.1));
+                Value::Error
+            }
+        }
+    }
+
+    fn tensor_binary(
+        &mut self,
+        builder: &mut GraphBuilder,
+        frame: &mut Frame,
+        op: BinOp,
+        a: (Value, Span),
+        b: (Value, Span),
+        span: Span,
+    ) -> Value {
+        let label = self.text(span);
+        let mut operand = |checker: &mut Self,
+                           value: &Value,
+                           value_span: Span|
+         -> Option<(NodeId, Shape)> {
+            match value {
+                Value::Tensor { node, shape } => Some((*node, shape.clone())),
+                Value::Int(_) | Value::Float(_) if op != BinOp::MatMul => {
+                    let constant = value.as_f64().unwrap_or(f64::NAN);
+                    let shape = Shape::unbatched(vec![]);
+                    let path = format!("{}.const", frame.path);
+                    let node = push_node(
+                        builder,
+                        frame,
+                        Op::Constant(constant),
+                        vec![],
+                        shape.clone(),
+                        value_span,
+                        path,
+                        checker.text(value_span),
+                        vec![],
+                    );
+                    Some((node, shape))
+                }
+                other => {
+                    checker
+                        .diagnostics
+                        .push(error::bad_operand(op.symbol(), other, value_span));
+                    None
+                }
+            }
+        };
+        let Some((na, sa)) = operand(self, &a.0, a.1) else {
+            return Value::Error;
+        };
+        let Some((nb, sb)) = operand(self, &b.0, b.1) else {
+            return Value::Error;
+        };
+        let (result, op_node, name) = match op {
+            BinOp::MatMul => (matmul_shape(&sa, &sb), Op::MatMul, "matmul"),
+            _ => (
+                shape::broadcast(&sa, &sb).map_err(|_| ()),
+                Op::Binary(op),
+                match op {
+                    BinOp::Add => "add",
+                    BinOp::Sub => "sub",
+                    BinOp::Mul => "mul",
+                    _ => "div",
+                },
+            ),
+        };
+        match result {
+            Ok(shape) => {
+                let path = frame.next_path(name);
+                let node = push_node(
+                    builder,
+                    frame,
+                    op_node,
+                    vec![na, nb],
+                    shape.clone(),
+                    span,
+                    path,
+                    label,
+                    vec![],
+                );
+                Value::Tensor { node, shape }
+            }
+            Err(()) => {
+                let d = if op == BinOp::MatMul {
+                    error::matmul_mismatch(&sa, a.1, &sb, b.1, span)
+                } else {
+                    error::broadcast_mismatch(op.symbol(), &sa, a.1, &sb, b.1, span)
+                };
+                self.diagnostics.push(d);
+                Value::Error
+            }
+        }
+    }
+
+    fn text(&self, span: Span) -> String {
+        let raw = self.source.get(span.range()).unwrap_or("");
+        let collapsed: Vec<&str> = raw.split_whitespace().collect();
+        collapsed.join(" ")
+    }
+}
+
+/// Whether the shape of a sequence gives a step shape: `[T, ...]` to `[...]`.
+fn step_shape(sequence: &Shape, span: Span) -> Result<Shape, Diagnostic> {
+    match sequence.dims.split_first() {
+        Some((_, rest)) => Ok(Shape {
+            batched: sequence.batched,
+            dims: rest.to_vec(),
+        }),
+        None => Err(error::cell_needs_sequence(sequence, span)),
+    }
+}
+
+fn is_cell_frame(frame: &Frame) -> bool {
+    !frame.state.is_empty()
+}
+
+fn shape_span_text(stmt: Span, name: Span) -> Span {
+    Span {
+        start: name.start,
+        end: stmt.end,
+    }
+}
+
+/// `[..., n, k] @ [k, m]` with the textbook's row vectors: a per-sample
+/// vector times a matrix is a vector.
+fn matmul_shape(a: &Shape, b: &Shape) -> Result<Shape, ()> {
+    if a.rank() == 0 || b.rank() == 0 {
+        return Err(());
+    }
+    let (ka, kb) = (
+        &a.dims[a.rank() - 1],
+        if b.rank() == 1 {
+            &b.dims[0]
+        } else {
+            &b.dims[b.rank() - 2]
+        },
+    );
+    if !ka.agrees_with(kb) {
+        return Err(());
+    }
+    let lead_a = Shape {
+        batched: a.batched,
+        dims: a.dims[..a.rank() - 1].to_vec(),
+    };
+    let lead_b = Shape {
+        batched: b.batched,
+        dims: if b.rank() >= 2 {
+            b.dims[..b.rank() - 2].to_vec()
+        } else {
+            vec![]
+        },
+    };
+    if a.rank() >= 2 && b.rank() >= 2 {
+        let batch_a = Shape {
+            batched: a.batched,
+            dims: a.dims[..a.rank() - 2].to_vec(),
+        };
+        let mut lead = shape::broadcast(&batch_a, &lead_b).map_err(|_| ())?;
+        lead.dims.push(a.dims[a.rank() - 2].clone());
+        lead.dims.push(b.dims[b.rank() - 1].clone());
+        return Ok(lead);
+    }
+    let mut out = shape::broadcast(&lead_a, &lead_b).map_err(|_| ())?;
+    if b.rank() >= 2 {
+        out.dims.push(b.dims[b.rank() - 1].clone());
+    }
+    Ok(out)
+}
+
+fn push_node(
+    builder: &mut GraphBuilder,
+    frame: &Frame,
+    op: Op,
+    inputs: Vec<NodeId>,
+    shape: Shape,
+    span: Span,
+    path: String,
+    label: String,
+    params: Vec<ParamSpec>,
+) -> NodeId {
+    builder.nodes.push(Node {
+        op,
+        inputs,
+        shape,
+        span,
+        path,
+        label,
+        params,
+        call: frame.call,
+    });
+    builder.nodes.len() - 1
+}
+
+fn finish_graph(builder: GraphBuilder, output: &Value) -> Graph {
+    let output = match output {
+        Value::Tensor { node, .. } => *node,
+        _ => builder.nodes.len().saturating_sub(1),
+    };
+    Graph {
+        nodes: builder.nodes,
+        calls: builder.calls,
+        output,
+    }
+}
+
+/// Capitalised names in shapes are dimension variables.
+pub fn is_dimension_variable(name: &str) -> bool {
+    name.chars().next().is_some_and(|c| c.is_ascii_uppercase())
+}
+
+/// Evaluates a dimension expression. Problems are pushed to `diagnostics` and
+/// give a poisoned dim.
+pub fn eval_dim(
+    expr: &Expr,
+    env: &HashMap<String, Value>,
+    in_body: bool,
+    diagnostics: &mut Vec<Diagnostic>,
+) -> Dim {
+    match &expr.kind {
+        ExprKind::Number {
+            value,
+            integer: true,
+        } => Dim::known(*value as i64),
+        ExprKind::Name(name) => match env.get(name) {
+            Some(Value::Int(d)) => d.clone(),
+            Some(Value::Error) => Dim::error(),
+            Some(other) => {
+                diagnostics.push(error::dimension_not_int(other, expr.span));
+                Dim::error()
+            }
+            None if is_dimension_variable(name) => {
+                diagnostics.push(error::unbound_dimension(name, expr.span));
+                Dim::error()
+            }
+            None => {
+                let candidates: Vec<String> = env
+                    .iter()
+                    .filter(|(_, v)| matches!(v, Value::Int(_)))
+                    .map(|(k, _)| k.clone())
+                    .collect();
+                let _ = in_body;
+                diagnostics.push(error::unknown_name(name, expr.span, &candidates));
+                Dim::error()
+            }
+        },
+        ExprKind::Binary { op, lhs, rhs } => {
+            let a = eval_dim(lhs, env, in_body, diagnostics);
+            let b = eval_dim(rhs, env, in_body, diagnostics);
+            match op {
+                BinOp::Add => a.add(&b),
+                BinOp::Sub => a.sub(&b),
+                BinOp::Mul => a.mul(&b),
+                BinOp::Div => match (a.as_known(), b.as_known()) {
+                    (Some(p), Some(q)) if q != 0 && p % q == 0 => Dim::known(p / q),
+                    _ if a.is_error() || b.is_error() => Dim::error(),
+                    _ => {
+                        diagnostics.push(error::symbolic_division(expr.span));
+                        Dim::error()
+                    }
+                },
+                BinOp::MatMul => {
+                    diagnostics.push(error::dimension_syntax(expr.span));
+                    Dim::error()
+                }
+            }
+        }
+        ExprKind::Neg(inner) => Dim::known(0).sub(&eval_dim(inner, env, in_body, diagnostics)),
+        _ => {
+            diagnostics.push(error::dimension_syntax(expr.span));
+            Dim::error()
+        }
+    }
+}
+
+/// `zeros`, `ones`, `normal(mean, std)`, `uniform(lo, hi)`, `xavier`, `kaiming`.
+pub fn parse_init(expr: &Expr) -> Result<Init, Diagnostic> {
+    const NAMES: [&str; 6] = ["zeros", "ones", "normal", "uniform", "xavier", "kaiming"];
+    let number = |e: &Expr| -> Option<f64> {
+        match &e.kind {
+            ExprKind::Number { value, .. } => Some(*value),
+            ExprKind::Neg(inner) => match &inner.kind {
+                ExprKind::Number { value, .. } => Some(-value),
+                _ => None,
+            },
+            _ => None,
+        }
+    };
+    match &expr.kind {
+        ExprKind::Name(name) => match name.as_str() {
+            "zeros" => Ok(Init::Zeros),
+            "ones" => Ok(Init::Ones),
+            "xavier" => Ok(Init::Xavier),
+            "kaiming" => Ok(Init::Kaiming),
+            "normal" | "uniform" => Err(error::init_needs_args(name, expr.span)),
+            _ => Err(error::unknown_init(name, expr.span, &NAMES)),
+        },
+        ExprKind::Call(call) if matches!(call.callee.name.as_str(), "normal" | "uniform") => {
+            let args = call.args.as_deref().unwrap_or(&[]);
+            let values: Vec<Option<f64>> = args.iter().map(|a| number(&a.value)).collect();
+            match values.as_slice() {
+                [Some(a), Some(b)] if args.iter().all(|a| a.name.is_none()) => {
+                    Ok(if call.callee.name == "normal" {
+                        Init::Normal(*a, *b)
+                    } else {
+                        Init::Uniform(*a, *b)
+                    })
+                }
+                _ => Err(error::init_needs_args(&call.callee.name, expr.span)),
+            }
+        }
+        ExprKind::Call(call) => Err(error::unknown_init(
+            &call.callee.name,
+            call.callee.span,
+            &NAMES,
+        )),
+        _ => Err(error::unknown_init("", expr.span, &NAMES)),
+    }
+}
+
+fn definition_signature(definition: Definition) -> String {
+    let options: Vec<String> = definition
+        .options()
+        .iter()
+        .map(|o| match &o.default {
+            Some(_) => format!("{} = ...", o.name.name),
+            None => o.name.name.clone(),
+        })
+        .collect();
+    format!("{}({})", definition.name().name, options.join(", "))
+}

@@ -1,0 +1,659 @@
+//! Checking `train` blocks: settings, and the model against its data.
+
+use super::args::{self, Bound, EvalArg, Param};
+use super::builtins::{ArgKind, ParamDef, opt, req};
+use super::dim::Dim;
+use super::error;
+use super::model::{BodyChecker, Definition};
+use crate::diagnostic::Diagnostic;
+use crate::ir::{Batch, DataSet, Loss, Metric, Optimizer, Task, TrainRun};
+use crate::syntax::ast::{Expr, ExprKind, Ident, Setting, TrainDef};
+use std::collections::HashMap;
+
+const SETTINGS: [&str; 9] = [
+    "loss",
+    "optimizer",
+    "epochs",
+    "batch",
+    "seed",
+    "clip",
+    "metrics",
+    "save",
+    "l2",
+];
+const LOSSES: [(&str, Loss); 5] = [
+    ("mse", Loss::Mse),
+    ("half_mse", Loss::HalfMse),
+    ("mae", Loss::Mae),
+    ("bce", Loss::Bce),
+    ("cross_entropy", Loss::CrossEntropy),
+];
+const METRICS: [(&str, Metric); 8] = [
+    ("accuracy", Metric::Accuracy),
+    ("precision", Metric::Precision),
+    ("recall", Metric::Recall),
+    ("f1", Metric::F1),
+    ("mae", Metric::Mae),
+    ("mse", Metric::Mse),
+    ("rmse", Metric::Rmse),
+    ("mape", Metric::Mape),
+];
+const SGD: [ParamDef; 2] = [req("lr", ArgKind::Float), opt("momentum", ArgKind::Float)];
+const ADAM: [ParamDef; 2] = [opt("lr", ArgKind::Float), opt("betas", ArgKind::FloatList)];
+const RMSPROP: [ParamDef; 2] = [opt("lr", ArgKind::Float), opt("alpha", ArgKind::Float)];
+const LEAST_SQUARES: [ParamDef; 1] = [opt("l2", ArgKind::Float)];
+const EXHAUSTIVE: [ParamDef; 3] = [
+    req("from", ArgKind::Float),
+    req("to", ArgKind::Float),
+    req("step", ArgKind::Float),
+];
+const OPTIMIZERS: [(&str, &[ParamDef], &str); 5] = [
+    ("sgd", &SGD, "sgd(lr, momentum = 0)"),
+    ("adam", &ADAM, "adam(lr = 0.001, betas = [0.9, 0.999])"),
+    ("rmsprop", &RMSPROP, "rmsprop(lr = 0.01, alpha = 0.99)"),
+    ("least_squares", &LEAST_SQUARES, "least_squares(l2 = 0)"),
+    ("exhaustive", &EXHAUSTIVE, "exhaustive(from, to, step)"),
+];
+
+/// Checks one `train` block against the program's models and data.
+pub fn check_train(
+    checker: &mut BodyChecker,
+    def: &TrainDef,
+    data: &HashMap<String, Option<DataSet>>,
+    data_names: &[String],
+) -> Option<TrainRun> {
+    let mut ok = true;
+    let model = match checker.definitions.get(&def.model.name).copied() {
+        Some(Definition::Model(m)) => Some(Definition::Model(m)),
+        Some(Definition::Cell(_)) => {
+            checker.diagnostics.push(
+                Diagnostic::error(
+                    "E0106",
+                    format!(
+                        "`{}` is a cell; only a model can be trained",
+                        def.model.name
+                    ),
+                    def.model.span,
+                    "a cell",
+                )
+                .with_help(format!(
+                    "wrap it in a model: `model M(x: [T, I]) {{ {}(..) last dense(1) }}`",
+                    def.model.name
+                )),
+            );
+            None
+        }
+        None => {
+            let names: Vec<String> = checker
+                .definitions
+                .iter()
+                .filter(|(_, d)| matches!(d, Definition::Model(_)))
+                .map(|(n, _)| n.clone())
+                .collect();
+            let d = Diagnostic::error(
+                "E0106",
+                format!("unknown model `{}`", def.model.name),
+                def.model.span,
+                "no model of this name",
+            );
+            checker.diagnostics.push(
+                match error::suggest(&def.model.name, names.iter().map(String::as_str)) {
+                    Some(best) => d.with_help(format!("did you mean `{best}`?")),
+                    None => d,
+                },
+            );
+            None
+        }
+    };
+    let dataset = match data.get(&def.data.name) {
+        Some(d) => d.clone(),
+        None => {
+            let d = Diagnostic::error(
+                "E0105",
+                format!("unknown data set `{}`", def.data.name),
+                def.data.span,
+                "no data of this name",
+            );
+            checker.diagnostics.push(
+                match error::suggest(&def.data.name, data_names.iter().map(String::as_str)) {
+                    Some(best) => d.with_help(format!("did you mean `{best}`?")),
+                    None => {
+                        d.with_help("declare it with `data NAME = csv(...)`, `mnist(...)`, ...")
+                    }
+                },
+            );
+            ok = false;
+            None
+        }
+    };
+
+    let mut seen: HashMap<&str, &Setting> = HashMap::new();
+    let mut loss = None;
+    let mut optimizer = None;
+    let mut run = TrainRun {
+        model: def.model.name.clone(),
+        data: def.data.name.clone(),
+        span: def.span,
+        loss: Loss::Mse,
+        optimizer: Optimizer::Sgd {
+            lr: 0.01,
+            momentum: 0.0,
+        },
+        epochs: 1,
+        batch: Batch::Size(32),
+        seed: 0,
+        clip: None,
+        metrics: Vec::new(),
+        save: None,
+        graph: None,
+    };
+    let mut metric_spans = Vec::new();
+    for setting in &def.settings {
+        let name = setting.name.name.as_str();
+        if !SETTINGS.contains(&name) || name == "l2" {
+            let d = Diagnostic::error(
+                "E0401",
+                format!("unknown setting `{name}`"),
+                setting.name.span,
+                "not a train setting",
+            );
+            let list = SETTINGS[..8].join(", ");
+            checker
+                .diagnostics
+                .push(match error::suggest(name, SETTINGS[..8].iter().copied()) {
+                    Some(best) => d.with_help(format!("did you mean `{best}`? settings: {list}")),
+                    None => d.with_help(format!("settings: {list}")),
+                });
+            ok = false;
+            continue;
+        }
+        if let Some(first) = seen.insert(name, setting) {
+            checker.diagnostics.push(
+                Diagnostic::error(
+                    "E0402",
+                    format!("setting `{name}` is given twice"),
+                    setting.span,
+                    "given again here",
+                )
+                .with_label(first.span, "first given here"),
+            );
+            ok = false;
+            continue;
+        }
+        let value = &setting.value;
+        match name {
+            "loss" => match name_of(value).and_then(|n| LOSSES.iter().find(|(l, _)| *l == n)) {
+                Some((_, l)) => loss = Some(*l),
+                None => {
+                    checker.diagnostics.push(unknown_choice(
+                        "loss",
+                        value,
+                        &LOSSES.map(|(n, _)| n),
+                    ));
+                    ok = false;
+                }
+            },
+            "optimizer" => match check_optimizer(checker, value) {
+                Some(o) => optimizer = Some(o),
+                None => ok = false,
+            },
+            "epochs" | "seed" => match int_value(value) {
+                Some(v) if v >= i64::from(name == "epochs") => {
+                    if name == "epochs" {
+                        run.epochs = v
+                    } else {
+                        run.seed = v as u64
+                    }
+                }
+                _ => {
+                    let expected = if name == "epochs" {
+                        "a positive integer"
+                    } else {
+                        "a non-negative integer"
+                    };
+                    checker.diagnostics.push(error::invalid_value(
+                        "train",
+                        name,
+                        &describe(value),
+                        expected,
+                        value.span,
+                    ));
+                    ok = false;
+                }
+            },
+            "batch" => match (name_of(value), int_value(value)) {
+                (Some("full"), _) => run.batch = Batch::Full,
+                (_, Some(v)) if v >= 1 => run.batch = Batch::Size(v),
+                _ => {
+                    checker.diagnostics.push(error::invalid_value(
+                        "train",
+                        "batch",
+                        &describe(value),
+                        "a positive integer or `full`",
+                        value.span,
+                    ));
+                    ok = false;
+                }
+            },
+            "clip" => match float_value(value) {
+                Some(v) if v > 0.0 => run.clip = Some(v),
+                _ => {
+                    checker.diagnostics.push(error::invalid_value(
+                        "train",
+                        "clip",
+                        &describe(value),
+                        "a positive number (the largest gradient norm)",
+                        value.span,
+                    ));
+                    ok = false;
+                }
+            },
+            "save" => match &value.kind {
+                ExprKind::Str(s) if !s.is_empty() => run.save = Some(s.clone()),
+                _ => {
+                    checker.diagnostics.push(error::invalid_value(
+                        "train",
+                        "save",
+                        &describe(value),
+                        "a file path string such as \"runs/model.safetensors\"",
+                        value.span,
+                    ));
+                    ok = false;
+                }
+            },
+            _ => {
+                let items: Vec<&Expr> = match &value.kind {
+                    ExprKind::List(items) => items.iter().collect(),
+                    _ => vec![value],
+                };
+                for item in items {
+                    match name_of(item).and_then(|n| METRICS.iter().find(|(m, _)| *m == n)) {
+                        Some((_, m)) if !run.metrics.contains(m) => {
+                            run.metrics.push(*m);
+                            metric_spans.push(item.span);
+                        }
+                        Some(_) => {}
+                        None => {
+                            checker.diagnostics.push(unknown_choice(
+                                "metric",
+                                item,
+                                &METRICS.map(|(n, _)| n),
+                            ));
+                            ok = false;
+                        }
+                    }
+                }
+            }
+        }
+    }
+    for (required, found) in [("loss", loss.is_some()), ("optimizer", optimizer.is_some())] {
+        if !found && !seen.contains_key(required) {
+            let example = if required == "loss" {
+                "loss = cross_entropy"
+            } else {
+                "optimizer = sgd(lr = 0.01)"
+            };
+            checker.diagnostics.push(
+                Diagnostic::error(
+                    "E0402",
+                    format!("`train` needs a `{required}`"),
+                    def.span,
+                    format!("no `{required}` setting"),
+                )
+                .with_help(format!("add `{example}`")),
+            );
+            ok = false;
+        }
+    }
+    run.loss = loss.unwrap_or(Loss::Mse);
+    if let Some(o) = optimizer {
+        run.optimizer = o;
+    }
+
+    if let Some(data) = &dataset {
+        if let Some(loss) = loss {
+            let classification = matches!(data.task, Task::Classification { .. });
+            let wants_classes = matches!(loss, Loss::Bce | Loss::CrossEntropy);
+            if classification != wants_classes {
+                let (what, fix) = if classification {
+                    (
+                        "class labels",
+                        "use `cross_entropy` (several classes) or `bce` (two classes)",
+                    )
+                } else {
+                    ("real-valued targets", "use `mse`, `half_mse` or `mae`")
+                };
+                let setting = seen.get("loss").map(|s| s.value.span).unwrap_or(def.span);
+                checker.diagnostics.push(
+                    Diagnostic::error(
+                        "E0405",
+                        format!("loss `{}` does not fit the data", loss_name(loss)),
+                        setting,
+                        "this loss",
+                    )
+                    .with_label(data.span, format!("`{}` has {what}", data.name))
+                    .with_help(fix),
+                );
+                ok = false;
+            }
+        }
+        for (metric, span) in run.metrics.iter().zip(&metric_spans) {
+            let for_classes = matches!(
+                metric,
+                Metric::Accuracy | Metric::Precision | Metric::Recall | Metric::F1
+            );
+            let classification = matches!(data.task, Task::Classification { .. });
+            if for_classes != classification {
+                let kind = if classification {
+                    "classification"
+                } else {
+                    "regression"
+                };
+                let valid = if classification {
+                    "accuracy, precision, recall, f1"
+                } else {
+                    "mae, mse, rmse, mape"
+                };
+                checker.diagnostics.push(
+                    Diagnostic::error(
+                        "E0405",
+                        format!(
+                            "metric `{}` does not fit {kind} data",
+                            metric_label(*metric)
+                        ),
+                        *span,
+                        "this metric",
+                    )
+                    .with_label(data.span, format!("`{}` is {kind} data", data.name))
+                    .with_help(format!("metrics for {kind}: {valid}")),
+                );
+                ok = false;
+            }
+        }
+    }
+    if let (Some(model), Some(data)) = (model, &dataset)
+        && let Some(input) = &data.input
+    {
+        let graph = checker.check_for_input(model, input, def.span);
+        if let Some(graph) = &graph
+            && let Some(loss) = loss
+        {
+            check_output(checker, graph, loss, data, def, &def.model);
+        }
+        run.graph = graph;
+    }
+    (ok && model.is_some()).then_some(run)
+}
+
+fn check_output(
+    checker: &mut BodyChecker,
+    graph: &crate::ir::Graph,
+    loss: Loss,
+    data: &DataSet,
+    def: &TrainDef,
+    model: &Ident,
+) {
+    let output = &graph.nodes[graph.output].shape;
+    let span = graph.nodes[graph.output].span;
+    let per_position = matches!(data.source, crate::ir::Source::Text { .. });
+    let expected: Option<String> = match (loss, &data.task) {
+        (Loss::CrossEntropy, Task::Classification { classes }) => {
+            let rank_ok = output.rank() == 1 + usize::from(per_position);
+            let k = output.dims.last();
+            match (rank_ok, classes, k) {
+                (true, Some(c), Some(k)) if c.agrees_with(k) => None,
+                (true, None, Some(_)) => None,
+                _ => Some(format!(
+                    "one score per class{}: [N{}, {}]",
+                    if per_position {
+                        " at each position"
+                    } else {
+                        ""
+                    },
+                    if per_position { ", T" } else { "" },
+                    classes
+                        .as_ref()
+                        .map(|c| c.to_string())
+                        .unwrap_or_else(|| "K".into())
+                )),
+            }
+        }
+        (Loss::Bce, _) => (output.rank() != 1 || !output.dims[0].agrees_with(&Dim::known(1)))
+            .then(|| "one probability per sample: [N, 1]".to_string()),
+        (_, Task::Regression) => (output.rank() != 1
+            || !output.dims[0].agrees_with(&Dim::known(1)))
+        .then(|| "one value per sample: [N, 1]".to_string()),
+        _ => None,
+    };
+    if let Some(expected) = expected {
+        checker.diagnostics.push(
+            Diagnostic::error(
+                "E0406",
+                format!(
+                    "the output of `{}` does not fit loss `{}`",
+                    model.name,
+                    loss_name(loss)
+                ),
+                def.span,
+                format!("`{}` needs {expected}", loss_name(loss)),
+            )
+            .with_label(span, format!("the model's output is {output}"))
+            .with_label(data.span, "the data"),
+        );
+    }
+}
+
+fn check_optimizer(checker: &mut BodyChecker, value: &Expr) -> Option<Optimizer> {
+    let (callee, args) = match &value.kind {
+        ExprKind::Name(n) => (
+            Ident {
+                name: n.clone(),
+                span: value.span,
+            },
+            Vec::new(),
+        ),
+        ExprKind::Call(call) => (call.callee.clone(), call.args.clone().unwrap_or_default()),
+        _ => {
+            checker.diagnostics.push(unknown_choice(
+                "optimizer",
+                value,
+                &OPTIMIZERS.map(|(n, _, _)| n),
+            ));
+            return None;
+        }
+    };
+    let Some((name, params, signature)) = OPTIMIZERS.iter().find(|(n, _, _)| *n == callee.name)
+    else {
+        checker.diagnostics.push(unknown_choice(
+            "optimizer",
+            value,
+            &OPTIMIZERS.map(|(n, _, _)| n),
+        ));
+        return None;
+    };
+    let env = HashMap::new();
+    let evaluated: Vec<EvalArg> = args
+        .iter()
+        .map(|a| EvalArg {
+            name: a.name.clone(),
+            value: checker.eval_constant(&a.value, &env),
+            span: a.value.span,
+        })
+        .collect();
+    let params: Vec<Param> = params.iter().map(Param::from).collect();
+    let bound = match args::bind(&callee, signature, &params, &evaluated) {
+        Ok(b) => b,
+        Err(errors) => {
+            checker.diagnostics.extend(errors);
+            return None;
+        }
+    };
+    let f = |b: &Bound, n: &str, d: f64| b.float(n).flatten().unwrap_or(d);
+    let positive = |checker: &mut BodyChecker, n: &str, v: f64| {
+        if v > 0.0 {
+            true
+        } else {
+            checker.diagnostics.push(error::invalid_value(
+                name,
+                n,
+                &v.to_string(),
+                "positive",
+                bound.span(n, value.span),
+            ));
+            false
+        }
+    };
+    let optimizer = match *name {
+        "sgd" => Optimizer::Sgd {
+            lr: f(&bound, "lr", 0.01),
+            momentum: f(&bound, "momentum", 0.0),
+        },
+        "adam" => {
+            let betas = match bound.get("betas") {
+                Some((super::value::Value::List(items), span)) if items.len() == 2 => {
+                    let b: Vec<f64> = items
+                        .iter()
+                        .map(|(v, _)| v.as_f64().unwrap_or(0.9))
+                        .collect();
+                    if b.iter().any(|x| !(0.0..1.0).contains(x)) {
+                        checker.diagnostics.push(error::invalid_value(
+                            "adam",
+                            "betas",
+                            "out of range",
+                            "two numbers in [0, 1)",
+                            *span,
+                        ));
+                        return None;
+                    }
+                    (b[0], b[1])
+                }
+                Some((_, span)) => {
+                    checker.diagnostics.push(error::invalid_value(
+                        "adam",
+                        "betas",
+                        "not a pair",
+                        "two numbers `[b1, b2]`",
+                        *span,
+                    ));
+                    return None;
+                }
+                None => (0.9, 0.999),
+            };
+            Optimizer::Adam {
+                lr: f(&bound, "lr", 0.001),
+                betas,
+            }
+        }
+        "rmsprop" => Optimizer::RmsProp {
+            lr: f(&bound, "lr", 0.01),
+            alpha: f(&bound, "alpha", 0.99),
+        },
+        "least_squares" => Optimizer::LeastSquares {
+            l2: f(&bound, "l2", 0.0),
+        },
+        _ => {
+            let (from, to, step) = (
+                f(&bound, "from", 0.0),
+                f(&bound, "to", 0.0),
+                f(&bound, "step", 1.0),
+            );
+            if !positive(checker, "step", step) {
+                return None;
+            }
+            if to < from {
+                checker.diagnostics.push(error::invalid_value(
+                    "exhaustive",
+                    "to",
+                    &to.to_string(),
+                    &format!("at least `from` ({from})"),
+                    bound.span("to", value.span),
+                ));
+                return None;
+            }
+            Optimizer::Exhaustive { from, to, step }
+        }
+    };
+    if let Optimizer::Sgd { lr, .. } | Optimizer::Adam { lr, .. } | Optimizer::RmsProp { lr, .. } =
+        optimizer
+        && !positive(checker, "lr", lr)
+    {
+        return None;
+    }
+    Some(optimizer)
+}
+
+fn name_of(expr: &Expr) -> Option<&str> {
+    match &expr.kind {
+        ExprKind::Name(n) => Some(n),
+        _ => None,
+    }
+}
+
+fn int_value(expr: &Expr) -> Option<i64> {
+    match &expr.kind {
+        ExprKind::Number {
+            value,
+            integer: true,
+        } => Some(*value as i64),
+        _ => None,
+    }
+}
+
+fn float_value(expr: &Expr) -> Option<f64> {
+    match &expr.kind {
+        ExprKind::Number { value, .. } => Some(*value),
+        _ => None,
+    }
+}
+
+fn describe(expr: &Expr) -> String {
+    match &expr.kind {
+        ExprKind::Number { value, .. } => format!("{value}"),
+        ExprKind::Str(s) => format!("\"{s}\""),
+        ExprKind::Name(n) => format!("`{n}`"),
+        _ => "this expression".to_string(),
+    }
+}
+
+fn unknown_choice(kind: &str, value: &Expr, names: &[&str]) -> Diagnostic {
+    let written = name_of(value).map(str::to_string).or_else(|| {
+        if let ExprKind::Call(c) = &value.kind {
+            Some(c.callee.name.clone())
+        } else {
+            None
+        }
+    });
+    let message = match &written {
+        Some(n) => format!("unknown {kind} `{n}`"),
+        None => format!("expected a {kind}"),
+    };
+    let d = Diagnostic::error("E0403", message, value.span, format!("not a {kind}"));
+    match written
+        .as_deref()
+        .and_then(|n| error::suggest(n, names.iter().copied()))
+    {
+        Some(best) => d.with_help(format!(
+            "did you mean `{best}`? {kind}s: {}",
+            names.join(", ")
+        )),
+        None => d.with_help(format!("{kind}s: {}", names.join(", "))),
+    }
+}
+
+/// The name of a loss as written in programs.
+pub fn loss_name(loss: Loss) -> &'static str {
+    LOSSES
+        .iter()
+        .find(|(_, l)| *l == loss)
+        .map(|(n, _)| *n)
+        .unwrap_or("?")
+}
+
+/// The name of a metric as written in programs.
+pub fn metric_label(metric: Metric) -> &'static str {
+    METRICS
+        .iter()
+        .find(|(_, m)| *m == metric)
+        .map(|(n, _)| *n)
+        .unwrap_or("?")
+}

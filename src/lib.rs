@@ -1,0 +1,25 @@
+//! `dl`: a language and toolchain for deep-learning models.
+//!
+//! The pipeline: [`syntax::parse`] turns source text into an AST,
+//! [`check::check`] resolves names and infers every shape, producing the
+//! checked [`ir::Program`]. Every stage returns its result together with a
+//! list of [`diagnostic::Diagnostic`]s; [`diagnostic::render`] prints them.
+
+pub mod check;
+pub mod diagnostic;
+pub mod ir;
+pub mod report;
+pub mod span;
+pub mod syntax;
+
+/// Parses and checks a whole source file. The program is `None` when it could
+/// not be parsed.
+pub fn check_source(source: &str) -> (Option<ir::Program>, Vec<diagnostic::Diagnostic>) {
+    let (ast, mut diagnostics) = syntax::parse(source);
+    let Some(ast) = ast else {
+        return (None, diagnostics);
+    };
+    let (program, more) = check::check(&ast, source);
+    diagnostics.extend(more);
+    (Some(program), diagnostics)
+}

@@ -1,0 +1,113 @@
+//! The `dl` command line. This is the only place that exits the process.
+
+use clap::{Parser, Subcommand, ValueEnum};
+use dl::diagnostic::{Severity, render};
+use std::io::IsTerminal;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+/// dl: a language and toolchain for deep-learning models.
+#[derive(Parser)]
+#[command(name = "dl", version, about)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Parse and check a .dl file; print every model's layers, shapes and parameter counts.
+    Check {
+        /// The program to check.
+        file: PathBuf,
+        /// List the layers inside sub-models and cells too.
+        #[arg(long)]
+        expand: bool,
+        /// Output format.
+        #[arg(long, value_enum, default_value_t = Format::Text)]
+        format: Format,
+    },
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum Format {
+    Text,
+    Json,
+}
+
+/// Exit codes: 0 success (warnings allowed), 1 errors in the program, 2 usage or file errors.
+fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            let code = if e.use_stderr() { 2 } else { 0 };
+            let _ = e.print();
+            return ExitCode::from(code);
+        }
+    };
+    match cli.command {
+        Command::Check {
+            file,
+            expand,
+            format,
+        } => check(&file, expand, format),
+    }
+}
+
+fn read_source(file: &Path) -> Result<String, ExitCode> {
+    std::fs::read_to_string(file).map_err(|e| {
+        eprintln!("error: cannot read {}: {e}", file.display());
+        ExitCode::from(2)
+    })
+}
+
+fn check(file: &Path, expand: bool, format: Format) -> ExitCode {
+    let source = match read_source(file) {
+        Ok(s) => s,
+        Err(code) => return code,
+    };
+    let (program, diagnostics) = dl::check_source(&source);
+    let errors = diagnostics
+        .iter()
+        .filter(|d| d.severity == Severity::Error)
+        .count();
+    let warnings = diagnostics.len() - errors;
+    match format {
+        Format::Json => {
+            let value = dl::report::render_json(program.as_ref(), &diagnostics, &source, expand);
+            println!(
+                "{}",
+                serde_json::to_string_pretty(&value).expect("JSON values always serialize")
+            );
+        }
+        Format::Text => {
+            let color = std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none();
+            eprint!(
+                "{}",
+                render(&file.display().to_string(), &source, &diagnostics, color)
+            );
+            if errors == 0
+                && let Some(program) = &program
+            {
+                print!("{}", dl::report::render_text(program, expand));
+            }
+            if errors > 0 || warnings > 0 {
+                eprintln!(
+                    "{}: {errors} error{}, {warnings} warning{}",
+                    file.display(),
+                    plural(errors),
+                    plural(warnings)
+                );
+            }
+        }
+    }
+    if errors > 0 {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    }
+}
+
+fn plural(n: usize) -> &'static str {
+    if n == 1 { "" } else { "s" }
+}

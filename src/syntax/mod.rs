@@ -1,0 +1,242 @@
+//! Parsing: source text to [`ast::Program`], or a diagnostic saying what was
+//! expected where, in the words a user would use.
+
+pub mod ast;
+mod grammar;
+mod lower;
+
+use crate::diagnostic::Diagnostic;
+use crate::span::Span;
+use grammar::{DlParser, Rule};
+use pest::Parser;
+use pest::error::{ErrorVariant, InputLocation};
+use std::collections::BTreeSet;
+
+/// Parses a whole `.dl` file. On a syntax error the program is `None` and the
+/// diagnostics say why.
+pub fn parse(source: &str) -> (Option<ast::Program>, Vec<Diagnostic>) {
+    if let Some(diagnostic) = find_unterminated_string(source) {
+        return (None, vec![diagnostic]);
+    }
+    pest::set_error_detail(true);
+    match DlParser::parse(Rule::program, source) {
+        Ok(mut pairs) => {
+            let program = lower::lower_program(pairs.next().expect("program: the top pair"));
+            (Some(program), Vec::new())
+        }
+        Err(error) => (None, vec![syntax_error(source, &error)]),
+    }
+}
+
+/// A string that runs to the end of its line is reported on its own, since the
+/// parser would otherwise only say that it expected something after the quote.
+fn find_unterminated_string(source: &str) -> Option<Diagnostic> {
+    let bytes = source.as_bytes();
+    let mut i = 0;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'#' => {
+                while i < bytes.len() && bytes[i] != b'\n' {
+                    i += 1;
+                }
+            }
+            b'"' => {
+                let start = i;
+                i += 1;
+                loop {
+                    match bytes.get(i) {
+                        None | Some(b'\n') => {
+                            let end = i;
+                            return Some(
+                                Diagnostic::error(
+                                    "E0002",
+                                    "unterminated string",
+                                    Span::new(start, end),
+                                    "this string is never closed",
+                                )
+                                .with_help("add a closing `\"` before the end of the line"),
+                            );
+                        }
+                        Some(b'\\') => i += 2,
+                        Some(b'"') => break,
+                        Some(_) => i += 1,
+                    }
+                }
+            }
+            _ => {}
+        }
+        i += 1;
+    }
+    None
+}
+
+fn syntax_error(source: &str, error: &pest::error::Error<Rule>) -> Diagnostic {
+    let position = match error.location {
+        InputLocation::Pos(p) => p,
+        InputLocation::Span((start, _)) => start,
+    };
+    let mut expected = BTreeSet::new();
+    if let ErrorVariant::ParsingError { positives, .. } = &error.variant {
+        for rule in positives {
+            if let Some(name) = rule_name(*rule) {
+                expected.insert(name.to_string());
+            }
+        }
+    }
+    if let Some(attempts) = error.parse_attempts() {
+        for token in attempts.expected_tokens() {
+            if let Some(name) = token_name(&token.to_string()) {
+                expected.insert(name);
+            }
+        }
+    }
+    let found = describe_found(source, position);
+    let span = found_span(source, position);
+    let expected: Vec<String> = expected.into_iter().collect();
+    let message = format!("expected {}, found {found}", join_alternatives(&expected));
+    let mut diagnostic = Diagnostic::error("E0001", "syntax error", span, message);
+    if let Some(help) = syntax_help(source, position, &expected) {
+        diagnostic = diagnostic.with_help(help);
+    }
+    diagnostic
+}
+
+/// The user's name for a grammar rule; `None` for rules that never appear on
+/// their own in an error.
+fn rule_name(rule: Rule) -> Option<&'static str> {
+    Some(match rule {
+        Rule::EOI => "the end of the file",
+        Rule::ident | Rule::dotted_name | Rule::arg_name => "a name",
+        Rule::number => "a number",
+        Rule::string => "a string",
+        Rule::expr
+        | Rule::product
+        | Rule::matprod
+        | Rule::unary
+        | Rule::postfix
+        | Rule::call
+        | Rule::list
+        | Rule::neg
+        | Rule::pipeline
+        | Rule::pipeline_stmt => "an expression",
+        Rule::add_op | Rule::mul_op | Rule::matmul_op => "an operator",
+        Rule::shape => "a shape such as `[3, 32, 32]`",
+        Rule::option_type => "`int` or `float`",
+        Rule::call_args => "`(`",
+        Rule::arg | Rule::keyword_arg => "an argument",
+        Rule::setting => "a setting such as `loss = mse`",
+        Rule::block => "`{`",
+        Rule::let_stmt
+        | Rule::param_stmt
+        | Rule::next_stmt
+        | Rule::repeat_stmt
+        | Rule::return_stmt => "a statement",
+        Rule::data_item | Rule::kw_data => "`data`",
+        Rule::model_item | Rule::kw_model => "`model`",
+        Rule::cell_item | Rule::kw_cell => "`cell`",
+        Rule::train_item | Rule::kw_train => "`train`",
+        Rule::kw_state => "`state`",
+        Rule::kw_on => "`on`",
+        Rule::kw_let => "`let`",
+        Rule::kw_param => "`param`",
+        Rule::kw_next => "`next`",
+        Rule::kw_repeat => "`repeat`",
+        Rule::kw_return => "`return`",
+        Rule::option_decl => "an option such as `stride: int = 1`",
+        Rule::input_decl | Rule::signature => "the input, such as `x: [3, 32, 32]`",
+        Rule::state_decl => "a state such as `h: [hidden] = zeros`",
+        Rule::data_stage => "a data source or transform",
+        _ => return None,
+    })
+}
+
+/// The user's name for a literal token the parser tried; whitespace and the
+/// characters of keywords are left out.
+fn token_name(token: &str) -> Option<String> {
+    match token {
+        "(" | ")" | "[" | "]" | "{" | "}" | "," | ":" | "=" | "|" | "->" | "." => {
+            Some(format!("`{token}`"))
+        }
+        "+" | "-" | "*" | "/" | "@" => Some("an operator".to_string()),
+        _ => None,
+    }
+}
+
+fn join_alternatives(items: &[String]) -> String {
+    match items {
+        [] => "something else".to_string(),
+        [one] => one.clone(),
+        [init @ .., last] => format!("{} or {last}", init.join(", ")),
+    }
+}
+
+fn describe_found(source: &str, position: usize) -> String {
+    let rest = &source[position.min(source.len())..];
+    match rest.chars().next() {
+        None => "the end of the file".to_string(),
+        Some(c) if c.is_ascii_alphanumeric() || c == '_' => {
+            let word: String = rest
+                .chars()
+                .take_while(|c| c.is_ascii_alphanumeric() || *c == '_' || *c == '.')
+                .collect();
+            format!("`{word}`")
+        }
+        Some(c) => format!("`{c}`"),
+    }
+}
+
+fn found_span(source: &str, position: usize) -> Span {
+    let position = position.min(source.len());
+    let rest = &source[position..];
+    let len = match rest.chars().next() {
+        None => 0,
+        Some(c) if c.is_ascii_alphanumeric() || c == '_' => rest
+            .chars()
+            .take_while(|c| c.is_ascii_alphanumeric() || *c == '_' || *c == '.')
+            .count(),
+        Some(c) => c.len_utf8(),
+    };
+    Span::new(position, position + len)
+}
+
+/// A hint for the most common slips.
+fn syntax_help(source: &str, position: usize, expected: &[String]) -> Option<String> {
+    let rest = &source[position.min(source.len())..];
+    let word: String = rest
+        .chars()
+        .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
+        .collect();
+    if matches!(
+        word.as_str(),
+        "data"
+            | "model"
+            | "cell"
+            | "train"
+            | "let"
+            | "param"
+            | "next"
+            | "return"
+            | "repeat"
+            | "on"
+            | "state"
+    ) && expected.iter().any(|e| e == "a name")
+    {
+        return Some(format!(
+            "`{word}` is a keyword and cannot be used as a name"
+        ));
+    }
+    if rest.is_empty()
+        && expected
+            .iter()
+            .any(|e| e == "`}`" || e == "`)`" || e == "`]`")
+    {
+        return Some("a bracket opened earlier is never closed".to_string());
+    }
+    if rest.starts_with('=') && expected.iter().any(|e| e == "`:`") {
+        return Some(
+            "declare a shape or type with `:`, as in `x: [3, 32, 32]` or `stride: int = 1`"
+                .to_string(),
+        );
+    }
+    None
+}
