@@ -3,7 +3,7 @@
 use serde::Serialize;
 
 /// A half-open byte range `start..end` into a `.dl` source file.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[derive(Clone, Copy, Default, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
 pub struct Span {
     /// First byte of the range.
     pub start: u32,
@@ -37,5 +37,12 @@ impl Span {
 impl From<pest::Span<'_>> for Span {
     fn from(span: pest::Span<'_>) -> Span {
         Span::new(span.start(), span.end())
+    }
+}
+
+/// Spans print as `start..end`, which keeps AST dumps readable.
+impl std::fmt::Debug for Span {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}..{}", self.start, self.end)
     }
 }

@@ -97,21 +97,9 @@ fn bind_stage(checker: &mut BodyChecker, call: &Call, params: &[ParamDef]) -> Op
             span: a.value.span,
         })
         .collect();
+    let signature = signature(&call.callee.name, params);
     let params: Vec<Param> = params.iter().map(Param::from).collect();
-    match args::bind(
-        &call.callee,
-        &signature(
-            &call.callee.name,
-            &TRANSFORMS
-                .iter()
-                .chain(&SOURCES)
-                .find(|(n, _)| *n == call.callee.name)
-                .map(|(_, p)| *p)
-                .unwrap_or(&[]),
-        ),
-        &params,
-        &args,
-    ) {
+    match args::bind(&call.callee, &signature, &params, &args) {
         Ok(bound) => Some(bound),
         Err(errors) => {
             checker.diagnostics.extend(errors);

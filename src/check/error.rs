@@ -546,6 +546,7 @@ pub fn axis_out_of_range(layer: &str, axis: i64, input: &Shape, span: Span) -> D
 }
 
 /// The numbers of a conv or pool output size.
+#[derive(Clone)]
 pub struct WindowGeometry<'a> {
     /// `conv2d`, `maxpool` or `avgpool`.
     pub layer: &'a str,
@@ -621,21 +622,39 @@ pub fn window_rounded(g: &WindowGeometry, out: i64, span: Span) -> Diagnostic {
     let i = g.input.as_known().unwrap_or(0);
     let used = (out - 1) * g.stride + g.kernel;
     let dropped = i + 2 * g.padding - used;
-    let what = if g.axis == "height" { "row" } else { "column" };
+    let (what, whats) = match g.axis {
+        "height" => ("row", "rows"),
+        "width" => ("column", "columns"),
+        _ => ("row and column", "rows and columns"),
+    };
+    let verb = if g.axis.contains(" and ") {
+        "are"
+    } else {
+        "is"
+    };
+    let unused = if dropped == 1 {
+        format!(
+            "the last {what} of the (padded) input {} never used",
+            if g.axis.contains(" and ") {
+                "are"
+            } else {
+                "is"
+            }
+        )
+    } else {
+        format!("the last {dropped} {whats} of the (padded) input are never used")
+    };
     let d = Diagnostic::warning(
         "W0301",
-        format!("`{}` output {} is rounded down", g.layer, g.axis),
+        format!("`{}` output {} {verb} rounded down", g.layer, g.axis),
         span,
         format!(
-            "output {} is {}, rounded down to {out}",
+            "output {} {verb} {}, rounded down to {out}",
             g.axis,
             g.formula()
         ),
     )
-    .with_note(format!(
-        "the last {dropped} {what}{} of the (padded) input are never used",
-        if dropped == 1 { "" } else { "s" }
-    ));
+    .with_note(unused);
     match g.exact_padding() {
         Some(p) if p != g.padding => d.with_help(format!("use `padding = {p}` to use every {what}, or write `round = \"floor\"` to accept this")),
         _ => d.with_help("write `round = \"floor\"` to accept this, or `round = \"ceil\"` to keep a partial window"),

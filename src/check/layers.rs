@@ -450,7 +450,7 @@ fn window_shape(
     let round = args.str("round").unwrap_or("floor");
     let explicit = args.has("round");
     let mut dims = Vec::new();
-    let mut warnings = Vec::new();
+    let mut rounded = Vec::new();
     for (axis, axis_name) in ["height", "width"].into_iter().enumerate() {
         let size = &input.dims[1 + axis];
         let geometry = error::WindowGeometry {
@@ -494,13 +494,33 @@ fn window_shape(
                     return Err(error::window_inexact(&geometry, site.span, site.input_span));
                 }
                 "floor" if !explicit => {
-                    warnings.push(error::window_rounded(&geometry, out, site.span))
+                    rounded.push((geometry, out));
                 }
                 _ => {}
             }
         }
         dims.push(Dim::known(out));
     }
+    // A square window on a square input rounds both axes alike: say it once.
+    let warnings = match rounded.as_slice() {
+        [(h, out_h), (w, out_w)]
+            if h.input == w.input
+                && h.kernel == w.kernel
+                && h.stride == w.stride
+                && h.padding == w.padding
+                && out_h == out_w =>
+        {
+            let both = error::WindowGeometry {
+                axis: "height and width",
+                ..h.clone()
+            };
+            vec![error::window_rounded(&both, *out_h, site.span)]
+        }
+        _ => rounded
+            .iter()
+            .map(|(g, out)| error::window_rounded(g, *out, site.span))
+            .collect(),
+    };
     let window = Window {
         kernel,
         stride,
@@ -570,8 +590,9 @@ fn reshape(input: &Shape, args: &Bound, site: Site) -> Result<LayerOut, Diagnost
     };
     // With dimension variables on either side, the counts are compared only
     // once the variables are bound at a use.
-    if !total.agrees_with(&target.elements())
-        && !(total.is_symbolic() || target.elements().is_symbolic())
+    if !total.is_symbolic()
+        && !target.elements().is_symbolic()
+        && !total.agrees_with(&target.elements())
     {
         return Err(error::reshape_count(
             input,

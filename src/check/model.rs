@@ -74,7 +74,7 @@ struct Frame {
     /// Next index per op name, for paths like `conv2d_3`.
     counters: HashMap<String, usize>,
     /// The value a statement that does not start with a bound value continues from.
-    current: Option<Value>,
+    current: Option<(Value, Span)>,
     /// For a cell: its state names, and the node of each `next`.
     state: Vec<(String, Shape, Span)>,
     nexts: HashMap<String, NodeId>,
@@ -225,7 +225,13 @@ impl<'a> BodyChecker<'a> {
         let output = match definition {
             Definition::Model(model) => {
                 let input_value = self.add_input(&mut builder, &mut frame, &model.input, input);
-                self.run_body(&mut builder, &mut frame, &model.body, input_value)
+                self.run_body(
+                    &mut builder,
+                    &mut frame,
+                    &model.body,
+                    input_value,
+                    model.input.name.span,
+                )
             }
             // Standalone, a cell is checked for one step: `input` is the step's shape.
             Definition::Cell(cell) => self.run_cell_body(&mut builder, &mut frame, cell, input),
@@ -263,12 +269,13 @@ impl<'a> BodyChecker<'a> {
         frame: &mut Frame,
         body: &ast::Block,
         input: Value,
+        input_span: Span,
     ) -> Value {
-        frame.current = Some(input);
+        frame.current = Some((input, input_span));
         let mut output = None;
         self.run_statements(builder, frame, &body.stmts, &mut output);
         output
-            .or_else(|| frame.current.clone())
+            .or_else(|| frame.current.clone().map(|(v, _)| v))
             .unwrap_or(Value::Error)
     }
 
@@ -299,7 +306,7 @@ impl<'a> BodyChecker<'a> {
             StmtKind::Let { name, value } => {
                 let v = self.eval_pipeline(builder, frame, value);
                 frame.env.insert(name.name.clone(), v.clone());
-                frame.current = Some(v);
+                frame.current = Some((v, value.span));
             }
             StmtKind::Param { name, shape, init } => {
                 let dims = self.eval_shape(shape, &frame.env, true);
@@ -365,7 +372,7 @@ impl<'a> BodyChecker<'a> {
                         .push(error::expected_tensor(&v, value.span));
                 }
                 frame.env.insert(name.name.clone(), v.clone());
-                frame.current = Some(v);
+                frame.current = Some((v, value.span));
             }
             StmtKind::Repeat { count, body } => {
                 let value = self.eval_constant(count, &frame.env);
@@ -402,7 +409,7 @@ impl<'a> BodyChecker<'a> {
             }
             StmtKind::Pipeline(pipeline) => {
                 let v = self.eval_pipeline(builder, frame, pipeline);
-                frame.current = Some(v);
+                frame.current = Some((v, pipeline.span));
             }
         }
     }
@@ -448,11 +455,11 @@ impl<'a> BodyChecker<'a> {
                 .unwrap_or(Init::Zeros);
             slots.push((decl.name.name.clone(), init));
         }
-        frame.current = Some(input);
+        frame.current = Some((input, cell.input.name.span));
         let mut output = None;
         self.run_statements(builder, frame, &cell.body.stmts, &mut output);
         output
-            .or_else(|| frame.current.clone())
+            .or_else(|| frame.current.clone().map(|(v, _)| v))
             .unwrap_or(Value::Error)
     }
 
@@ -487,8 +494,7 @@ impl<'a> BodyChecker<'a> {
             _ => false,
         };
         if continues {
-            let current = frame.current.clone().unwrap_or(Value::Error);
-            let span = expr.span;
+            let (current, span) = frame.current.clone().unwrap_or((Value::Error, expr.span));
             self.apply_stage(builder, frame, expr, current, span)
         } else {
             self.eval_expr(builder, frame, expr)
@@ -950,6 +956,7 @@ impl<'a> BodyChecker<'a> {
                     node: input_node,
                     shape: input_shape,
                 },
+                input_span,
             );
             if let Value::Tensor { node, .. } = &output {
                 builder.calls[call].output = *node;
@@ -1501,6 +1508,7 @@ fn matmul_shape(a: &Shape, b: &Shape) -> Result<Shape, ()> {
     Ok(out)
 }
 
+#[allow(clippy::too_many_arguments)]
 fn push_node(
     builder: &mut GraphBuilder,
     frame: &Frame,
