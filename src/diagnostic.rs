@@ -104,6 +104,15 @@ impl Diagnostic {
         self
     }
 
+    /// Sets the help line when `condition` holds.
+    pub fn with_help_if(self, condition: bool, help: impl Into<String>) -> Diagnostic {
+        if condition {
+            self.with_help(help)
+        } else {
+            self
+        }
+    }
+
     /// Whether this diagnostic rejects the program.
     pub fn is_error(&self) -> bool {
         self.severity == Severity::Error

@@ -147,6 +147,9 @@ pub fn bind(
     let mut bound = Bound::default();
     let mut errors = Vec::new();
     let mut positional = 0;
+    // Parameters that an unknown keyword probably meant (`kernal` for `kernel`):
+    // their absence is the same mistake, already reported.
+    let mut meant: Vec<&str> = Vec::new();
     for arg in args {
         match &arg.name {
             None => {
@@ -167,6 +170,9 @@ pub fn bind(
             Some(keyword) => match params.iter().find(|p| p.name == keyword.name) {
                 None => {
                     let names: Vec<&str> = params.iter().map(|p| p.name).collect();
+                    if let Some(best) = error::suggest(&keyword.name, names.iter().copied()) {
+                        meant.push(best);
+                    }
                     errors.push(error::unknown_keyword(callee, keyword, &names, signature));
                 }
                 Some(param) => {
@@ -184,7 +190,7 @@ pub fn bind(
         }
     }
     for param in params {
-        if param.required && !bound.has(param.name) {
+        if param.required && !bound.has(param.name) && !meant.contains(&param.name) {
             errors.push(error::missing_argument(callee, param.name, signature));
         }
     }

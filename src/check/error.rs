@@ -16,7 +16,7 @@ pub fn suggest<'c>(name: &str, candidates: impl IntoIterator<Item = &'c str>) ->
     candidates
         .into_iter()
         .filter(|c| *c != name && !c.is_empty())
-        .map(|c| (strsim::levenshtein(name, c), c))
+        .map(|c| (strsim::osa_distance(name, c), c))
         .filter(|(d, _)| *d <= limit)
         .min_by_key(|(d, c)| (*d, *c))
         .map(|(_, c)| c)
@@ -106,7 +106,7 @@ pub fn layer_as_value(name: &str, span: Span) -> Diagnostic {
         span,
         "used as a value here",
     )
-    .with_help(format!("apply it to a tensor: `x -> {name}`"))
+    .with_help(format!("write it as a stage of its own, `... -> {name}` or `dense(128) {name}`, or call it on a tensor: `{name}(x)`"))
 }
 
 /// A layer called with an explicit input in an expression.
@@ -118,6 +118,13 @@ pub fn layer_needs_pipe(name: &str, span: Span) -> Diagnostic {
         "cannot be called inside an expression",
     )
     .with_help(format!("pipe a value into it: `let y = x -> {name}(...)`"))
+}
+
+/// `layer(args)(x)`: the result of a call called again.
+pub fn called_result(call: Span, args: Span) -> Diagnostic {
+    Diagnostic::error("E0110", "a layer's result cannot be called", args, "these arguments apply to the result of the call before")
+        .with_label(call, "this is a layer applied to the current value")
+        .with_help("layers take their input from a pipeline: write `let h = x -> dense(16)` instead of `dense(16)(x)`")
 }
 
 /// Something after `->` that is not a layer.
@@ -143,11 +150,11 @@ pub fn too_many_arguments(callee: &Ident, max: usize, span: Span, signature: &st
         "E0203",
         format!("too many arguments for `{}`", callee.name),
         span,
-        format!(
-            "`{}` takes at most {max} positional argument{}",
-            callee.name,
-            if max == 1 { "" } else { "s" }
-        ),
+        match max {
+            0 => format!("`{}` takes no arguments", callee.name),
+            1 => format!("`{}` takes at most 1 positional argument", callee.name),
+            _ => format!("`{}` takes at most {max} positional arguments", callee.name),
+        },
     )
     .with_note(format!("the signature is `{signature}`"))
 }
@@ -223,6 +230,16 @@ pub fn wrong_argument_type(
         format!("found {}", value.describe()),
     )
     .with_note(format!("the signature is `{signature}`"))
+    .with_help_if(callee.name == "dense" && param == "bias" && matches!(value, Value::Int(_)), "`dense` takes only the output size; its input size is inferred from the input (PyTorch's `Linear(784, 128)` is `dense(128)` here)")
+}
+
+/// "1 axis", "3 axes".
+fn axes(n: usize) -> String {
+    if n == 1 {
+        "1 axis".to_string()
+    } else {
+        format!("{n} axes")
+    }
 }
 
 /// An argument outside its valid range.
@@ -449,13 +466,13 @@ pub fn wrong_rank(
         "E0304",
         format!("`{layer}` expects an input of shape {pattern}"),
         site.span,
-        format!("needs {rank} axes after the batch"),
+        format!("needs {} after the batch", axes(rank)),
     )
     .with_label(
         site.input_span,
         format!(
-            "this is {input}, with {} axes after the batch",
-            input.rank()
+            "this is {input}, with {} after the batch",
+            axes(input.rank())
         ),
     )
     .with_help(match (layer, input.rank()) {
@@ -537,12 +554,16 @@ pub fn axis_out_of_range(layer: &str, axis: i64, input: &Shape, span: Span) -> D
         "E0312",
         format!("axis {axis} is out of range for `{layer}`"),
         span,
-        format!("the input {input} has {rank} axes after the batch"),
+        format!("the input {input} has {} after the batch", axes(rank)),
     )
-    .with_note(format!(
-        "valid axes are 0..{} (or -{rank}..-1); the batch axis is never counted",
-        rank.saturating_sub(1)
-    ))
+    .with_note(match rank {
+        0 => "the input has no axis besides the batch, which is never counted".to_string(),
+        1 => "the only valid axis is 0 (or -1); the batch axis is never counted".to_string(),
+        _ => format!(
+            "valid axes are 0 to {} (or -{rank} to -1); the batch axis is never counted",
+            rank - 1
+        ),
+    })
 }
 
 /// The numbers of a conv or pool output size.
@@ -709,11 +730,18 @@ pub fn reshape_count(input: &Shape, target: &[Dim], span: Span, input_span: Span
     )
     .with_label(
         input_span,
-        format!(
-            "the input {input} has {} = {} elements per sample",
-            product.join("*"),
-            input.elements()
-        ),
+        if input.rank() > 1 {
+            format!(
+                "the input {input} has {} = {} elements per sample",
+                product.join("*"),
+                input.elements()
+            )
+        } else {
+            format!(
+                "the input {input} has {} elements per sample",
+                input.elements()
+            )
+        },
     )
     .with_help("the sizes must multiply to the same count; one of them may be -1 to infer it")
 }
@@ -729,6 +757,12 @@ pub fn input_mismatch(
     declared: Span,
 ) -> Diagnostic {
     let kind = if is_cell { "cell" } else { "model" };
+    // Shown with the batch, like the actual shape it is compared with.
+    let expected = match expected.strip_prefix('[') {
+        Some("]") => "[N]".to_string(),
+        Some(rest) => format!("[N, {rest}"),
+        None => expected.to_string(),
+    };
     let d = Diagnostic::error(
         "E0309",
         format!("{kind} `{}` does not accept this input", model.name),
@@ -743,6 +777,12 @@ pub fn input_mismatch(
         d.with_label(input_span, format!("this is {actual}"))
     } else {
         d.with_note(format!("the input is {actual}"))
+    };
+    let declared_rank = expected.matches(',').count() + usize::from(expected != "[]");
+    let d = if !is_cell && declared_rank == 1 && actual.rank() > 1 {
+        d.with_help(format!("declare the input as `{}` and start the body with `flatten`, or add `| reshape([...])` to the data", Shape { batched: false, dims: actual.dims.clone() }))
+    } else {
+        d
     };
     if is_cell {
         d.with_note("a cell maps a sequence [T, ...] step by step; its declared input is one step")

@@ -23,6 +23,8 @@ pub fn check(program: &Program, source: &str) -> (ir::Program, Vec<Diagnostic>) 
     let mut diagnostics = Vec::new();
     let mut seen: HashMap<&str, crate::span::Span> = HashMap::new();
     let mut definitions = HashMap::new();
+    // The model and cell items that define their name (the first of duplicates).
+    let mut defining = Vec::new();
     for item in &program.items {
         let name = match item {
             Item::Data(d) => &d.name,
@@ -52,59 +54,39 @@ pub fn check(program: &Program, source: &str) -> (ir::Program, Vec<Diagnostic>) 
         match item {
             Item::Model(m) => {
                 definitions.insert(m.name.name.clone(), Definition::Model(m));
+                defining.push(m.name.name.as_str());
             }
             Item::Cell(c) => {
                 definitions.insert(c.name.name.clone(), Definition::Cell(c));
+                defining.push(c.name.name.as_str());
             }
             _ => {}
         }
     }
     let mut checker = BodyChecker::new(definitions, source);
     let mut out = ir::Program::default();
+    for name in defining {
+        let definition = checker.definitions[name];
+        checker.check_definition(definition);
+        let graph = checker.take_standalone(name).expect("checked just now");
+        out.models.push(ModelSummary {
+            name: name.to_string(),
+            is_cell: matches!(definition, Definition::Cell(_)),
+            graph,
+        });
+    }
     let mut data = HashMap::new();
     let mut data_names = Vec::new();
     for item in &program.items {
-        match item {
-            Item::Model(m)
-                if checker.definitions.contains_key(&m.name.name)
-                    && std::ptr::eq(
-                        defined(&checker, &m.name.name),
-                        m as *const _ as *const u8,
-                    ) =>
-            {
-                let graph = checker.check_standalone(Definition::Model(m));
-                out.models.push(ModelSummary {
-                    name: m.name.name.clone(),
-                    is_cell: false,
-                    graph,
-                });
+        if let Item::Data(d) = item
+            && !data.contains_key(&d.name.name)
+        {
+            let set = data::check_data(&mut checker, d);
+            if let Some(set) = &set {
+                out.data.push(set.clone());
             }
-            Item::Cell(c)
-                if checker.definitions.contains_key(&c.name.name)
-                    && std::ptr::eq(
-                        defined(&checker, &c.name.name),
-                        c as *const _ as *const u8,
-                    ) =>
-            {
-                let graph = checker.check_standalone(Definition::Cell(c));
-                out.models.push(ModelSummary {
-                    name: c.name.name.clone(),
-                    is_cell: true,
-                    graph,
-                });
-            }
-            Item::Data(d) => {
-                if data.contains_key(&d.name.name) {
-                    continue;
-                }
-                let set = data::check_data(&mut checker, d);
-                if let Some(set) = &set {
-                    out.data.push(set.clone());
-                }
-                data_names.push(d.name.name.clone());
-                data.insert(d.name.name.clone(), set);
-            }
-            _ => {}
+            data_names.push(d.name.name.clone());
+            data.insert(d.name.name.clone(), set);
         }
     }
     for item in &program.items {
@@ -115,21 +97,17 @@ pub fn check(program: &Program, source: &str) -> (ir::Program, Vec<Diagnostic>) 
         }
     }
     diagnostics.extend(checker.diagnostics);
-    let mut unique = Vec::new();
+    let mut unique: Vec<Diagnostic> = Vec::new();
     for d in diagnostics {
-        if !unique.contains(&d) {
+        // One report per unbound dimension variable name, however often it is used.
+        let repeated_unbound = d.code == "E0308"
+            && unique
+                .iter()
+                .any(|u| u.code == d.code && u.message == d.message);
+        if !repeated_unbound && !unique.contains(&d) {
             unique.push(d);
         }
     }
     unique.sort_by_key(|d| d.span().start);
     (out, unique)
-}
-
-/// The address of the definition registered under `name`, to tell a first
-/// definition from a duplicate.
-fn defined(checker: &BodyChecker, name: &str) -> *const u8 {
-    match checker.definitions[name] {
-        Definition::Model(m) => m as *const _ as *const u8,
-        Definition::Cell(c) => c as *const _ as *const u8,
-    }
 }

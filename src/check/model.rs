@@ -99,6 +99,8 @@ pub struct BodyChecker<'a> {
     pub diagnostics: Vec<Diagnostic>,
     /// Definitions being instantiated, outermost first (to catch recursion).
     stack: Vec<String>,
+    /// Each definition checked on its own, and whether that found errors.
+    standalone: HashMap<String, (Graph, bool)>,
 }
 
 impl<'a> BodyChecker<'a> {
@@ -109,12 +111,46 @@ impl<'a> BodyChecker<'a> {
             source,
             diagnostics: Vec::new(),
             stack: Vec::new(),
+            standalone: HashMap::new(),
         }
+    }
+
+    fn error_count(&self) -> usize {
+        self.diagnostics.iter().filter(|d| d.is_error()).count()
+    }
+
+    /// Checks `definition` on its own (once; later calls reuse the result) and
+    /// says whether that found errors. A use of a definition with errors is
+    /// poisoned rather than checked again, so each mistake is reported once.
+    pub fn check_definition(&mut self, definition: Definition<'a>) -> bool {
+        let name = definition.name().name.clone();
+        if let Some((_, failed)) = self.standalone.get(&name) {
+            return *failed;
+        }
+        let before = self.error_count();
+        let graph = self.check_standalone(definition);
+        let failed = self.error_count() > before;
+        self.standalone.insert(name, (graph, failed));
+        failed
+    }
+
+    /// The graph of a definition checked on its own, once [`Self::check_definition`] ran.
+    pub fn take_standalone(&mut self, name: &str) -> Option<Graph> {
+        self.standalone.get_mut(name).map(|(g, _)| {
+            std::mem::replace(
+                g,
+                Graph {
+                    nodes: Vec::new(),
+                    calls: Vec::new(),
+                    output: 0,
+                },
+            )
+        })
     }
 
     /// Checks `definition` on its own: dimension variables in its input stay
     /// symbolic, options without a default become symbolic too.
-    pub fn check_standalone(&mut self, definition: Definition<'a>) -> Graph {
+    fn check_standalone(&mut self, definition: Definition<'a>) -> Graph {
         let mut env = HashMap::new();
         for option in definition.options() {
             let value = match &option.default {
@@ -286,11 +322,23 @@ impl<'a> BodyChecker<'a> {
         stmts: &[Stmt],
         output: &mut Option<Value>,
     ) {
+        let mut previous: Option<Span> = None;
         for stmt in stmts {
             if output.is_some() {
                 self.diagnostics.push(error::after_return(stmt.span));
                 return;
             }
+            // `dense(16)(x)` parses as two statements with nothing between them:
+            // the Keras habit of calling a layer object.
+            if let Some(prev) = previous
+                && prev.end == stmt.span.start
+                && self.source[stmt.span.range()].starts_with('(')
+            {
+                self.diagnostics.push(error::called_result(prev, stmt.span));
+                previous = Some(stmt.span);
+                continue;
+            }
+            previous = Some(stmt.span);
             self.run_statement(builder, frame, stmt, output);
         }
     }
@@ -862,6 +910,9 @@ impl<'a> BodyChecker<'a> {
             ));
             return Value::Error;
         }
+        if self.check_definition(definition) {
+            return Value::Error;
+        }
         let Value::Tensor {
             node: input_node,
             shape: input_shape,
@@ -1196,13 +1247,18 @@ impl<'a> BodyChecker<'a> {
                 if self.is_callable(name) {
                     self.diagnostics
                         .push(error::layer_as_value(name, expr.span));
-                } else if is_dimension_variable(name) && !self.definitions.contains_key(name) {
-                    self.diagnostics
-                        .push(error::unbound_dimension(name, expr.span));
                 } else {
-                    let candidates: Vec<String> = frame.env.keys().cloned().collect();
-                    self.diagnostics
-                        .push(error::unknown_name(name, expr.span, &candidates));
+                    let mut candidates: Vec<String> = frame.env.keys().cloned().collect();
+                    candidates.extend(self.callable_names());
+                    let close =
+                        error::suggest(name, candidates.iter().map(String::as_str)).is_some();
+                    if is_dimension_variable(name) && !close {
+                        self.diagnostics
+                            .push(error::unbound_dimension(name, expr.span));
+                    } else {
+                        self.diagnostics
+                            .push(error::unknown_name(name, expr.span, &candidates));
+                    }
                 }
                 Value::Error
             }

@@ -6,7 +6,7 @@ use super::dim::Dim;
 use super::error;
 use super::model::{BodyChecker, Definition};
 use crate::diagnostic::Diagnostic;
-use crate::ir::{Batch, DataSet, Loss, Metric, Optimizer, Task, TrainRun};
+use crate::ir::{Activation, Batch, DataSet, Loss, Metric, Op, Optimizer, Task, TrainRun};
 use crate::syntax::ast::{Expr, ExprKind, Ident, Setting, TrainDef};
 use std::collections::HashMap;
 
@@ -63,6 +63,11 @@ pub fn check_train(
     data_names: &[String],
 ) -> Option<TrainRun> {
     let mut ok = true;
+    // Problems with the block as a whole point at its first line.
+    let header = crate::span::Span {
+        start: def.span.start,
+        end: def.data.span.end,
+    };
     let model = match checker.definitions.get(&def.model.name).copied() {
         Some(Definition::Model(m)) => Some(Definition::Model(m)),
         Some(Definition::Cell(_)) => {
@@ -297,7 +302,7 @@ pub fn check_train(
                 Diagnostic::error(
                     "E0402",
                     format!("`train` needs a `{required}`"),
-                    def.span,
+                    header,
                     format!("no `{required}` setting"),
                 )
                 .with_help(format!("add `{example}`")),
@@ -323,7 +328,7 @@ pub fn check_train(
                 } else {
                     ("real-valued targets", "use `mse`, `half_mse` or `mae`")
                 };
-                let setting = seen.get("loss").map(|s| s.value.span).unwrap_or(def.span);
+                let setting = seen.get("loss").map(|s| s.value.span).unwrap_or(header);
                 checker.diagnostics.push(
                     Diagnostic::error(
                         "E0405",
@@ -373,12 +378,13 @@ pub fn check_train(
     }
     if let (Some(model), Some(data)) = (model, &dataset)
         && let Some(input) = &data.input
+        && !checker.check_definition(model)
     {
-        let graph = checker.check_for_input(model, input, def.span);
+        let graph = checker.check_for_input(model, input, header);
         if let Some(graph) = &graph
             && let Some(loss) = loss
         {
-            check_output(checker, graph, loss, data, def, &def.model);
+            check_output(checker, graph, loss, data, header, &def.model);
         }
         run.graph = graph;
     }
@@ -390,7 +396,7 @@ fn check_output(
     graph: &crate::ir::Graph,
     loss: Loss,
     data: &DataSet,
-    def: &TrainDef,
+    header: crate::span::Span,
     model: &Ident,
 ) {
     let output = &graph.nodes[graph.output].shape;
@@ -434,12 +440,46 @@ fn check_output(
                     model.name,
                     loss_name(loss)
                 ),
-                def.span,
+                header,
                 format!("`{}` needs {expected}", loss_name(loss)),
             )
             .with_label(span, format!("the model's output is {output}"))
-            .with_label(data.span, "the data"),
+            .with_label(data.span, "the data")
+            .with_help(output_help(
+                graph,
+                output.rank(),
+                1 + usize::from(per_position),
+            )),
         );
+    } else if loss == Loss::Bce
+        && !matches!(
+            graph.nodes[graph.output].op,
+            Op::Activation(Activation::Sigmoid)
+        )
+    {
+        checker.diagnostics.push(
+            Diagnostic::warning("W0401", format!("`bce` expects probabilities, but `{}` does not end in `sigmoid`", model.name), span, "the model's last operation")
+                .with_label(header, "trained with `bce` here")
+                .with_note("binary cross-entropy is -[y log p + (1 - y) log(1 - p)] for a probability p in (0, 1)")
+                .with_help("end the model with `sigmoid`"),
+        );
+    }
+}
+
+fn output_help(graph: &crate::ir::Graph, rank: usize, wanted: usize) -> String {
+    let recurrent = graph
+        .nodes
+        .iter()
+        .any(|n| matches!(n.op, Op::Recurrent { .. } | Op::Cell(_)));
+    if rank > wanted && recurrent {
+        "a recurrent layer returns every time step: add `last` after it to keep the final one"
+            .to_string()
+    } else if rank > wanted {
+        "add `flatten` before the final `dense` layer, so that it sees one vector per sample"
+            .to_string()
+    } else {
+        "make the last layer produce that size, e.g. `dense(K)` with K the number of classes (or 1)"
+            .to_string()
     }
 }
 
@@ -625,18 +665,40 @@ fn unknown_choice(kind: &str, value: &Expr, names: &[&str]) -> Diagnostic {
     });
     let message = match &written {
         Some(n) => format!("unknown {kind} `{n}`"),
-        None => format!("expected a {kind}"),
+        None => format!(
+            "expected {} {kind}",
+            if kind.starts_with(['a', 'e', 'i', 'o', 'u']) {
+                "an"
+            } else {
+                "a"
+            }
+        ),
     };
-    let d = Diagnostic::error("E0403", message, value.span, format!("not a {kind}"));
+    let article = if kind.starts_with(['a', 'e', 'i', 'o', 'u']) {
+        "an"
+    } else {
+        "a"
+    };
+    let plural = if kind.ends_with('s') {
+        format!("{kind}es")
+    } else {
+        format!("{kind}s")
+    };
+    let d = Diagnostic::error(
+        "E0403",
+        message,
+        value.span,
+        format!("not {article} {kind}"),
+    );
     match written
         .as_deref()
         .and_then(|n| error::suggest(n, names.iter().copied()))
     {
         Some(best) => d.with_help(format!(
-            "did you mean `{best}`? {kind}s: {}",
+            "did you mean `{best}`? {plural}: {}",
             names.join(", ")
         )),
-        None => d.with_help(format!("{kind}s: {}", names.join(", "))),
+        None => d.with_help(format!("{plural}: {}", names.join(", "))),
     }
 }
 

@@ -54,12 +54,12 @@ fn children(pair: P) -> impl Iterator<Item = P> {
 fn lower_ident(pair: P) -> Ident {
     Ident {
         name: pair.as_str().to_string(),
-        span: pair.as_span().into(),
+        span: span_of(&pair),
     }
 }
 
 fn lower_data_item(pair: P) -> DataDef {
-    let span = pair.as_span().into();
+    let span = span_of(&pair);
     let mut inner = children(pair);
     let name = lower_ident(inner.next().expect("data_item: name"));
     let stages = inner.map(lower_data_stage).collect();
@@ -67,7 +67,7 @@ fn lower_data_item(pair: P) -> DataDef {
 }
 
 fn lower_data_stage(pair: P) -> Call {
-    let span = pair.as_span().into();
+    let span = span_of(&pair);
     let mut inner = pair.into_inner();
     let callee = lower_ident(inner.next().expect("data_stage: name"));
     let args = inner.next().map(lower_call_args);
@@ -75,7 +75,7 @@ fn lower_data_stage(pair: P) -> Call {
 }
 
 fn lower_model_item(pair: P) -> ModelDef {
-    let span = pair.as_span().into();
+    let span = span_of(&pair);
     let mut inner = children(pair);
     let name = lower_ident(inner.next().expect("model_item: name"));
     let (input, options) = lower_signature(inner.next().expect("model_item: signature"));
@@ -90,7 +90,7 @@ fn lower_model_item(pair: P) -> ModelDef {
 }
 
 fn lower_cell_item(pair: P) -> CellDef {
-    let span = pair.as_span().into();
+    let span = span_of(&pair);
     let mut inner = children(pair);
     let name = lower_ident(inner.next().expect("cell_item: name"));
     let (input, options) = lower_signature(inner.next().expect("cell_item: signature"));
@@ -128,7 +128,7 @@ fn lower_input_decl(pair: P) -> InputDecl {
 }
 
 fn lower_option_decl(pair: P) -> OptionDecl {
-    let span = pair.as_span().into();
+    let span = span_of(&pair);
     let mut inner = pair.into_inner();
     let name = lower_ident(inner.next().expect("option_decl: name"));
     let ty = match inner.next().expect("option_decl: type").as_str() {
@@ -145,7 +145,7 @@ fn lower_option_decl(pair: P) -> OptionDecl {
 }
 
 fn lower_state_decl(pair: P) -> StateDecl {
-    let span = pair.as_span().into();
+    let span = span_of(&pair);
     let mut inner = pair.into_inner();
     let name = lower_ident(inner.next().expect("state_decl: name"));
     let shape = lower_shape(inner.next().expect("state_decl: shape"));
@@ -159,13 +159,13 @@ fn lower_state_decl(pair: P) -> StateDecl {
 }
 
 fn lower_shape(pair: P) -> ShapeExpr {
-    let span = pair.as_span().into();
+    let span = span_of(&pair);
     let dims = pair.into_inner().map(lower_expr).collect();
     ShapeExpr { dims, span }
 }
 
 fn lower_train_item(pair: P) -> TrainDef {
-    let span = pair.as_span().into();
+    let span = span_of(&pair);
     let mut inner = children(pair);
     let model = lower_ident(inner.next().expect("train_item: model"));
     let data = lower_ident(inner.next().expect("train_item: data"));
@@ -179,7 +179,7 @@ fn lower_train_item(pair: P) -> TrainDef {
 }
 
 fn lower_setting(pair: P) -> Setting {
-    let span = pair.as_span().into();
+    let span = span_of(&pair);
     let mut inner = pair.into_inner();
     let name = lower_ident(inner.next().expect("setting: name"));
     let value = lower_expr(inner.next().expect("setting: value"));
@@ -187,13 +187,13 @@ fn lower_setting(pair: P) -> Setting {
 }
 
 fn lower_block(pair: P) -> Block {
-    let span = pair.as_span().into();
+    let span = span_of(&pair);
     let stmts = pair.into_inner().map(lower_statement).collect();
     Block { stmts, span }
 }
 
 fn lower_statement(pair: P) -> Stmt {
-    let span = pair.as_span().into();
+    let span = span_of(&pair);
     let rule = pair.as_rule();
     let mut inner = children(pair);
     let kind = match rule {
@@ -226,7 +226,7 @@ fn lower_statement(pair: P) -> Stmt {
 }
 
 fn lower_pipeline(pair: P) -> Pipeline {
-    let span = pair.as_span().into();
+    let span = span_of(&pair);
     let stages = pair.into_inner().map(lower_expr).collect();
     Pipeline { stages, span }
 }
@@ -275,7 +275,7 @@ fn lower_unary(pair: P) -> Expr {
     let mut operand = None;
     for p in pair.into_inner() {
         match p.as_rule() {
-            Rule::neg => negs.push(Span::from(p.as_span())),
+            Rule::neg => negs.push(span_of(&p)),
             _ => operand = Some(lower_postfix(p)),
         }
     }
@@ -294,7 +294,7 @@ fn lower_postfix(pair: P) -> Expr {
     let inner = pair.into_inner().next().expect("postfix: call or atom");
     match inner.as_rule() {
         Rule::call => {
-            let span: Span = inner.as_span().into();
+            let span: Span = span_of(&inner);
             let mut parts = inner.into_inner();
             let callee = lower_ident(parts.next().expect("call: name"));
             let args = Some(lower_call_args(parts.next().expect("call: arguments")));
@@ -308,7 +308,7 @@ fn lower_postfix(pair: P) -> Expr {
 }
 
 fn lower_atom(pair: P) -> Expr {
-    let span = pair.as_span().into();
+    let span = span_of(&pair);
     let kind = match pair.as_rule() {
         Rule::number => {
             let text = pair.as_str();
@@ -334,7 +334,7 @@ fn lower_call_args(pair: P) -> Vec<Arg> {
 }
 
 fn lower_arg(pair: P) -> Arg {
-    let span = pair.as_span().into();
+    let span = span_of(&pair);
     let inner = pair.into_inner().next().expect("arg: keyword_arg or expr");
     match inner.as_rule() {
         Rule::keyword_arg => {
@@ -372,4 +372,40 @@ fn unescape(body: &str) -> String {
         }
     }
     out
+}
+
+/// The span of a pair without the whitespace and comments pest lets a rule
+/// swallow after its last token.
+fn span_of(pair: &P) -> Span {
+    let start = pair.as_span().start();
+    let text = pair.as_str();
+    let mut end = text.len();
+    loop {
+        let trimmed = text[..end].trim_end();
+        end = trimmed.len();
+        // A comment is trailing if its line holds only code before `#` that is
+        // not inside a string; strip it and look again.
+        let line_start = trimmed.rfind('\n').map_or(0, |i| i + 1);
+        match comment_start(&trimmed[line_start..]) {
+            Some(hash) if line_start + hash < end => end = line_start + hash,
+            _ => break,
+        }
+    }
+    Span::new(start, start + end)
+}
+
+/// Where a `#` comment starts in one line of code, outside strings.
+fn comment_start(line: &str) -> Option<usize> {
+    let mut in_string = false;
+    let mut escaped = false;
+    for (i, c) in line.char_indices() {
+        match c {
+            _ if escaped => escaped = false,
+            '\\' if in_string => escaped = true,
+            '"' => in_string = !in_string,
+            '#' if !in_string => return Some(i),
+            _ => {}
+        }
+    }
+    None
 }

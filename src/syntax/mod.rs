@@ -71,7 +71,7 @@ fn find_unterminated_string(source: &str) -> Option<Diagnostic> {
 }
 
 fn syntax_error(source: &str, error: &pest::error::Error<Rule>) -> Diagnostic {
-    let position = match error.location {
+    let mut position = match error.location {
         InputLocation::Pos(p) => p,
         InputLocation::Span((start, _)) => start,
     };
@@ -84,21 +84,88 @@ fn syntax_error(source: &str, error: &pest::error::Error<Rule>) -> Diagnostic {
         }
     }
     if let Some(attempts) = error.parse_attempts() {
-        for token in attempts.expected_tokens() {
-            if let Some(name) = token_name(&token.to_string()) {
-                expected.insert(name);
-            }
+        // The parser got furthest at `max_position`; what it wanted there is
+        // more precise than the rule that failed as a whole.
+        let tokens: BTreeSet<String> = attempts
+            .expected_tokens()
+            .iter()
+            .filter_map(|t| token_name(&t.to_string()))
+            .collect();
+        if attempts.max_position > position && !tokens.is_empty() {
+            position = attempts.max_position;
+            expected = tokens;
+        } else if attempts.max_position == position {
+            expected.extend(tokens);
         }
     }
     let found = describe_found(source, position);
     let span = found_span(source, position);
     let expected: Vec<String> = expected.into_iter().collect();
+    if position >= source.trim_end().len()
+        && let Some(open) = unclosed_bracket(source)
+    {
+        let close = match source.as_bytes()[open] {
+            b'{' => '}',
+            b'(' => ')',
+            _ => ']',
+        };
+        return Diagnostic::error(
+            "E0001",
+            "unexpected end of file",
+            span,
+            format!("expected `{close}`"),
+        )
+        .with_label(
+            Span::new(open, open + 1),
+            format!("this `{}` is never closed", source.as_bytes()[open] as char),
+        )
+        .with_help(format!("add `{close}` to close it"));
+    }
+    if source[position.min(source.len())..].starts_with(';') {
+        return Diagnostic::error(
+            "E0001",
+            "unexpected `;`",
+            span,
+            "statements need no separator",
+        )
+        .with_help("remove the `;`: statements are separated by spaces or new lines");
+    }
     let message = format!("expected {}, found {found}", join_alternatives(&expected));
     let mut diagnostic = Diagnostic::error("E0001", "syntax error", span, message);
     if let Some(help) = syntax_help(source, position, &expected) {
         diagnostic = diagnostic.with_help(help);
     }
     diagnostic
+}
+
+/// The innermost bracket left open at the end of the source (strings and
+/// comments skipped), if any.
+fn unclosed_bracket(source: &str) -> Option<usize> {
+    let bytes = source.as_bytes();
+    let mut open = Vec::new();
+    let mut i = 0;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'#' => {
+                while i < bytes.len() && bytes[i] != b'\n' {
+                    i += 1;
+                }
+            }
+            b'"' => {
+                i += 1;
+                while i < bytes.len() && bytes[i] != b'"' {
+                    i += if bytes[i] == b'\\' { 2 } else { 1 };
+                }
+            }
+            b'{' | b'(' | b'[' => open.push(i),
+            b'}' | b')' | b']' => {
+                open.pop();
+            }
+            _ => {}
+        }
+        i += 1;
+    }
+    open.pop()
 }
 
 /// The user's name for a grammar rule; `None` for rules that never appear on
