@@ -35,7 +35,7 @@ pub struct Label {
 pub struct Diagnostic {
     /// Error or warning.
     pub severity: Severity,
-    /// A stable code such as `E0201`, documented in docs/errors.md.
+    /// A stable code such as `E0201`, listed in docs/errors.md.
     pub code: &'static str,
     /// One line saying what is wrong.
     pub message: String,

@@ -654,14 +654,7 @@ pub fn window_rounded(g: &WindowGeometry, out: i64, span: Span) -> Diagnostic {
         "is"
     };
     let unused = if dropped == 1 {
-        format!(
-            "the last {what} of the (padded) input {} never used",
-            if g.axis.contains(" and ") {
-                "are"
-            } else {
-                "is"
-            }
-        )
+        format!("the last {what} of the (padded) input {verb} never used")
     } else {
         format!("the last {dropped} {whats} of the (padded) input are never used")
     };
