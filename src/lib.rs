@@ -5,6 +5,7 @@
 //! checked [`ir::Program`]. Every stage returns its result together with a
 //! list of [`diagnostic::Diagnostic`]s; [`diagnostic::render`] prints them.
 
+pub mod autodiff;
 pub mod check;
 pub mod diagnostic;
 pub mod ir;

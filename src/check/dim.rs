@@ -81,7 +81,14 @@ impl Dim {
         let mut terms = a.clone();
         for (monomial, coefficient) in b {
             let entry = terms.entry(monomial.clone()).or_insert(0);
-            *entry += sign * coefficient;
+            // An overflowing size is no size at all: poison it rather than wrap.
+            let Some(sum) = coefficient
+                .checked_mul(sign)
+                .and_then(|c| entry.checked_add(c))
+            else {
+                return Dim::error();
+            };
+            *entry = sum;
             if *entry == 0 {
                 terms.remove(monomial);
             }
@@ -110,7 +117,10 @@ impl Dim {
                 let mut monomial: Vec<Atom> = ma.iter().chain(mb).cloned().collect();
                 monomial.sort();
                 let entry = terms.entry(monomial.clone()).or_insert(0);
-                *entry += ca * cb;
+                let Some(sum) = ca.checked_mul(*cb).and_then(|p| entry.checked_add(p)) else {
+                    return Dim::error();
+                };
+                *entry = sum;
                 if *entry == 0 {
                     terms.remove(&monomial);
                 }

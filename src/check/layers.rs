@@ -395,6 +395,10 @@ fn positive_int(args: &Bound, param: &str, name: &str, span: Span) -> Result<Dim
     }
 }
 
+/// The largest kernel, stride or padding accepted: far beyond any real
+/// layer, and small enough that size arithmetic cannot overflow.
+const MAX_WINDOW: i64 = 1 << 20;
+
 fn known_pair(
     args: &Bound,
     param: &str,
@@ -406,17 +410,16 @@ fn known_pair(
     let mut out = [min; 2];
     for (i, d) in pair.iter().enumerate() {
         match d.as_known() {
-            Some(v) if v < min => {
-                let what = if min == 0 {
-                    "a non-negative integer"
-                } else {
-                    "a positive integer"
+            Some(v) if v < min || v > MAX_WINDOW => {
+                let what = match min {
+                    0 => format!("an integer from 0 to {MAX_WINDOW}"),
+                    _ => format!("an integer from 1 to {MAX_WINDOW}"),
                 };
                 return Err(error::invalid_value(
                     name,
                     param,
                     &v.to_string(),
-                    what,
+                    &what,
                     args.span(param, span),
                 ));
             }

@@ -17,6 +17,10 @@ use crate::syntax::ast::{
 };
 use std::collections::HashMap;
 
+/// The largest `repeat` count: far above any real network's depth, and low
+/// enough that unrolling stays quick.
+const MAX_REPEAT: i64 = 1000;
+
 /// A model or a cell, whichever a name refers to.
 #[derive(Clone, Copy)]
 pub enum Definition<'a> {
@@ -426,13 +430,13 @@ impl<'a> BodyChecker<'a> {
                 let value = self.eval_constant(count, &frame.env);
                 let times = match &value {
                     Value::Int(d) => match d.as_known() {
-                        Some(k) if k >= 1 => k,
+                        Some(k) if (1..=MAX_REPEAT).contains(&k) => k,
                         Some(k) => {
                             self.diagnostics.push(error::invalid_value(
                                 "repeat",
                                 "count",
                                 &k.to_string(),
-                                "a positive integer",
+                                &format!("between 1 and {MAX_REPEAT}"),
                                 count.span,
                             ));
                             return;

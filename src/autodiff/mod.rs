@@ -1,0 +1,13 @@
+//! Reverse-mode automatic differentiation on ndarray.
+//!
+//! A [`Tape`] records every operation in execution order, in an arena; each
+//! node keeps its value, its inputs and what its backward rule needs.
+//! [`Tape::backward`] walks the arena in reverse and accumulates gradients
+//! (`+=`, never `=`, so a value used twice gets both contributions).
+//! This module knows nothing of the language, of spans or of layers.
+
+mod op;
+mod tape;
+
+pub use op::Unary;
+pub use tape::{Grads, Tape, Tensor, Var};

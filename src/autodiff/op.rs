@@ -1,0 +1,138 @@
+//! Primitive operations: what the tape records, and for elementwise
+//! functions, the function and its derivative side by side.
+
+use super::tape::Tensor;
+
+/// Elementwise functions of one tensor. Each keeps `f` and `df` together, so
+/// a new activation is one variant and two lines.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Unary {
+    /// `1 / (1 + e^-x)`
+    Sigmoid,
+    /// `tanh x`
+    Tanh,
+    /// `max(x, 0)`
+    Relu,
+    /// `x` if positive, else `slope * x`
+    LeakyRelu(f32),
+    /// `e^x`
+    Exp,
+    /// `ln x`
+    Log,
+    /// `sqrt x`
+    Sqrt,
+}
+
+impl Unary {
+    /// The function.
+    pub fn f(self, x: f32) -> f32 {
+        match self {
+            Unary::Sigmoid => sigmoid(x),
+            Unary::Tanh => x.tanh(),
+            // NOTE: written as a comparison so that relu(NaN) stays NaN and the
+            // non-finite check can see it.
+            Unary::Relu => {
+                if x > 0.0 || x.is_nan() {
+                    x
+                } else {
+                    0.0
+                }
+            }
+            Unary::LeakyRelu(a) => {
+                if x > 0.0 || x.is_nan() {
+                    x
+                } else {
+                    a * x
+                }
+            }
+            Unary::Exp => x.exp(),
+            Unary::Log => x.ln(),
+            Unary::Sqrt => x.sqrt(),
+        }
+    }
+
+    /// The derivative, given the input `x` and the output `y = f(x)`.
+    pub fn df(self, x: f32, y: f32) -> f32 {
+        match self {
+            Unary::Sigmoid => y * (1.0 - y),
+            Unary::Tanh => 1.0 - y * y,
+            Unary::Relu => f32::from(u8::from(x > 0.0)),
+            Unary::LeakyRelu(a) => {
+                if x > 0.0 {
+                    1.0
+                } else {
+                    a
+                }
+            }
+            Unary::Exp => y,
+            Unary::Log => 1.0 / x,
+            Unary::Sqrt => 0.5 / y,
+        }
+    }
+}
+
+/// The logistic function, computed without overflow for large |x|.
+pub fn sigmoid(x: f32) -> f32 {
+    if x >= 0.0 {
+        1.0 / (1.0 + (-x).exp())
+    } else {
+        let e = x.exp();
+        e / (1.0 + e)
+    }
+}
+
+/// What a tape node computed, with what its backward rule needs.
+#[derive(Clone, Debug)]
+pub enum Op {
+    /// An input or parameter.
+    Leaf,
+    /// `a + b`, broadcasting.
+    Add,
+    /// `a - b`, broadcasting.
+    Sub,
+    /// `a * b`, broadcasting.
+    Mul,
+    /// `a / b`, broadcasting.
+    Div,
+    /// `-a`
+    Neg,
+    /// `a * k` for a constant tensor `k` of `a`'s shape (dropout masks).
+    MulConst(Tensor),
+    /// Elementwise function.
+    Unary(Unary),
+    /// Matrix product of `[.., k]` by `[k, n]`, or batched `[b, m, k]` by `[b, k, n]`.
+    MatMul,
+    /// Softmax along an axis.
+    Softmax(usize),
+    /// Sum over axes (sorted), keeping them as size 1 or not.
+    Sum {
+        /// The axes reduced.
+        axes: Vec<usize>,
+        /// Whether they stay as size-1 axes.
+        keep: bool,
+    },
+    /// Reshape (the input's shape is recorded in the input's value).
+    Reshape,
+    /// Concatenation along an axis.
+    Concat(usize),
+    /// Index `index` along `axis`, removing the axis.
+    Select {
+        /// The axis.
+        axis: usize,
+        /// The index.
+        index: usize,
+    },
+    /// Rows of a table picked by ids: `table[ids]`.
+    Gather(Vec<usize>),
+    /// Mean softmax cross-entropy of logits against class ids; keeps the softmax.
+    SoftmaxCrossEntropy {
+        /// Softmax of the logits.
+        probs: Tensor,
+        /// Class of each row.
+        targets: Vec<u32>,
+    },
+    /// Mean binary cross-entropy of logits against 0/1 targets.
+    BceWithLogits(Tensor),
+    /// Mean binary cross-entropy of probabilities against 0/1 targets.
+    Bce(Tensor),
+}

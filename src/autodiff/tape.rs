@@ -1,0 +1,555 @@
+//! The tape: an arena of values in record order, and the reverse pass.
+
+use super::op::{Op, Unary, sigmoid};
+use ndarray::{ArrayD, Axis, Ix2, IxDyn};
+
+/// A tensor of `f32`, any rank, row-major.
+pub type Tensor = ArrayD<f32>;
+
+/// A value recorded on a tape.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct Var(usize);
+
+struct Node {
+    value: Tensor,
+    op: Op,
+    inputs: Vec<Var>,
+    /// Whether a gradient flows to this node (some leaf below it wants one).
+    needs_grad: bool,
+}
+
+/// Records operations in execution order. A tape made with
+/// [`Tape::inference`] keeps values but no backward information.
+pub struct Tape {
+    nodes: Vec<Node>,
+    recording: bool,
+}
+
+/// Gradients of a scalar with respect to every recorded value that needs one.
+pub struct Grads {
+    grads: Vec<Option<Tensor>>,
+}
+
+impl Grads {
+    /// The gradient of `var`, if it needs one and the loss depends on it.
+    pub fn get(&self, var: Var) -> Option<&Tensor> {
+        self.grads.get(var.0).and_then(Option::as_ref)
+    }
+}
+
+impl Default for Tape {
+    fn default() -> Tape {
+        Tape::new()
+    }
+}
+
+impl Tape {
+    /// A tape that records for backward.
+    pub fn new() -> Tape {
+        Tape {
+            nodes: Vec::new(),
+            recording: true,
+        }
+    }
+
+    /// A tape for evaluation: no gradients, no saved backward state.
+    pub fn inference() -> Tape {
+        Tape {
+            nodes: Vec::new(),
+            recording: false,
+        }
+    }
+
+    /// Whether this tape records for backward.
+    pub fn is_recording(&self) -> bool {
+        self.recording
+    }
+
+    /// Number of recorded values.
+    pub fn len(&self) -> usize {
+        self.nodes.len()
+    }
+
+    /// Whether nothing is recorded.
+    pub fn is_empty(&self) -> bool {
+        self.nodes.is_empty()
+    }
+
+    /// The value of `var`.
+    pub fn value(&self, var: Var) -> &Tensor {
+        &self.nodes[var.0].value
+    }
+
+    /// Records an input (`needs_grad = false`) or parameter (`true`).
+    pub fn leaf(&mut self, value: Tensor, needs_grad: bool) -> Var {
+        self.nodes.push(Node {
+            value,
+            op: Op::Leaf,
+            inputs: Vec::new(),
+            needs_grad: needs_grad && self.recording,
+        });
+        Var(self.nodes.len() - 1)
+    }
+
+    fn push(&mut self, value: Tensor, op: Op, inputs: Vec<Var>) -> Var {
+        let needs_grad = self.recording && inputs.iter().any(|v| self.nodes[v.0].needs_grad);
+        let op = if needs_grad { op } else { Op::Leaf };
+        self.nodes.push(Node {
+            value,
+            op,
+            inputs,
+            needs_grad,
+        });
+        Var(self.nodes.len() - 1)
+    }
+
+    /// `a + b` with broadcasting.
+    pub fn add(&mut self, a: Var, b: Var) -> Var {
+        let value = self.value(a) + self.value(b);
+        self.push(value, Op::Add, vec![a, b])
+    }
+
+    /// `a - b` with broadcasting.
+    pub fn sub(&mut self, a: Var, b: Var) -> Var {
+        let value = self.value(a) - self.value(b);
+        self.push(value, Op::Sub, vec![a, b])
+    }
+
+    /// `a * b` with broadcasting.
+    pub fn mul(&mut self, a: Var, b: Var) -> Var {
+        let value = self.value(a) * self.value(b);
+        self.push(value, Op::Mul, vec![a, b])
+    }
+
+    /// `a / b` with broadcasting.
+    pub fn div(&mut self, a: Var, b: Var) -> Var {
+        let value = self.value(a) / self.value(b);
+        self.push(value, Op::Div, vec![a, b])
+    }
+
+    /// `-a`
+    pub fn neg(&mut self, a: Var) -> Var {
+        let value = self.value(a).mapv(|x| -x);
+        self.push(value, Op::Neg, vec![a])
+    }
+
+    /// `a * k` for a constant `k` of the same shape (a dropout mask).
+    pub fn mul_const(&mut self, a: Var, k: Tensor) -> Var {
+        let value = self.value(a) * &k;
+        self.push(value, Op::MulConst(k), vec![a])
+    }
+
+    /// An elementwise function.
+    pub fn unary(&mut self, f: Unary, a: Var) -> Var {
+        let value = self.value(a).mapv(|x| f.f(x));
+        self.push(value, Op::Unary(f), vec![a])
+    }
+
+    /// Matrix product: `[.., k] @ [k, n] -> [.., n]`, or batched
+    /// `[b, m, k] @ [b, k, n] -> [b, m, n]`.
+    pub fn matmul(&mut self, a: Var, b: Var) -> Var {
+        let value = matmul_value(self.value(a), self.value(b));
+        self.push(value, Op::MatMul, vec![a, b])
+    }
+
+    /// Softmax along `axis`.
+    pub fn softmax(&mut self, a: Var, axis: usize) -> Var {
+        let value = softmax(self.value(a), axis);
+        self.push(value, Op::Softmax(axis), vec![a])
+    }
+
+    /// Sum over `axes`, keeping them as size-1 axes if `keep`.
+    pub fn sum(&mut self, a: Var, axes: &[usize], keep: bool) -> Var {
+        let mut axes = axes.to_vec();
+        axes.sort_unstable();
+        axes.dedup();
+        let value = sum_axes(self.value(a), &axes, keep);
+        self.push(value, Op::Sum { axes, keep }, vec![a])
+    }
+
+    /// Mean over `axes`, keeping them as size-1 axes if `keep`.
+    pub fn mean(&mut self, a: Var, axes: &[usize], keep: bool) -> Var {
+        let count: usize = axes.iter().map(|&ax| self.value(a).shape()[ax]).product();
+        let total = self.sum(a, axes, keep);
+        self.scale(total, 1.0 / count.max(1) as f32)
+    }
+
+    /// `a * k` for a scalar `k`.
+    pub fn scale(&mut self, a: Var, k: f32) -> Var {
+        let shape = self.value(a).raw_dim();
+        self.mul_const(a, Tensor::from_elem(shape, k))
+    }
+
+    /// A new shape with the same elements in the same order.
+    pub fn reshape(&mut self, a: Var, shape: &[usize]) -> Var {
+        let value = self
+            .value(a)
+            .as_standard_layout()
+            .into_owned()
+            .into_shape_with_order(IxDyn(shape))
+            .expect("reshape: caller checked the element count");
+        self.push(value, Op::Reshape, vec![a])
+    }
+
+    /// Concatenation along `axis`.
+    pub fn concat(&mut self, parts: &[Var], axis: usize) -> Var {
+        let views: Vec<_> = parts.iter().map(|v| self.value(*v).view()).collect();
+        let value =
+            ndarray::concatenate(Axis(axis), &views).expect("concat: caller checked the shapes");
+        self.push(value, Op::Concat(axis), parts.to_vec())
+    }
+
+    /// Index `index` along `axis`, removing the axis (`last` is the final index of axis 1).
+    pub fn select(&mut self, a: Var, axis: usize, index: usize) -> Var {
+        let value = self.value(a).index_axis(Axis(axis), index).to_owned();
+        self.push(value, Op::Select { axis, index }, vec![a])
+    }
+
+    /// Rows of `table` (`[V, D]`) picked by `ids`, shaped `shape + [D]`.
+    pub fn gather(&mut self, table: Var, ids: Vec<usize>, shape: &[usize]) -> Var {
+        let t = self.value(table);
+        let dim = t.shape()[1];
+        let mut out = Vec::with_capacity(ids.len() * dim);
+        for &id in &ids {
+            out.extend(t.index_axis(Axis(0), id).iter());
+        }
+        let mut full = shape.to_vec();
+        full.push(dim);
+        let value = Tensor::from_shape_vec(IxDyn(&full), out).expect("gather: sizes agree");
+        self.push(value, Op::Gather(ids), vec![table])
+    }
+
+    /// Mean cross-entropy of softmax(`logits`) (`[N, K]`) against class ids.
+    pub fn softmax_cross_entropy(&mut self, logits: Var, targets: &[u32]) -> Var {
+        let probs = softmax(self.value(logits), 1);
+        let n = targets.len().max(1) as f32;
+        let lp = log_softmax(self.value(logits), 1);
+        let total: f32 = targets
+            .iter()
+            .enumerate()
+            .map(|(i, &t)| -lp[[i, t as usize]])
+            .sum();
+        let value = Tensor::from_elem(IxDyn(&[]), total / n);
+        self.push(
+            value,
+            Op::SoftmaxCrossEntropy {
+                probs,
+                targets: targets.to_vec(),
+            },
+            vec![logits],
+        )
+    }
+
+    /// Mean binary cross-entropy of sigmoid(`logits`) against 0/1 `targets`
+    /// of the same shape, computed stably from the logits.
+    pub fn bce_with_logits(&mut self, logits: Var, targets: Tensor) -> Var {
+        let z = self.value(logits);
+        // NOTE: -[y log s(z) + (1-y) log(1-s(z))] = max(z, 0) - z y + log(1 + e^-|z|).
+        let total: f32 = z
+            .iter()
+            .zip(targets.iter())
+            .map(|(&z, &y)| z.max(0.0) - z * y + (-z.abs()).exp().ln_1p())
+            .sum();
+        let value = Tensor::from_elem(IxDyn(&[]), total / z.len().max(1) as f32);
+        self.push(value, Op::BceWithLogits(targets), vec![logits])
+    }
+
+    /// Mean binary cross-entropy of probabilities `p` against 0/1 `targets`.
+    pub fn bce(&mut self, p: Var, targets: Tensor) -> Var {
+        let p_val = self.value(p);
+        let total: f32 = p_val
+            .iter()
+            .zip(targets.iter())
+            .map(|(&p, &y)| {
+                let p = p.clamp(f32::EPSILON, 1.0 - f32::EPSILON);
+                -(y * p.ln() + (1.0 - y) * (1.0 - p).ln())
+            })
+            .sum();
+        let value = Tensor::from_elem(IxDyn(&[]), total / p_val.len().max(1) as f32);
+        self.push(value, Op::Bce(targets), vec![p])
+    }
+
+    /// Gradients of the scalar `loss` with respect to every value that needs one.
+    pub fn backward(&self, loss: Var) -> Grads {
+        let mut grads: Vec<Option<Tensor>> = vec![None; self.nodes.len()];
+        grads[loss.0] = Some(Tensor::ones(self.value(loss).raw_dim()));
+        for index in (0..=loss.0).rev() {
+            let node = &self.nodes[index];
+            if !node.needs_grad || matches!(node.op, Op::Leaf) {
+                continue;
+            }
+            let Some(grad) = grads[index].take() else {
+                continue;
+            };
+            let contributions = self.input_grads(node, &grad);
+            grads[index] = Some(grad);
+            for (input, contribution) in node.inputs.iter().zip(contributions) {
+                if !self.nodes[input.0].needs_grad {
+                    continue;
+                }
+                let Some(contribution) = contribution else {
+                    continue;
+                };
+                match &mut grads[input.0] {
+                    Some(existing) => *existing += &contribution,
+                    slot @ None => *slot = Some(contribution),
+                }
+            }
+        }
+        Grads { grads }
+    }
+
+    /// The gradient flowing to each input of `node`, given the gradient of its output.
+    fn input_grads(&self, node: &Node, grad: &Tensor) -> Vec<Option<Tensor>> {
+        let input = |i: usize| &self.nodes[node.inputs[i].0].value;
+        match &node.op {
+            Op::Leaf => Vec::new(),
+            Op::Add => vec![
+                Some(sum_to(grad, input(0).shape())),
+                Some(sum_to(grad, input(1).shape())),
+            ],
+            Op::Sub => vec![
+                Some(sum_to(grad, input(0).shape())),
+                Some(sum_to(&grad.mapv(|g| -g), input(1).shape())),
+            ],
+            Op::Mul => vec![
+                Some(sum_to(&(grad * input(1)), input(0).shape())),
+                Some(sum_to(&(grad * input(0)), input(1).shape())),
+            ],
+            Op::Div => {
+                let (a, b) = (input(0), input(1));
+                let da = grad / b;
+                let db = -(grad * a) / (b * b);
+                vec![Some(sum_to(&da, a.shape())), Some(sum_to(&db, b.shape()))]
+            }
+            Op::Neg => vec![Some(grad.mapv(|g| -g))],
+            Op::MulConst(k) => vec![Some(grad * k)],
+            Op::Unary(f) => {
+                let mut out = grad.clone();
+                ndarray::Zip::from(&mut out)
+                    .and(input(0))
+                    .and(&node.value)
+                    .for_each(|g, &x, &y| *g *= f.df(x, y));
+                vec![Some(out)]
+            }
+            Op::MatMul => {
+                let (da, db) = matmul_backward(input(0), input(1), grad);
+                vec![Some(da), Some(db)]
+            }
+            Op::Softmax(axis) => {
+                // dx = y * (g - sum(g * y))
+                let y = &node.value;
+                let gy = grad * y;
+                let s = gy.sum_axis(Axis(*axis)).insert_axis(Axis(*axis));
+                vec![Some(y * &(grad - &s))]
+            }
+            Op::Sum { axes, keep } => {
+                let mut g = grad.clone();
+                if !keep {
+                    for &axis in axes {
+                        g = g.insert_axis(Axis(axis));
+                    }
+                }
+                vec![Some(
+                    g.broadcast(input(0).raw_dim())
+                        .expect("sum: grad broadcasts back")
+                        .to_owned(),
+                )]
+            }
+            Op::Reshape => vec![Some(
+                grad.as_standard_layout()
+                    .into_owned()
+                    .into_shape_with_order(input(0).raw_dim())
+                    .expect("reshape: same count"),
+            )],
+            Op::Concat(axis) => {
+                let mut offset = 0;
+                node.inputs
+                    .iter()
+                    .map(|v| {
+                        let size = self.nodes[v.0].value.shape()[*axis];
+                        let part = grad
+                            .slice_axis(Axis(*axis), ndarray::Slice::from(offset..offset + size))
+                            .to_owned();
+                        offset += size;
+                        Some(part)
+                    })
+                    .collect()
+            }
+            Op::Select { axis, index } => {
+                let mut g = Tensor::zeros(input(0).raw_dim());
+                g.index_axis_mut(Axis(*axis), *index).assign(grad);
+                vec![Some(g)]
+            }
+            Op::Gather(ids) => {
+                let table = input(0);
+                let dim = table.shape()[1];
+                let mut g = Tensor::zeros(table.raw_dim());
+                let flat = grad.as_standard_layout();
+                let flat = flat.as_slice().expect("standard layout");
+                for (row, &id) in ids.iter().enumerate() {
+                    let mut target = g.index_axis_mut(Axis(0), id);
+                    for (t, &v) in target.iter_mut().zip(&flat[row * dim..(row + 1) * dim]) {
+                        *t += v;
+                    }
+                }
+                vec![Some(g)]
+            }
+            Op::SoftmaxCrossEntropy { probs, targets } => {
+                let scale =
+                    grad.iter().next().copied().unwrap_or(1.0) / targets.len().max(1) as f32;
+                let mut g = probs.clone();
+                for (i, &t) in targets.iter().enumerate() {
+                    g[[i, t as usize]] -= 1.0;
+                }
+                g.mapv_inplace(|v| v * scale);
+                vec![Some(g)]
+            }
+            Op::BceWithLogits(targets) => {
+                let z = input(0);
+                let scale = grad.iter().next().copied().unwrap_or(1.0) / z.len().max(1) as f32;
+                let mut g = z.mapv(sigmoid);
+                g.zip_mut_with(targets, |s, &y| *s = (*s - y) * scale);
+                vec![Some(g)]
+            }
+            Op::Bce(targets) => {
+                let p = input(0);
+                let scale = grad.iter().next().copied().unwrap_or(1.0) / p.len().max(1) as f32;
+                let mut g = p.clone();
+                g.zip_mut_with(targets, |p, &y| {
+                    let q = p.clamp(f32::EPSILON, 1.0 - f32::EPSILON);
+                    *p = (q - y) / (q * (1.0 - q)) * scale;
+                });
+                vec![Some(g)]
+            }
+        }
+    }
+}
+
+/// Sums `grad` down to `shape`, undoing broadcasting.
+fn sum_to(grad: &Tensor, shape: &[usize]) -> Tensor {
+    if grad.shape() == shape {
+        return grad.clone();
+    }
+    let mut g = grad.clone();
+    while g.ndim() > shape.len() {
+        g = g.sum_axis(Axis(0));
+    }
+    for (axis, &size) in shape.iter().enumerate() {
+        if size == 1 && g.shape()[axis] != 1 {
+            g = g.sum_axis(Axis(axis)).insert_axis(Axis(axis));
+        }
+    }
+    g
+}
+
+fn sum_axes(a: &Tensor, axes: &[usize], keep: bool) -> Tensor {
+    let mut out = a.clone();
+    for &axis in axes.iter().rev() {
+        out = out.sum_axis(Axis(axis));
+        if keep {
+            out = out.insert_axis(Axis(axis));
+        }
+    }
+    out
+}
+
+/// Softmax along `axis`, shifted by the maximum for stability.
+pub fn softmax(a: &Tensor, axis: usize) -> Tensor {
+    let max = a
+        .map_axis(Axis(axis), |lane| {
+            lane.fold(f32::NEG_INFINITY, |m, &x| m.max(x))
+        })
+        .insert_axis(Axis(axis));
+    let mut e = a - &max;
+    e.mapv_inplace(f32::exp);
+    let s = e.sum_axis(Axis(axis)).insert_axis(Axis(axis));
+    e / &s
+}
+
+fn log_softmax(a: &Tensor, axis: usize) -> Tensor {
+    let max = a
+        .map_axis(Axis(axis), |lane| {
+            lane.fold(f32::NEG_INFINITY, |m, &x| m.max(x))
+        })
+        .insert_axis(Axis(axis));
+    let shifted = a - &max;
+    let lse = shifted
+        .mapv(f32::exp)
+        .sum_axis(Axis(axis))
+        .mapv(f32::ln)
+        .insert_axis(Axis(axis));
+    shifted - &lse
+}
+
+/// `a` as a matrix: all leading axes flattened into rows.
+fn as_matrix(a: &Tensor) -> ndarray::Array2<f32> {
+    let k = *a.shape().last().expect("matmul operand has an axis");
+    let rows = a.len() / k.max(1);
+    a.as_standard_layout()
+        .into_owned()
+        .into_shape_with_order((rows, k))
+        .expect("row-major reshape")
+}
+
+fn matmul_value(a: &Tensor, b: &Tensor) -> Tensor {
+    if a.ndim() == 3 && b.ndim() == 3 {
+        let parts: Vec<Tensor> = (0..a.shape()[0])
+            .map(|i| {
+                let x = a
+                    .index_axis(Axis(0), i)
+                    .into_dimensionality::<Ix2>()
+                    .expect("rank 2");
+                let y = b
+                    .index_axis(Axis(0), i)
+                    .into_dimensionality::<Ix2>()
+                    .expect("rank 2");
+                x.dot(&y).into_dyn().insert_axis(Axis(0))
+            })
+            .collect();
+        let views: Vec<_> = parts.iter().map(|p| p.view()).collect();
+        return ndarray::concatenate(Axis(0), &views).expect("same shapes");
+    }
+    let b2 = b
+        .view()
+        .into_dimensionality::<Ix2>()
+        .expect("matmul: right operand is a matrix");
+    let out = as_matrix(a).dot(&b2);
+    let mut shape = a.shape().to_vec();
+    *shape.last_mut().expect("rank >= 1") = b2.shape()[1];
+    out.into_shape_with_order(IxDyn(&shape))
+        .expect("row-major reshape")
+}
+
+fn matmul_backward(a: &Tensor, b: &Tensor, grad: &Tensor) -> (Tensor, Tensor) {
+    if a.ndim() == 3 && b.ndim() == 3 {
+        let mut da = Tensor::zeros(a.raw_dim());
+        let mut db = Tensor::zeros(b.raw_dim());
+        for i in 0..a.shape()[0] {
+            let x = a
+                .index_axis(Axis(0), i)
+                .into_dimensionality::<Ix2>()
+                .expect("rank 2");
+            let y = b
+                .index_axis(Axis(0), i)
+                .into_dimensionality::<Ix2>()
+                .expect("rank 2");
+            let g = grad
+                .index_axis(Axis(0), i)
+                .into_dimensionality::<Ix2>()
+                .expect("rank 2");
+            da.index_axis_mut(Axis(0), i).assign(&g.dot(&y.t()));
+            db.index_axis_mut(Axis(0), i).assign(&x.t().dot(&g));
+        }
+        return (da, db);
+    }
+    let b2 = b.view().into_dimensionality::<Ix2>().expect("matrix");
+    let a2 = as_matrix(a);
+    let g2 = as_matrix(grad);
+    let da = g2
+        .dot(&b2.t())
+        .into_shape_with_order(a.raw_dim())
+        .expect("same count");
+    let db = a2.t().dot(&g2).into_dyn();
+    (da, db)
+}
