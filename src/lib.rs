@@ -7,11 +7,15 @@
 
 pub mod autodiff;
 pub mod check;
+pub mod data;
 pub mod diagnostic;
+pub mod interp;
 pub mod ir;
+pub mod kernels;
 pub mod report;
 pub mod span;
 pub mod syntax;
+pub mod train;
 
 /// Parses and checks a whole source file. The program is `None` when it could
 /// not be parsed.
@@ -21,6 +25,21 @@ pub fn check_source(source: &str) -> (Option<ir::Program>, Vec<diagnostic::Diagn
         return (None, diagnostics);
     };
     let (program, more) = check::check(&ast, source);
+    diagnostics.extend(more);
+    (Some(program), diagnostics)
+}
+
+/// Like [`check_source`], with the shapes of data sets that have been read
+/// (see [`check::check_with_data`]).
+pub fn check_source_with_data(
+    source: &str,
+    loaded: &std::collections::HashMap<String, check::LoadedShape>,
+) -> (Option<ir::Program>, Vec<diagnostic::Diagnostic>) {
+    let (ast, mut diagnostics) = syntax::parse(source);
+    let Some(ast) = ast else {
+        return (None, diagnostics);
+    };
+    let (program, more) = check::check_with_data(&ast, source, loaded);
     diagnostics.extend(more);
     (Some(program), diagnostics)
 }

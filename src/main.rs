@@ -1,5 +1,7 @@
 //! The `dl` command line. This is the only place that exits the process.
 
+mod cli;
+
 use clap::{Parser, Subcommand, ValueEnum};
 use dl::diagnostic::{Severity, render};
 use std::io::IsTerminal;
@@ -10,6 +12,9 @@ use std::process::ExitCode;
 #[derive(Parser)]
 #[command(name = "dl", version, about)]
 struct Cli {
+    /// Worker threads for the tensor kernels (default: every core).
+    #[arg(long, global = true)]
+    threads: Option<usize>,
     #[command(subcommand)]
     command: Command,
 }
@@ -26,6 +31,20 @@ enum Command {
         /// Output format.
         #[arg(long, value_enum, default_value_t = Format::Text)]
         format: Format,
+    },
+    /// Train the models of a .dl file on their data, as its `train` blocks say.
+    Train {
+        /// The program to run.
+        file: PathBuf,
+        /// Run only the K-th `train` block (counting from 1).
+        #[arg(long, value_name = "K")]
+        run: Option<usize>,
+        /// Override the number of epochs of every run.
+        #[arg(long, value_name = "N")]
+        epochs: Option<i64>,
+        /// Print one JSON object per line instead of progress bars and text.
+        #[arg(long)]
+        json: bool,
     },
 }
 
@@ -45,12 +64,29 @@ fn main() -> ExitCode {
             return ExitCode::from(code);
         }
     };
+    if let Some(threads) = cli.threads
+        && let Err(e) = rayon::ThreadPoolBuilder::new()
+            .num_threads(threads.max(1))
+            .build_global()
+    {
+        eprintln!("error: cannot start {threads} threads: {e}");
+        return ExitCode::from(2);
+    }
     match cli.command {
         Command::Check {
             file,
             expand,
             format,
         } => check(&file, expand, format),
+        Command::Train {
+            file,
+            run,
+            epochs,
+            json,
+        } => {
+            let options = cli::train::TrainOptions { run, epochs, json };
+            finish(cli::Session::open(file).and_then(|session| cli::train::run(&session, &options)))
+        }
     }
 }
 
@@ -110,4 +146,12 @@ fn check(file: &Path, expand: bool, format: Format) -> ExitCode {
 
 fn plural(n: usize) -> &'static str {
     if n == 1 { "" } else { "s" }
+}
+
+fn finish(result: Result<(), cli::Exit>) -> ExitCode {
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(cli::Exit::Program) => ExitCode::from(1),
+        Err(cli::Exit::Usage) => ExitCode::from(2),
+    }
 }

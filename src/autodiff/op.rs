@@ -21,6 +21,8 @@ pub enum Unary {
     Log,
     /// `sqrt x`
     Sqrt,
+    /// `|x|`
+    Abs,
 }
 
 impl Unary {
@@ -48,6 +50,7 @@ impl Unary {
             Unary::Exp => x.exp(),
             Unary::Log => x.ln(),
             Unary::Sqrt => x.sqrt(),
+            Unary::Abs => x.abs(),
         }
     }
 
@@ -67,6 +70,7 @@ impl Unary {
             Unary::Exp => y,
             Unary::Log => 1.0 / x,
             Unary::Sqrt => 0.5 / y,
+            Unary::Abs => x.signum() * f32::from(u8::from(x != 0.0)),
         }
     }
 }

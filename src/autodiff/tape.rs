@@ -482,6 +482,17 @@ fn log_softmax(a: &Tensor, axis: usize) -> Tensor {
     shifted - &lse
 }
 
+/// `a` with a new shape, in row-major order whatever its memory layout.
+fn reshape(a: Tensor, shape: &[usize]) -> Tensor {
+    let a = if a.is_standard_layout() {
+        a
+    } else {
+        a.as_standard_layout().into_owned()
+    };
+    a.into_shape_with_order(IxDyn(shape))
+        .expect("reshape: same element count")
+}
+
 /// `a` as a matrix: all leading axes flattened into rows.
 fn as_matrix(a: &Tensor) -> ndarray::Array2<f32> {
     let k = *a.shape().last().expect("matmul operand has an axis");
@@ -517,8 +528,7 @@ fn matmul_value(a: &Tensor, b: &Tensor) -> Tensor {
     let out = as_matrix(a).dot(&b2);
     let mut shape = a.shape().to_vec();
     *shape.last_mut().expect("rank >= 1") = b2.shape()[1];
-    out.into_shape_with_order(IxDyn(&shape))
-        .expect("row-major reshape")
+    reshape(out.into_dyn(), &shape)
 }
 
 fn matmul_backward(a: &Tensor, b: &Tensor, grad: &Tensor) -> (Tensor, Tensor) {
@@ -546,10 +556,7 @@ fn matmul_backward(a: &Tensor, b: &Tensor, grad: &Tensor) -> (Tensor, Tensor) {
     let b2 = b.view().into_dimensionality::<Ix2>().expect("matrix");
     let a2 = as_matrix(a);
     let g2 = as_matrix(grad);
-    let da = g2
-        .dot(&b2.t())
-        .into_shape_with_order(a.raw_dim())
-        .expect("same count");
+    let da = reshape(g2.dot(&b2.t()).into_dyn(), a.shape());
     let db = a2.t().dot(&g2).into_dyn();
     (da, db)
 }

@@ -20,6 +20,26 @@ use std::collections::HashMap;
 /// Checks a parsed program: the checked IR, and every problem found, sorted by
 /// position (errors and warnings together).
 pub fn check(program: &Program, source: &str) -> (ir::Program, Vec<Diagnostic>) {
+    check_with_data(program, source, &HashMap::new())
+}
+
+/// What reading a data set revealed: its per-sample input shape and task.
+#[derive(Clone, Debug)]
+pub struct LoadedShape {
+    /// Per-sample input shape, with the batch.
+    pub input: shape::Shape,
+    /// Classification (with the class count) or regression.
+    pub task: ir::Task,
+}
+
+/// Like [`check`], with the shapes of data sets that have been read: every
+/// `train` block on them is then checked, and its model instantiated, for
+/// the real input shape.
+pub fn check_with_data(
+    program: &Program,
+    source: &str,
+    loaded: &HashMap<String, LoadedShape>,
+) -> (ir::Program, Vec<Diagnostic>) {
     let mut diagnostics = Vec::new();
     let mut seen: HashMap<&str, crate::span::Span> = HashMap::new();
     let mut definitions = HashMap::new();
@@ -81,7 +101,11 @@ pub fn check(program: &Program, source: &str) -> (ir::Program, Vec<Diagnostic>) 
         if let Item::Data(d) = item
             && !data.contains_key(&d.name.name)
         {
-            let set = data::check_data(&mut checker, d);
+            let mut set = data::check_data(&mut checker, d);
+            if let (Some(set), Some(known)) = (&mut set, loaded.get(&d.name.name)) {
+                set.input = Some(known.input.clone());
+                set.task = known.task.clone();
+            }
             if let Some(set) = &set {
                 out.data.push(set.clone());
             }

@@ -39,7 +39,7 @@ fn read_table(path: &Path) -> Result<Table, DataError> {
     if header.is_empty() || header.iter().all(String::is_empty) {
         return Err(DataError::new(ErrorKind::Empty, "the file is empty")
             .at(path)
-            .help("a CSV file needs a header row naming its columns"));
+            .with_help("a CSV file needs a header row naming its columns"));
     }
     let mut rows = Vec::new();
     for record in reader.records() {
@@ -55,14 +55,12 @@ fn read_table(path: &Path) -> Result<Table, DataError> {
                 ),
             )
             .at(path)
-            .line(line));
+            .with_line(line));
         }
         rows.push((line, record));
     }
     if rows.is_empty() {
-        return Err(
-            DataError::new(ErrorKind::Empty, "no data rows after the header").at(path),
-        );
+        return Err(DataError::new(ErrorKind::Empty, "no data rows after the header").at(path));
     }
     Ok(Table { header, rows })
 }
@@ -70,7 +68,7 @@ fn read_table(path: &Path) -> Result<Table, DataError> {
 fn csv_error(path: &Path, err: &::csv::Error) -> DataError {
     let mut e = DataError::new(ErrorKind::Io, format!("cannot read the file: {err}")).at(path);
     if let Some(line) = err.position().map(|p| p.line()) {
-        e = e.line(line);
+        e = e.with_line(line);
     }
     e
 }
@@ -94,9 +92,9 @@ fn find_column(table: &Table, path: &Path, name: &str) -> Result<usize, DataErro
         .filter(|h| strsim::jaro_winkler(h, name) > 0.8)
         .max_by(|a, b| strsim::jaro_winkler(a, name).total_cmp(&strsim::jaro_winkler(b, name)))
     {
-        err = err.help(format!("did you mean `{best}`?"));
+        err = err.with_help(format!("did you mean `{best}`?"));
     }
-    Ok(Err(err)?)
+    Err(err)
 }
 
 /// Parses a feature or target cell as a finite `f32`.
@@ -111,8 +109,8 @@ fn number(cell: &str, path: &Path, line: u64, col: usize, name: &str) -> Result<
             };
             Err(DataError::new(ErrorKind::NotNumeric, message)
                 .at(path)
-                .line(line)
-                .column(col + 1, name))
+                .with_line(line)
+                .with_column(col + 1, name))
         }
     }
 }
@@ -130,8 +128,8 @@ fn label(
     let fail = |kind, message: String| {
         Err(DataError::new(kind, message)
             .at(path)
-            .line(line)
-            .column(col + 1, name))
+            .with_line(line)
+            .with_column(col + 1, name))
     };
     let value: i128 = match cell.parse::<i128>() {
         Ok(v) => v,

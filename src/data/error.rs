@@ -50,49 +50,46 @@ pub struct Column {
 /// `Display` renders it as one line, e.g.
 /// ``data/iris.csv, line 4, column 2 (`sepal_width_cm`): cannot read `abc` as a number``.
 #[derive(Clone, Debug)]
-pub struct DataError {
-    /// The category of the failure.
-    pub kind: ErrorKind,
-    /// The file concerned (already resolved against the program's folder).
-    pub path: Option<PathBuf>,
-    /// 1-based line number in a text file.
-    pub line: Option<u64>,
-    /// The CSV column concerned.
-    pub column: Option<Column>,
-    /// What is wrong.
-    pub message: String,
-    /// How to fix it, when there is something useful to say.
-    pub help: Option<String>,
+pub struct DataError(Box<Info>);
+
+#[derive(Clone, Debug)]
+struct Info {
+    kind: ErrorKind,
+    path: Option<PathBuf>,
+    line: Option<u64>,
+    column: Option<Column>,
+    message: String,
+    help: Option<String>,
 }
 
 impl DataError {
     /// An error of `kind` with `message` and nothing else attached.
     pub fn new(kind: ErrorKind, message: impl Into<String>) -> Self {
-        DataError {
+        DataError(Box::new(Info {
             kind,
             path: None,
             line: None,
             column: None,
             message: message.into(),
             help: None,
-        }
+        }))
     }
 
     /// Attaches the file the error concerns.
     pub fn at(mut self, path: &Path) -> Self {
-        self.path = Some(path.to_path_buf());
+        self.0.path = Some(path.to_path_buf());
         self
     }
 
     /// Attaches a 1-based line number.
-    pub fn line(mut self, line: u64) -> Self {
-        self.line = Some(line);
+    pub fn with_line(mut self, line: u64) -> Self {
+        self.0.line = Some(line);
         self
     }
 
     /// Attaches a CSV column (1-based `index`).
-    pub fn column(mut self, index: usize, name: &str) -> Self {
-        self.column = Some(Column {
+    pub fn with_column(mut self, index: usize, name: &str) -> Self {
+        self.0.column = Some(Column {
             index,
             name: name.to_string(),
         });
@@ -100,9 +97,39 @@ impl DataError {
     }
 
     /// Attaches a hint on how to fix the problem.
-    pub fn help(mut self, help: impl Into<String>) -> Self {
-        self.help = Some(help.into());
+    pub fn with_help(mut self, help: impl Into<String>) -> Self {
+        self.0.help = Some(help.into());
         self
+    }
+
+    /// The category of the failure.
+    pub fn kind(&self) -> ErrorKind {
+        self.0.kind
+    }
+
+    /// The file concerned (already resolved against the program's folder).
+    pub fn path(&self) -> Option<&Path> {
+        self.0.path.as_deref()
+    }
+
+    /// The 1-based line number in a text file.
+    pub fn line(&self) -> Option<u64> {
+        self.0.line
+    }
+
+    /// The CSV column concerned.
+    pub fn column(&self) -> Option<&Column> {
+        self.0.column.as_ref()
+    }
+
+    /// What is wrong, without the location.
+    pub fn message(&self) -> &str {
+        &self.0.message
+    }
+
+    /// How to fix it, when there is something useful to say.
+    pub fn help(&self) -> Option<&str> {
+        self.0.help.as_deref()
     }
 
     /// The error for a file that cannot be opened: [`ErrorKind::MissingFile`]
@@ -119,22 +146,23 @@ impl DataError {
     pub(crate) fn missing(path: &Path, message: impl Into<String>) -> Self {
         DataError::new(ErrorKind::MissingFile, message)
             .at(path)
-            .help("paths are relative to the .dl file's folder")
+            .with_help("paths are relative to the .dl file's folder")
     }
 }
 
 impl fmt::Display for DataError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let e = &self.0;
         let mut located = false;
-        if let Some(path) = &self.path {
+        if let Some(path) = &e.path {
             write!(f, "{}", path.display())?;
             located = true;
         }
-        if let Some(line) = self.line {
+        if let Some(line) = e.line {
             write!(f, "{}line {line}", if located { ", " } else { "" })?;
             located = true;
         }
-        if let Some(column) = &self.column {
+        if let Some(column) = &e.column {
             write!(
                 f,
                 "{}column {} (`{}`)",
@@ -147,8 +175,8 @@ impl fmt::Display for DataError {
         if located {
             write!(f, ": ")?;
         }
-        write!(f, "{}", self.message)?;
-        if let Some(help) = &self.help {
+        write!(f, "{}", e.message)?;
+        if let Some(help) = &e.help {
             write!(f, " ({help})")?;
         }
         Ok(())

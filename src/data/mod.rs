@@ -139,12 +139,28 @@ impl Targets {
 /// Reads the data set `set` and applies its transforms.
 ///
 /// Paths in the source are relative to `base_dir`, the folder of the `.dl`
-/// file (an absolute path is used as it is). See [`transform`] for the
-/// order of operations: a `split` is decided before anything else, so that
-/// `standardize` only ever sees training rows, wherever it is written.
+/// file (an absolute path is used as it is).
 ///
-/// The `series` source gives windows `[window, 1]` (see `csv::series`);
-/// `text` is not supported yet and returns [`ErrorKind::Unsupported`].
+/// Transforms run left to right, with one exception that keeps held-out data
+/// out of the training statistics: `shuffle` and `split` are replayed on row
+/// indices first, so `standardize` computes its per-feature mean and standard
+/// deviation from the final training rows only, wherever it is written, and
+/// then applies them to every part. `scale`, `standardize` and `reshape`
+/// keep their program order.
+///
+/// `split(train, val, test, seed, shuffle)` on `n` rows: `test = round(n ×
+/// test)`, `val = round(n × val)` (halves away from zero), `train` = the rest
+/// (or `round(n × train)` capped at the rest, when given); rows are shuffled
+/// with the seed unless `shuffle = false`; train takes the first rows, val
+/// the next, test the last (rows in between are dropped when the fractions
+/// sum to less than 1). A part exists when its fraction is above 0. On
+/// `mnist` only `val` may be given, carved out of the 60,000 training rows.
+/// A `shuffle` before the split reorders the rows to split; after it, each
+/// part.
+///
+/// The `series` source gives windows of shape `[window, 1]` with the value
+/// `horizon` steps after the window as the target; `text` is not supported
+/// yet and returns [`ErrorKind::Unsupported`].
 pub fn load(set: &ir::DataSet, base_dir: &Path) -> Result<Loaded, DataError> {
     let source = match &set.source {
         ir::Source::Csv {

@@ -1,0 +1,277 @@
+//! `dl train`: load the data, check the program against it, train, report.
+
+use super::{Exit, Session};
+use dl::check::LoadedShape;
+use dl::check::shape::Shape;
+use dl::check::train::metric_label;
+use dl::diagnostic::Diagnostic;
+use dl::interp::ParamStore;
+use dl::ir::{self, Task};
+use dl::report::format_count;
+use dl::train::metrics::Reported;
+use dl::train::{Evaluation, Event, TrainError};
+use indicatif::{ProgressBar, ProgressStyle};
+use serde_json::{Map, Value, json};
+use std::collections::HashMap;
+use std::time::Instant;
+
+/// Options of `dl train`.
+pub struct TrainOptions {
+    /// Only this run (1-based).
+    pub run: Option<usize>,
+    /// Override every run's epoch count.
+    pub epochs: Option<i64>,
+    /// One JSON object per line instead of text and bars.
+    pub json: bool,
+}
+
+/// Runs `dl train`.
+pub fn run(session: &Session, options: &TrainOptions) -> Result<(), Exit> {
+    let program = session.check()?;
+    if program.trains.is_empty() {
+        eprintln!("error: {} has no `train` block", session.file.display());
+        return Err(Exit::Program);
+    }
+    let selected: Vec<usize> = match options.run {
+        Some(k) if (1..=program.trains.len()).contains(&k) => vec![k - 1],
+        Some(k) => {
+            eprintln!(
+                "error: there is no run {k}; {} has {} `train` block(s)",
+                session.file.display(),
+                program.trains.len()
+            );
+            return Err(Exit::Usage);
+        }
+        None => (0..program.trains.len()).collect(),
+    };
+    let base_dir = session
+        .file
+        .parent()
+        .map(|p| p.to_path_buf())
+        .unwrap_or_default();
+    for index in selected {
+        let name = program.trains[index].data.clone();
+        let set = program
+            .data
+            .iter()
+            .find(|d| d.name == name)
+            .expect("the checker resolved the data name");
+        let loaded = dl::data::load(set, &base_dir).map_err(|e| {
+            let mut d = Diagnostic::error(
+                "E0701",
+                format!("cannot load data set `{}`", set.name),
+                set.span,
+                "while reading this data",
+            )
+            .with_note(e.to_string());
+            if let Some(help) = e.help() {
+                d = d.with_help(help);
+            }
+            session.report(&[d]);
+            Exit::Program
+        })?;
+        let shapes = HashMap::from([(
+            name.clone(),
+            LoadedShape {
+                input: Shape::batched_known(
+                    &loaded
+                        .sample_shape
+                        .iter()
+                        .map(|&d| d as i64)
+                        .collect::<Vec<_>>(),
+                ),
+                task: match loaded.classes {
+                    Some(k) => Task::Classification {
+                        classes: Some(dl::check::dim::Dim::known(k as i64)),
+                    },
+                    None => Task::Regression,
+                },
+            },
+        )]);
+        let bound = session.check_with(&shapes)?;
+        let run = bound.trains.get(index).cloned().ok_or(Exit::Program)?;
+        let graph = run.graph.clone().ok_or_else(|| {
+            eprintln!(
+                "error: the model of run {} could not be instantiated for the data",
+                index + 1
+            );
+            Exit::Program
+        })?;
+        train_one(index + 1, &run, &graph, &loaded, options)?;
+    }
+    Ok(())
+}
+
+fn train_one(
+    number: usize,
+    run: &ir::TrainRun,
+    graph: &ir::Graph,
+    data: &dl::data::Loaded,
+    options: &TrainOptions,
+) -> Result<(), Exit> {
+    let mut store = ParamStore::init(graph, run.seed);
+    let epochs = options.epochs.unwrap_or(run.epochs);
+    let started = Instant::now();
+    if !options.json {
+        let part = |p: &Option<dl::data::Part>, what: &str| {
+            p.as_ref()
+                .map(|p| {
+                    format!(
+                        ", {} {what}",
+                        format_count(&dl::check::dim::Dim::known(p.rows() as i64))
+                    )
+                })
+                .unwrap_or_default()
+        };
+        println!(
+            "train #{number}: {} on {} ({} parameters; {} training{}{} samples)",
+            run.model,
+            run.data,
+            format_count(&dl::check::dim::Dim::known(store.count() as i64)),
+            format_count(&dl::check::dim::Dim::known(data.train.rows() as i64)),
+            part(&data.val, "validation"),
+            part(&data.test, "test"),
+        );
+    }
+    let mut bar: Option<ProgressBar> = None;
+    let json = options.json;
+    let mut on_event = |event: Event| match event {
+        Event::EpochStart { epoch, batches } if !json => {
+            let b = ProgressBar::new(batches as u64);
+            b.set_style(
+                ProgressStyle::with_template("epoch {prefix} [{bar:30}] {pos}/{len} {msg}")
+                    .expect("valid template")
+                    .progress_chars("=> "),
+            );
+            b.set_prefix(format!("{epoch}/{epochs}"));
+            bar = Some(b);
+        }
+        Event::Batch {
+            running_loss,
+            samples,
+            seconds,
+        } => {
+            if let Some(b) = &bar {
+                b.inc(1);
+                b.set_message(format!(
+                    "loss {running_loss:.4}  {:.0} samples/s",
+                    samples as f64 / seconds.max(1e-9)
+                ));
+            }
+        }
+        Event::EpochEnd(summary) => {
+            if let Some(b) = bar.take() {
+                b.finish_and_clear();
+            }
+            if json {
+                let mut line = json!({"event": "epoch", "run": number, "epoch": summary.epoch, "train_loss": summary.train_loss});
+                line["val_loss"] = summary.val.as_ref().map_or(Value::Null, |v| json!(v.loss));
+                line["val"] = summary.val.as_ref().map_or(Value::Null, metrics_json);
+                println!("{line}");
+            } else {
+                let val = summary
+                    .val
+                    .as_ref()
+                    .map(|v| format!(", val loss {:.4}{}", v.loss, metrics_text(v)))
+                    .unwrap_or_default();
+                println!(
+                    "epoch {}/{epochs}: train loss {:.4}{val}",
+                    summary.epoch, summary.train_loss
+                );
+            }
+        }
+        Event::EpochStart { .. } => {}
+    };
+    let test =
+        dl::train::train(run, graph, data, epochs, &mut store, &mut on_event).map_err(|e| {
+            report_train_error(&e);
+            Exit::Program
+        })?;
+    let seconds = started.elapsed().as_secs_f64();
+    if json {
+        let line = json!({"event": "end", "run": number, "test": test.as_ref().map_or(Value::Null, metrics_json), "test_loss": test.as_ref().map(|t| t.loss), "seconds": seconds});
+        println!("{line}");
+    } else {
+        if let Some(test) = &test {
+            println!("test: loss {:.4}{}", test.loss, metrics_text(test));
+            for (metric, reported) in &test.metrics {
+                if let Some(note) = &reported.note {
+                    println!("  {}: {note}", metric_label(*metric));
+                }
+            }
+            if let Some(confusion) = &test.confusion {
+                print!("{}", confusion_text(&confusion.counts));
+            }
+        }
+        println!("finished in {seconds:.1} s");
+    }
+    Ok(())
+}
+
+fn report_train_error(error: &TrainError) {
+    eprintln!("error: training stopped: {error}");
+    if let TrainError::NonFinite { .. } = error {
+        eprintln!(
+            "  = help: lower the learning rate, add `clip = 1.0` to the train block, or check the data for extreme values"
+        );
+    }
+}
+
+fn metric_value(reported: &Reported) -> Value {
+    reported.value.map_or(Value::Null, |v| json!(v))
+}
+
+fn metrics_json(evaluation: &Evaluation) -> Value {
+    let mut map = Map::new();
+    for (metric, reported) in &evaluation.metrics {
+        map.insert(metric_label(*metric).to_string(), metric_value(reported));
+    }
+    Value::Object(map)
+}
+
+fn metrics_text(evaluation: &Evaluation) -> String {
+    let multi = evaluation
+        .confusion
+        .as_ref()
+        .is_some_and(|c| c.counts.len() > 2);
+    evaluation
+        .metrics
+        .iter()
+        .map(|(metric, reported)| {
+            let value = reported
+                .value
+                .map_or("undefined".to_string(), |v| format!("{v:.4}"));
+            let macro_note = if multi && !matches!(metric, ir::Metric::Accuracy) {
+                " (macro)"
+            } else {
+                ""
+            };
+            format!(", {} {value}{macro_note}", metric_label(*metric))
+        })
+        .collect()
+}
+
+fn confusion_text(counts: &[Vec<u64>]) -> String {
+    let width = counts
+        .iter()
+        .flatten()
+        .map(|c| c.to_string().len())
+        .max()
+        .unwrap_or(1)
+        .max(3);
+    let mut out =
+        String::from("confusion matrix (rows: actual class, columns: predicted class):\n");
+    out.push_str(&format!("  {:>5}", ""));
+    for c in 0..counts.len() {
+        out.push_str(&format!(" {c:>width$}"));
+    }
+    out.push('\n');
+    for (actual, row) in counts.iter().enumerate() {
+        out.push_str(&format!("  {actual:>5}"));
+        for count in row {
+            out.push_str(&format!(" {count:>width$}"));
+        }
+        out.push('\n');
+    }
+    out
+}

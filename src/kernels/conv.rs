@@ -1,0 +1,844 @@
+//! 2-d convolution (cross-correlation, as in every deep-learning library) by
+//! im2col + GEMM, parallel over the batch.
+//!
+//! For one sample, im2col lays the input out as a `[in_c * kh * kw,
+//! out_h * out_w]` matrix whose column `p` holds the input patch under
+//! output position `p` (zeros where the patch overlaps the padding). The
+//! convolution is then one GEMM `[out_c, in_c*kh*kw] · cols`, and its
+//! gradients are two more: `grad_weight += grad_out · colsᵀ` and
+//! `grad_cols = weightᵀ · grad_out`, which col2im scatters back onto the
+//! input. A 1×1 kernel with stride 1 and no padding skips im2col: the input
+//! sample already is its column matrix.
+
+use rayon::prelude::*;
+
+use super::matmul::gemm;
+use super::{PARALLEL_MIN_WORK, sum_f32, with_scratch};
+
+/// The number of partial sums a batch is split into for the weight and bias
+/// gradients. NOTE: it is a constant, not the thread count, so the order of
+/// summation (and so every bit of the result) depends on the batch size
+/// alone; 8 keeps 2-8 threads busy while bounding the partials' memory to 8
+/// copies of the weight.
+const MAX_BATCH_CHUNKS: usize = 8;
+
+/// Every size of a 2-d convolution: input, kernel, stride, padding, output.
+///
+/// Build it with [`Conv2dGeometry::new`], which computes the output size;
+/// the kernels trust `out_h` and `out_w` as given.
+///
+/// # Shapes
+/// - input: `[batch, in_c, in_h, in_w]`
+/// - weight: `[out_c, in_c, kh, kw]`
+/// - bias: `[out_c]`
+/// - output: `[batch, out_c, out_h, out_w]`
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct Conv2dGeometry {
+    /// Samples in the batch (`n`).
+    pub batch: usize,
+    /// Input channels.
+    pub in_c: usize,
+    /// Input height.
+    pub in_h: usize,
+    /// Input width.
+    pub in_w: usize,
+    /// Output channels (number of filters).
+    pub out_c: usize,
+    /// Kernel height.
+    pub kh: usize,
+    /// Kernel width.
+    pub kw: usize,
+    /// Stride `[vertical, horizontal]`, each at least 1.
+    pub stride: [usize; 2],
+    /// Zero padding `[vertical, horizontal]`, added on both sides.
+    pub padding: [usize; 2],
+    /// Output height: `(in_h + 2 * padding[0] - kh) / stride[0] + 1`.
+    pub out_h: usize,
+    /// Output width: `(in_w + 2 * padding[1] - kw) / stride[1] + 1`.
+    pub out_w: usize,
+}
+
+impl Conv2dGeometry {
+    /// Describes a convolution of a `[batch, in_c, in_hw[0], in_hw[1]]` input
+    /// by `out_c` filters of size `kernel`, computing the output size per
+    /// axis as `(in + 2 * padding - kernel) / stride + 1`, rounded down.
+    ///
+    /// Returns `None` when a stride or kernel size is zero or the kernel is
+    /// larger than the padded input.
+    pub fn new(
+        batch: usize,
+        in_c: usize,
+        in_hw: [usize; 2],
+        out_c: usize,
+        kernel: [usize; 2],
+        stride: [usize; 2],
+        padding: [usize; 2],
+    ) -> Option<Self> {
+        let out = |axis: usize| {
+            let padded = in_hw[axis] + 2 * padding[axis];
+            if stride[axis] == 0 || kernel[axis] == 0 || padded < kernel[axis] {
+                None
+            } else {
+                Some((padded - kernel[axis]) / stride[axis] + 1)
+            }
+        };
+        Some(Conv2dGeometry {
+            batch,
+            in_c,
+            in_h: in_hw[0],
+            in_w: in_hw[1],
+            out_c,
+            kh: kernel[0],
+            kw: kernel[1],
+            stride,
+            padding,
+            out_h: out(0)?,
+            out_w: out(1)?,
+        })
+    }
+
+    /// Elements in the input, `batch * in_c * in_h * in_w`.
+    pub fn input_len(&self) -> usize {
+        self.batch * self.input_sample_len()
+    }
+
+    /// Elements in the weight, `out_c * in_c * kh * kw`.
+    pub fn weight_len(&self) -> usize {
+        self.out_c * self.col_rows()
+    }
+
+    /// Elements in the output, `batch * out_c * out_h * out_w`.
+    pub fn output_len(&self) -> usize {
+        self.batch * self.output_sample_len()
+    }
+
+    fn input_sample_len(&self) -> usize {
+        self.in_c * self.in_h * self.in_w
+    }
+
+    fn output_sample_len(&self) -> usize {
+        self.out_c * self.out_positions()
+    }
+
+    /// Rows of the im2col matrix: one per weight of a filter.
+    fn col_rows(&self) -> usize {
+        self.in_c * self.kh * self.kw
+    }
+
+    /// Columns of the im2col matrix: one per output position.
+    fn out_positions(&self) -> usize {
+        self.out_h * self.out_w
+    }
+
+    /// Multiply-adds of one pass (forward, or each GEMM of backward).
+    fn macs(&self) -> usize {
+        self.batch * self.out_c * self.col_rows() * self.out_positions()
+    }
+
+    /// Whether the input sample is already its own im2col matrix.
+    fn is_pointwise(&self) -> bool {
+        self.kh == 1 && self.kw == 1 && self.stride == [1, 1] && self.padding == [0, 0]
+    }
+}
+
+/// Computes a convolution: `output = conv(input, weight) + bias`.
+///
+/// # Shapes
+/// - `input`: `[batch, in_c, in_h, in_w]`
+/// - `weight`: `[out_c, in_c, kh, kw]`
+/// - `bias`: `[out_c]`, or `None` for no bias
+/// - `output`: `[batch, out_c, out_h, out_w]`, overwritten
+///
+/// # Panics
+/// When a slice's length does not match `g` (an internal error).
+pub fn conv2d_forward(
+    g: &Conv2dGeometry,
+    input: &[f32],
+    weight: &[f32],
+    bias: Option<&[f32]>,
+    output: &mut [f32],
+) {
+    assert_eq!(input.len(), g.input_len(), "conv2d: input length");
+    assert_eq!(weight.len(), g.weight_len(), "conv2d: weight length");
+    assert_eq!(output.len(), g.output_len(), "conv2d: output length");
+    if let Some(b) = bias {
+        assert_eq!(b.len(), g.out_c, "conv2d: bias length");
+    }
+    if output.is_empty() {
+        return;
+    }
+    let (in_s, out_s) = (g.input_sample_len(), g.output_sample_len());
+    let (rows, cols) = (g.col_rows(), g.out_positions());
+    let sample = |n: usize, y: &mut [f32]| {
+        let x = &input[n * in_s..][..in_s];
+        if let Some(b) = bias {
+            for (plane, &bv) in y.chunks_exact_mut(cols).zip(b) {
+                plane.fill(bv);
+            }
+        }
+        let acc = bias.is_some();
+        if g.is_pointwise() {
+            gemm(g.out_c, rows, cols, weight, false, x, false, y, acc);
+        } else {
+            with_scratch(rows * cols, |col| {
+                im2col(g, x, col);
+                gemm(g.out_c, rows, cols, weight, false, col, false, y, acc);
+            });
+        }
+    };
+    if g.batch > 1 && g.macs() >= PARALLEL_MIN_WORK {
+        output
+            .par_chunks_mut(out_s)
+            .enumerate()
+            .for_each(|(n, y)| sample(n, y));
+    } else {
+        output
+            .chunks_mut(out_s)
+            .enumerate()
+            .for_each(|(n, y)| sample(n, y));
+    }
+}
+
+/// One chunk of the batch in [`conv2d_backward`], with the output slices it
+/// alone writes.
+struct BackwardChunk<'a> {
+    first: usize,
+    count: usize,
+    grad_input: Option<&'a mut [f32]>,
+    weight_partial: Option<&'a mut [f32]>,
+    bias_partial: Option<&'a mut [f32]>,
+}
+
+/// Accumulates a convolution's gradients, given the gradient of the loss
+/// with respect to its output.
+///
+/// Each gradient is optional (`None` skips its work, e.g. `grad_input` for a
+/// network's first layer) and is *accumulated*: `grad_x += dL/dx`.
+///
+/// NOTE: `grad_weight` and `grad_bias` sum over the batch. The batch is cut
+/// into at most 8 chunks of consecutive samples, a partition that depends
+/// only on `batch`; each chunk sums its samples in order, and the chunk
+/// partials are added in chunk order, so the result is bit-identical for any
+/// number of threads.
+///
+/// # Shapes
+/// - `input`: `[batch, in_c, in_h, in_w]` (the forward input)
+/// - `weight`: `[out_c, in_c, kh, kw]`
+/// - `grad_output`: `[batch, out_c, out_h, out_w]`
+/// - `grad_input`: `[batch, in_c, in_h, in_w]`
+/// - `grad_weight`: `[out_c, in_c, kh, kw]`
+/// - `grad_bias`: `[out_c]`
+///
+/// # Panics
+/// When a slice's length does not match `g` (an internal error).
+pub fn conv2d_backward(
+    g: &Conv2dGeometry,
+    input: &[f32],
+    weight: &[f32],
+    grad_output: &[f32],
+    grad_input: Option<&mut [f32]>,
+    grad_weight: Option<&mut [f32]>,
+    grad_bias: Option<&mut [f32]>,
+) {
+    assert_eq!(input.len(), g.input_len(), "conv2d: input length");
+    assert_eq!(weight.len(), g.weight_len(), "conv2d: weight length");
+    assert_eq!(
+        grad_output.len(),
+        g.output_len(),
+        "conv2d: grad_output length"
+    );
+    if let Some(gi) = &grad_input {
+        assert_eq!(gi.len(), g.input_len(), "conv2d: grad_input length");
+    }
+    if let Some(gw) = &grad_weight {
+        assert_eq!(gw.len(), g.weight_len(), "conv2d: grad_weight length");
+    }
+    if let Some(gb) = &grad_bias {
+        assert_eq!(gb.len(), g.out_c, "conv2d: grad_bias length");
+    }
+    if grad_output.is_empty() {
+        return;
+    }
+    let (in_s, out_s) = (g.input_sample_len(), g.output_sample_len());
+    let (rows, cols) = (g.col_rows(), g.out_positions());
+    let w_len = g.weight_len();
+    let pointwise = g.is_pointwise();
+
+    let chunk = g.batch.div_ceil(MAX_BATCH_CHUNKS);
+    let n_chunks = g.batch.div_ceil(chunk);
+    let grad_input = grad_input.filter(|gi| !gi.is_empty());
+    let grad_weight = grad_weight.filter(|gw| !gw.is_empty());
+    let mut weight_partials = vec![
+        0.0;
+        if grad_weight.is_some() {
+            n_chunks * w_len
+        } else {
+            0
+        }
+    ];
+    let mut bias_partials = vec![
+        0.0;
+        if grad_bias.is_some() {
+            n_chunks * g.out_c
+        } else {
+            0
+        }
+    ];
+
+    let mut gi_chunks = grad_input.map(|gi| gi.chunks_mut(chunk * in_s));
+    let mut wp_chunks = grad_weight
+        .is_some()
+        .then(|| weight_partials.chunks_mut(w_len));
+    let mut bp_chunks = grad_bias
+        .is_some()
+        .then(|| bias_partials.chunks_mut(g.out_c));
+    let jobs: Vec<BackwardChunk> = (0..n_chunks)
+        .map(|c| BackwardChunk {
+            first: c * chunk,
+            count: chunk.min(g.batch - c * chunk),
+            grad_input: gi_chunks.as_mut().and_then(Iterator::next),
+            weight_partial: wp_chunks.as_mut().and_then(Iterator::next),
+            bias_partial: bp_chunks.as_mut().and_then(Iterator::next),
+        })
+        .collect();
+
+    let run = |job: BackwardChunk| {
+        let BackwardChunk {
+            first,
+            count,
+            mut grad_input,
+            mut weight_partial,
+            mut bias_partial,
+        } = job;
+        let col_len = if weight_partial.is_some() && !pointwise {
+            rows * cols
+        } else {
+            0
+        };
+        let gcol_len = if grad_input.is_some() && !pointwise {
+            rows * cols
+        } else {
+            0
+        };
+        with_scratch(col_len + gcol_len, |scratch| {
+            let (col, gcol) = scratch.split_at_mut(col_len);
+            for s in 0..count {
+                let n = first + s;
+                let x = &input[n * in_s..][..in_s];
+                let go = &grad_output[n * out_s..][..out_s];
+                if let Some(wp) = weight_partial.as_deref_mut() {
+                    let cols_matrix: &[f32] = if pointwise {
+                        x
+                    } else {
+                        im2col(g, x, col);
+                        col
+                    };
+                    // grad_weight[out_c, rows] += grad_out[out_c, cols] · colsᵀ
+                    gemm(g.out_c, cols, rows, go, false, cols_matrix, true, wp, s > 0);
+                }
+                if let Some(bp) = bias_partial.as_deref_mut() {
+                    for (b, plane) in bp.iter_mut().zip(go.chunks_exact(cols)) {
+                        *b += sum_f32(plane);
+                    }
+                }
+                if let Some(gi) = grad_input.as_deref_mut() {
+                    let gi = &mut gi[s * in_s..][..in_s];
+                    // grad_cols[rows, cols] = weightᵀ · grad_out[out_c, cols]
+                    if pointwise {
+                        gemm(rows, g.out_c, cols, weight, true, go, false, gi, true);
+                    } else {
+                        gemm(rows, g.out_c, cols, weight, true, go, false, gcol, false);
+                        col2im(g, gcol, gi);
+                    }
+                }
+            }
+        });
+    };
+    if n_chunks > 1 && g.macs() >= PARALLEL_MIN_WORK {
+        jobs.into_par_iter().for_each(run);
+    } else {
+        jobs.into_iter().for_each(run);
+    }
+
+    if let Some(gw) = grad_weight {
+        for partial in weight_partials.chunks_exact(w_len) {
+            for (g, p) in gw.iter_mut().zip(partial) {
+                *g += p;
+            }
+        }
+    }
+    if let Some(gb) = grad_bias {
+        for partial in bias_partials.chunks_exact(g.out_c) {
+            for (g, p) in gb.iter_mut().zip(partial) {
+                *g += p;
+            }
+        }
+    }
+}
+
+/// The output positions `o` in `0..out_len` whose input coordinate
+/// `o * stride + offset - pad` falls inside `0..in_len`, as a range `lo..hi`.
+fn valid_range(
+    out_len: usize,
+    offset: usize,
+    pad: usize,
+    stride: usize,
+    in_len: usize,
+) -> (usize, usize) {
+    // NOTE: stride 1 skips the divisions, which would otherwise cost more
+    // than a short im2col row.
+    let div_ceil = |a: usize| if stride == 1 { a } else { a.div_ceil(stride) };
+    let lo = if pad > offset {
+        div_ceil(pad - offset)
+    } else {
+        0
+    };
+    let hi = if in_len + pad > offset {
+        div_ceil(in_len + pad - offset)
+    } else {
+        0
+    };
+    let hi = hi.min(out_len);
+    (lo.min(hi), hi)
+}
+
+/// Copies `src` into `dst` (of equal length) eight elements at a time.
+///
+/// NOTE: im2col copies one output row's worth of elements at a time, often
+/// only 10-30; a `memcpy` call costs more than the copy at that length, and
+/// fixed-size array moves compile to inline vector moves.
+#[inline(always)]
+fn copy_short(dst: &mut [f32], src: &[f32]) {
+    debug_assert_eq!(dst.len(), src.len());
+    let mut d = dst.chunks_exact_mut(8);
+    let mut s = src.chunks_exact(8);
+    for (d, s) in (&mut d).zip(&mut s) {
+        let d: &mut [f32; 8] = d.try_into().unwrap();
+        *d = s.try_into().unwrap();
+    }
+    for (d, s) in d.into_remainder().iter_mut().zip(s.remainder()) {
+        *d = *s;
+    }
+}
+
+/// Adds `src` into `dst` (of equal length) eight elements at a time, like
+/// [`copy_short`].
+#[inline(always)]
+fn add_short(dst: &mut [f32], src: &[f32]) {
+    debug_assert_eq!(dst.len(), src.len());
+    let mut d = dst.chunks_exact_mut(8);
+    let mut s = src.chunks_exact(8);
+    for (d, s) in (&mut d).zip(&mut s) {
+        let d: &mut [f32; 8] = d.try_into().unwrap();
+        let s: &[f32; 8] = s.try_into().unwrap();
+        for k in 0..8 {
+            d[k] += s[k];
+        }
+    }
+    for (d, s) in d.into_remainder().iter_mut().zip(s.remainder()) {
+        *d += s;
+    }
+}
+
+/// Lays out one input sample `[in_c, in_h, in_w]` as its column matrix
+/// `[in_c * kh * kw, out_h * out_w]`, zeros standing for the padding.
+///
+/// Row `(c, i, j)` of the matrix, viewed as an `[out_h, out_w]` block, is
+/// the input plane `c` sampled at `(oh * sh + i - ph, ow * sw + j - pw)`.
+fn im2col(g: &Conv2dGeometry, x: &[f32], col: &mut [f32]) {
+    let (in_w, ow_n) = (g.in_w, g.out_w);
+    let [sh, sw] = g.stride;
+    let [ph, pw] = g.padding;
+    let mut rows = col.chunks_exact_mut(g.out_positions());
+    for plane in x.chunks_exact(g.in_h * in_w) {
+        for i in 0..g.kh {
+            let (oh_lo, oh_hi) = valid_range(g.out_h, i, ph, sh, g.in_h);
+            for j in 0..g.kw {
+                let (ow_lo, ow_hi) = valid_range(ow_n, j, pw, sw, in_w);
+                let row = rows.next().expect("im2col: column matrix too short");
+                let (top, rest) = row.split_at_mut(oh_lo * ow_n);
+                let (middle, bottom) = rest.split_at_mut((oh_hi - oh_lo) * ow_n);
+                top.fill(0.0);
+                bottom.fill(0.0);
+                if ow_lo == ow_hi {
+                    middle.fill(0.0);
+                    continue;
+                }
+                let (len, iw0) = (ow_hi - ow_lo, ow_lo * sw + j - pw);
+                let src_rows = plane[(oh_lo * sh + i - ph) * in_w..]
+                    .chunks(in_w)
+                    .step_by(sh);
+                for (dst, src) in middle.chunks_exact_mut(ow_n).zip(src_rows) {
+                    // NOTE: the guards matter: an empty `fill` still costs a
+                    // `memset` call, and most rows have nothing to pad.
+                    if ow_lo > 0 {
+                        dst[..ow_lo].fill(0.0);
+                    }
+                    if ow_hi < ow_n {
+                        dst[ow_hi..].fill(0.0);
+                    }
+                    let dst = &mut dst[ow_lo..ow_hi];
+                    if sw == 1 {
+                        copy_short(dst, &src[iw0..iw0 + len]);
+                    } else {
+                        for (d, s) in dst.iter_mut().zip(src[iw0..].iter().step_by(sw)) {
+                            *d = *s;
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// Adds a column matrix `[in_c * kh * kw, out_h * out_w]` back onto one
+/// input sample `[in_c, in_h, in_w]`: the adjoint of [`im2col`].
+fn col2im(g: &Conv2dGeometry, col: &[f32], x: &mut [f32]) {
+    let (in_w, ow_n) = (g.in_w, g.out_w);
+    let [sh, sw] = g.stride;
+    let [ph, pw] = g.padding;
+    let mut rows = col.chunks_exact(g.out_positions());
+    for plane in x.chunks_exact_mut(g.in_h * in_w) {
+        for i in 0..g.kh {
+            let (oh_lo, oh_hi) = valid_range(g.out_h, i, ph, sh, g.in_h);
+            for j in 0..g.kw {
+                let (ow_lo, ow_hi) = valid_range(ow_n, j, pw, sw, in_w);
+                let row = rows.next().expect("col2im: column matrix too short");
+                if ow_lo == ow_hi || oh_lo == oh_hi {
+                    continue;
+                }
+                let (len, iw0) = (ow_hi - ow_lo, ow_lo * sw + j - pw);
+                let dst_rows = plane[(oh_lo * sh + i - ph) * in_w..]
+                    .chunks_mut(in_w)
+                    .step_by(sh);
+                let src_rows = row[oh_lo * ow_n..oh_hi * ow_n].chunks_exact(ow_n);
+                for (dst, src) in dst_rows.zip(src_rows) {
+                    let src = &src[ow_lo..ow_hi];
+                    if sw == 1 {
+                        add_short(&mut dst[iw0..iw0 + len], src);
+                    } else {
+                        for (d, s) in dst[iw0..].iter_mut().step_by(sw).zip(src) {
+                            *d += s;
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::kernels::test_util::{assert_close, fill};
+
+    /// The input coordinate under output `o`, kernel tap `k`, or `None` in
+    /// the padding.
+    fn tap(o: usize, k: usize, stride: usize, pad: usize, len: usize) -> Option<usize> {
+        let i = (o * stride + k) as isize - pad as isize;
+        (0..len as isize).contains(&i).then_some(i as usize)
+    }
+
+    /// Calls `f(n, oc, ic, oh, ow, i, j, input index, weight index, output
+    /// index)` for every term of the convolution sum that reads the input.
+    fn for_each_term(g: &Conv2dGeometry, mut f: impl FnMut(usize, usize, usize)) {
+        for n in 0..g.batch {
+            for oc in 0..g.out_c {
+                for oh in 0..g.out_h {
+                    for ow in 0..g.out_w {
+                        let o = ((n * g.out_c + oc) * g.out_h + oh) * g.out_w + ow;
+                        for ic in 0..g.in_c {
+                            for i in 0..g.kh {
+                                let Some(ih) = tap(oh, i, g.stride[0], g.padding[0], g.in_h) else {
+                                    continue;
+                                };
+                                for j in 0..g.kw {
+                                    let Some(iw) = tap(ow, j, g.stride[1], g.padding[1], g.in_w)
+                                    else {
+                                        continue;
+                                    };
+                                    let xi = ((n * g.in_c + ic) * g.in_h + ih) * g.in_w + iw;
+                                    let wi = ((oc * g.in_c + ic) * g.kh + i) * g.kw + j;
+                                    f(xi, wi, o);
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    fn naive_forward(g: &Conv2dGeometry, x: &[f64], w: &[f64], b: Option<&[f64]>) -> Vec<f64> {
+        let mut y = vec![0.0; g.output_len()];
+        if let Some(b) = b {
+            for (o, v) in y.iter_mut().enumerate() {
+                *v = b[(o / g.out_positions()) % g.out_c];
+            }
+        }
+        for_each_term(g, |xi, wi, o| y[o] += x[xi] * w[wi]);
+        y
+    }
+
+    fn naive_backward(
+        g: &Conv2dGeometry,
+        x: &[f32],
+        w: &[f32],
+        go: &[f32],
+    ) -> (Vec<f64>, Vec<f64>, Vec<f64>) {
+        let mut gx = vec![0.0; g.input_len()];
+        let mut gw = vec![0.0; g.weight_len()];
+        let mut gb = vec![0.0; g.out_c];
+        for_each_term(g, |xi, wi, o| {
+            gx[xi] += w[wi] as f64 * go[o] as f64;
+            gw[wi] += x[xi] as f64 * go[o] as f64;
+        });
+        for (o, v) in go.iter().enumerate() {
+            gb[(o / g.out_positions()) % g.out_c] += *v as f64;
+        }
+        (gx, gw, gb)
+    }
+
+    fn to_f64(x: &[f32]) -> Vec<f64> {
+        x.iter().map(|&v| v as f64).collect()
+    }
+
+    /// (batch, in_c, in_hw, out_c, kernel, stride, padding)
+    type Case = (
+        usize,
+        usize,
+        [usize; 2],
+        usize,
+        [usize; 2],
+        [usize; 2],
+        [usize; 2],
+    );
+
+    const CASES: &[Case] = &[
+        (2, 3, [7, 6], 4, [3, 2], [2, 2], [1, 1]),
+        (3, 2, [9, 8], 5, [3, 3], [2, 1], [2, 0]),
+        (1, 1, [5, 5], 2, [5, 5], [1, 1], [2, 2]),
+        (2, 4, [6, 5], 3, [1, 1], [1, 1], [0, 0]),
+        (2, 3, [6, 7], 2, [1, 1], [2, 3], [1, 0]),
+        (17, 2, [4, 4], 3, [2, 3], [1, 2], [0, 1]),
+        (2, 2, [3, 2], 2, [4, 5], [3, 1], [2, 2]),
+        (4, 6, [14, 14], 16, [5, 5], [1, 1], [0, 0]),
+    ];
+
+    fn geometry(c: &Case) -> Conv2dGeometry {
+        Conv2dGeometry::new(c.0, c.1, c.2, c.3, c.4, c.5, c.6).unwrap()
+    }
+
+    #[test]
+    fn geometry_computes_floor_output_size() {
+        let g = Conv2dGeometry::new(64, 1, [28, 28], 6, [5, 5], [1, 1], [2, 2]).unwrap();
+        assert_eq!((g.out_h, g.out_w), (28, 28));
+        let g = Conv2dGeometry::new(1, 1, [28, 27], 1, [5, 4], [2, 3], [0, 1]).unwrap();
+        assert_eq!((g.out_h, g.out_w), (12, 9));
+        assert_eq!(
+            Conv2dGeometry::new(1, 1, [4, 4], 1, [5, 5], [1, 1], [0, 0]),
+            None
+        );
+        assert_eq!(
+            Conv2dGeometry::new(1, 1, [4, 4], 1, [3, 3], [0, 1], [0, 0]),
+            None
+        );
+    }
+
+    #[test]
+    fn forward_matches_naive() {
+        for (ci, case) in CASES.iter().enumerate() {
+            let g = geometry(case);
+            let x = fill(g.input_len(), 10 + ci as u64);
+            let w = fill(g.weight_len(), 20 + ci as u64);
+            let b = fill(g.out_c, 30 + ci as u64);
+            let mut y = vec![f32::NAN; g.output_len()];
+            conv2d_forward(&g, &x, &w, Some(&b), &mut y);
+            let want = naive_forward(&g, &to_f64(&x), &to_f64(&w), Some(&to_f64(&b)));
+            assert_close(&y, &want, 1e-5, &format!("case {ci} output"));
+            conv2d_forward(&g, &x, &w, None, &mut y);
+            let want = naive_forward(&g, &to_f64(&x), &to_f64(&w), None);
+            assert_close(&y, &want, 1e-5, &format!("case {ci} output without bias"));
+        }
+    }
+
+    #[test]
+    fn backward_matches_naive_and_accumulates() {
+        for (ci, case) in CASES.iter().enumerate() {
+            let g = geometry(case);
+            let x = fill(g.input_len(), 40 + ci as u64);
+            let w = fill(g.weight_len(), 50 + ci as u64);
+            let go = fill(g.output_len(), 60 + ci as u64);
+            let (gx0, gw0, gb0) = (
+                fill(g.input_len(), 1),
+                fill(g.weight_len(), 2),
+                fill(g.out_c, 3),
+            );
+            let (mut gx, mut gw, mut gb) = (gx0.clone(), gw0.clone(), gb0.clone());
+            conv2d_backward(&g, &x, &w, &go, Some(&mut gx), Some(&mut gw), Some(&mut gb));
+            let (wx, ww, wb) = naive_backward(&g, &x, &w, &go);
+            let plus = |a: Vec<f64>, b: &[f32]| -> Vec<f64> {
+                a.iter().zip(b).map(|(a, b)| a + *b as f64).collect()
+            };
+            assert_close(
+                &gx,
+                &plus(wx.clone(), &gx0),
+                1e-5,
+                &format!("case {ci} grad_input"),
+            );
+            assert_close(
+                &gw,
+                &plus(ww.clone(), &gw0),
+                1e-5,
+                &format!("case {ci} grad_weight"),
+            );
+            assert_close(&gb, &plus(wb, &gb0), 1e-5, &format!("case {ci} grad_bias"));
+
+            // Each gradient on its own gives the same values.
+            let mut gx = vec![0.0; g.input_len()];
+            conv2d_backward(&g, &x, &w, &go, Some(&mut gx), None, None);
+            assert_close(&gx, &wx, 1e-5, &format!("case {ci} grad_input alone"));
+            let mut gw = vec![0.0; g.weight_len()];
+            conv2d_backward(&g, &x, &w, &go, None, Some(&mut gw), None);
+            assert_close(&gw, &ww, 1e-5, &format!("case {ci} grad_weight alone"));
+        }
+    }
+
+    #[test]
+    fn backward_matches_finite_differences() {
+        let g = Conv2dGeometry::new(2, 2, [5, 6], 3, [3, 2], [2, 1], [1, 1]).unwrap();
+        let x = to_f64(&fill(g.input_len(), 7));
+        let w = to_f64(&fill(g.weight_len(), 8));
+        let b = to_f64(&fill(g.out_c, 9));
+        let r = fill(g.output_len(), 10);
+        // L = sum(conv(x, w, b) * r), so dL/d(output) = r.
+        let loss = |x: &[f64], w: &[f64], b: &[f64]| -> f64 {
+            let y = naive_forward(&g, x, w, Some(b));
+            y.iter().zip(&r).map(|(y, r)| y * *r as f64).sum()
+        };
+        let eps = 1e-6;
+        let numeric = |v: &[f64], set: &dyn Fn(&[f64]) -> f64| -> Vec<f64> {
+            (0..v.len())
+                .map(|i| {
+                    let (mut hi, mut lo) = (v.to_vec(), v.to_vec());
+                    hi[i] += eps;
+                    lo[i] -= eps;
+                    (set(&hi) - set(&lo)) / (2.0 * eps)
+                })
+                .collect()
+        };
+        let nx = numeric(&x, &|x| loss(x, &w, &b));
+        let nw = numeric(&w, &|w| loss(&x, w, &b));
+        let nb = numeric(&b, &|b| loss(&x, &w, b));
+
+        let f32s = |v: &[f64]| v.iter().map(|&v| v as f32).collect::<Vec<_>>();
+        let mut gx = vec![0.0; g.input_len()];
+        let mut gw = vec![0.0; g.weight_len()];
+        let mut gb = vec![0.0; g.out_c];
+        conv2d_backward(
+            &g,
+            &f32s(&x),
+            &f32s(&w),
+            &r,
+            Some(&mut gx),
+            Some(&mut gw),
+            Some(&mut gb),
+        );
+        assert_close(&gx, &nx, 1e-4, "grad_input");
+        assert_close(&gw, &nw, 1e-4, "grad_weight");
+        assert_close(&gb, &nb, 1e-4, "grad_bias");
+    }
+
+    #[test]
+    fn results_are_bit_identical_for_any_thread_count() {
+        // Large enough to take the parallel path (macs >= PARALLEL_MIN_WORK)
+        // with a batch that does not divide evenly into chunks.
+        let g = Conv2dGeometry::new(19, 3, [16, 15], 8, [3, 3], [1, 2], [1, 1]).unwrap();
+        assert!(g.macs() >= PARALLEL_MIN_WORK);
+        let x = fill(g.input_len(), 1);
+        let w = fill(g.weight_len(), 2);
+        let b = fill(g.out_c, 3);
+        let go = fill(g.output_len(), 4);
+        let run = || {
+            let mut y = vec![0.0; g.output_len()];
+            conv2d_forward(&g, &x, &w, Some(&b), &mut y);
+            let mut gx = vec![0.0; g.input_len()];
+            let mut gw = vec![0.0; g.weight_len()];
+            let mut gb = vec![0.0; g.out_c];
+            conv2d_backward(&g, &x, &w, &go, Some(&mut gx), Some(&mut gw), Some(&mut gb));
+            [y, gx, gw, gb].map(|v| v.iter().map(|f| f.to_bits()).collect::<Vec<u32>>())
+        };
+        let in_pool = |threads: usize| {
+            rayon::ThreadPoolBuilder::new()
+                .num_threads(threads)
+                .build()
+                .unwrap()
+                .install(run)
+        };
+        let one = in_pool(1);
+        assert_eq!(one, in_pool(2));
+        assert_eq!(one, in_pool(3));
+        assert_eq!(one, run());
+    }
+}
+#[cfg(test)]
+mod tmp_timing {
+    use super::*;
+    #[test]
+    fn tmp_timing() {
+        let Ok(op) = std::env::var("OP") else { return };
+        let which: usize = std::env::var("G").unwrap().parse().unwrap();
+        let g = [
+            Conv2dGeometry::new(1, 1, [28, 28], 6, [5, 5], [1, 1], [2, 2]).unwrap(),
+            Conv2dGeometry::new(1, 6, [14, 14], 16, [5, 5], [1, 1], [0, 0]).unwrap(),
+        ][which];
+        let x = crate::kernels::test_util::fill(g.input_len(), 1);
+        let w = crate::kernels::test_util::fill(g.weight_len(), 1);
+        let mut col = vec![0.0; g.col_rows() * g.out_positions()];
+        let mut y = vec![0.0; g.output_len()];
+        let mut gx = vec![0.0; g.input_len()];
+        let mut gw = vec![0.0; g.weight_len()];
+        let it = 20000;
+        for _ in 0..it {
+            match op.as_str() {
+                "im2col" => im2col(&g, &x, &mut col),
+                "fwd" => gemm(
+                    g.out_c,
+                    g.col_rows(),
+                    g.out_positions(),
+                    &w,
+                    false,
+                    &col,
+                    false,
+                    &mut y,
+                    false,
+                ),
+                "gw" => gemm(
+                    g.out_c,
+                    g.out_positions(),
+                    g.col_rows(),
+                    &y,
+                    false,
+                    &col,
+                    true,
+                    &mut gw,
+                    true,
+                ),
+                "gcol" => gemm(
+                    g.col_rows(),
+                    g.out_c,
+                    g.out_positions(),
+                    &w,
+                    true,
+                    &y,
+                    false,
+                    &mut col,
+                    false,
+                ),
+                "col2im" => col2im(&g, &col, &mut gx),
+                _ => {}
+            }
+            std::hint::black_box((&col, &y, &gx, &gw));
+        }
+    }
+}

@@ -1,0 +1,127 @@
+//! The hot loops: dense matrix multiplication, 2-d convolution and pooling.
+//!
+//! Every kernel is a pure function on contiguous, row-major `f32` slices (an
+//! `[n, c, h, w]` tensor is one slice of `n * c * h * w` elements, `w`
+//! fastest). Kernels know nothing of autodiff, layers or the language: the
+//! autodiff ops call them with buffers they own.
+//!
+//! Conventions shared by every kernel:
+//! - A forward kernel *overwrites* its output slice.
+//! - A backward kernel *accumulates* (`+=`) into its gradient slices, so a
+//!   value used twice collects both contributions; zero the slices first to
+//!   get a plain gradient.
+//! - Slice lengths are checked with `assert!`: a mismatch is an internal
+//!   error, since the checker guarantees every shape before anything runs.
+//! - Results are bit-identical whatever the rayon thread count. Work is
+//!   parallel only over independent items (samples, channel planes), and a
+//!   reduction across the batch (a convolution's weight and bias gradients)
+//!   sums partials over a partition fixed by the batch size alone, in a fixed
+//!   order. Small problems run on the calling thread, which gives the same
+//!   bits as the parallel path.
+//! - Scratch buffers (im2col columns) are kept per thread and reused across
+//!   calls, so a training step allocates only the few partial-sum buffers of
+//!   convolution backward.
+//!
+//! Modules: [`matmul`] (GEMM), [`conv`] (conv2d by im2col + GEMM, parallel
+//! over the batch), [`pool`] (max, average and global average pooling).
+
+pub mod conv;
+pub mod matmul;
+pub mod pool;
+
+pub use conv::{Conv2dGeometry, conv2d_backward, conv2d_forward};
+pub use matmul::gemm;
+pub use pool::{
+    NO_INDEX, Pool2dGeometry, avg_pool2d_backward, avg_pool2d_forward, global_avg_pool_backward,
+    global_avg_pool_forward, max_pool2d_backward, max_pool2d_forward, pool_output_size,
+};
+
+use std::cell::RefCell;
+
+/// Below this much work (multiply-adds, or elements touched) a kernel runs on
+/// the calling thread: handing it to rayon would cost more than it saves.
+const PARALLEL_MIN_WORK: usize = 1 << 16;
+
+thread_local! {
+    /// Per-thread scratch space (im2col columns), grown on demand and kept
+    /// for the next call so steady-state training allocates nothing here.
+    static SCRATCH: RefCell<Vec<f32>> = const { RefCell::new(Vec::new()) };
+}
+
+/// Runs `f` with a scratch slice of `len` elements of unspecified content.
+///
+/// Uses the thread's reusable buffer; should it already be in use (a
+/// re-entrant call, which the kernels avoid) a fresh buffer is allocated
+/// instead of panicking.
+fn with_scratch<R>(len: usize, f: impl FnOnce(&mut [f32]) -> R) -> R {
+    SCRATCH.with(|cell| match cell.try_borrow_mut() {
+        Ok(mut buf) => {
+            if buf.len() < len {
+                buf.resize(len, 0.0);
+            }
+            f(&mut buf[..len])
+        }
+        Err(_) => f(&mut vec![0.0; len]),
+    })
+}
+
+/// Sums a slice with eight interleaved accumulators combined in a fixed
+/// order: fast (it vectorises) and deterministic.
+fn sum_f32(x: &[f32]) -> f32 {
+    let mut acc = [0.0f32; 8];
+    let chunks = x.chunks_exact(8);
+    let rest = chunks.remainder();
+    for c in chunks {
+        for (a, v) in acc.iter_mut().zip(c) {
+            *a += v;
+        }
+    }
+    let mut s = ((acc[0] + acc[4]) + (acc[1] + acc[5])) + ((acc[2] + acc[6]) + (acc[3] + acc[7]));
+    for v in rest {
+        s += v;
+    }
+    s
+}
+
+/// Helpers shared by the kernels' tests.
+#[cfg(test)]
+mod test_util {
+    /// A deterministic pseudo-random fill in [-1, 1).
+    pub fn fill(len: usize, seed: u64) -> Vec<f32> {
+        let mut s = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
+        (0..len)
+            .map(|_| {
+                s ^= s << 13;
+                s ^= s >> 7;
+                s ^= s << 17;
+                ((s >> 40) as f32 / (1u64 << 24) as f32) * 2.0 - 1.0
+            })
+            .collect()
+    }
+
+    /// Asserts `got` is within `tol` (absolute plus relative) of `want`.
+    pub fn assert_close(got: &[f32], want: &[f64], tol: f64, what: &str) {
+        assert_eq!(got.len(), want.len(), "{what}: length");
+        for (i, (g, w)) in got.iter().zip(want).enumerate() {
+            let err = (*g as f64 - w).abs();
+            assert!(
+                err <= tol * (1.0 + w.abs()),
+                "{what}[{i}]: got {g}, want {w} (error {err})"
+            );
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sum_f32_matches_f64_sum() {
+        for len in [0, 1, 7, 8, 9, 100, 1001] {
+            let x = test_util::fill(len, len as u64);
+            let want: f64 = x.iter().map(|&v| v as f64).sum();
+            assert!((sum_f32(&x) as f64 - want).abs() < 1e-4);
+        }
+    }
+}

@@ -1,0 +1,9 @@
+//! Training: the loop that drives batches through the [`crate::interp::Stepper`],
+//! the losses, optimizers and metrics. It reports through [`Event`]s and never prints.
+
+pub mod loss;
+pub mod metrics;
+pub mod optim;
+mod trainer;
+
+pub use trainer::{EpochSummary, Evaluation, Event, TrainError, evaluate, train};

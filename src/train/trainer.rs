@@ -1,0 +1,299 @@
+//! The training loop.
+
+use super::loss;
+use super::metrics::{self, Confusion, Outcome, Reported};
+use super::optim::{Optim, clip_global_norm};
+use crate::autodiff::{Tape, Tensor};
+use crate::data::{self as batch, Loaded, Part, Targets};
+use crate::interp::{Mode, ParamStore, RunError, Stepper};
+use crate::ir::{Graph, Metric, Optimizer, TrainRun};
+use crate::span::Span;
+use ndarray::IxDyn;
+use std::collections::HashMap;
+use std::time::Instant;
+
+/// Rows per evaluation batch.
+const EVAL_BATCH: usize = 1000;
+
+/// What the loop reports as it goes.
+#[derive(Clone, Debug)]
+pub enum Event {
+    /// An epoch begins.
+    EpochStart {
+        /// 1-based epoch number.
+        epoch: i64,
+        /// Batches in the epoch.
+        batches: usize,
+    },
+    /// A training batch finished.
+    Batch {
+        /// Mean training loss so far in this epoch.
+        running_loss: f64,
+        /// Samples processed so far in this epoch.
+        samples: usize,
+        /// Seconds since the epoch started.
+        seconds: f64,
+    },
+    /// An epoch ended.
+    EpochEnd(EpochSummary),
+}
+
+/// The numbers of one epoch.
+#[derive(Clone, Debug)]
+pub struct EpochSummary {
+    /// 1-based epoch number.
+    pub epoch: i64,
+    /// Mean training loss over the epoch's batches, weighted by batch size.
+    pub train_loss: f64,
+    /// Loss and metrics on the validation part, if there is one.
+    pub val: Option<Evaluation>,
+}
+
+/// Loss and metrics on a data part.
+#[derive(Clone, Debug)]
+pub struct Evaluation {
+    /// Mean loss.
+    pub loss: f64,
+    /// Each requested metric.
+    pub metrics: Vec<(Metric, Reported)>,
+    /// For classification, the confusion matrix.
+    pub confusion: Option<Confusion>,
+}
+
+/// Why training stopped early.
+#[derive(Clone, Debug, PartialEq)]
+pub enum TrainError {
+    /// A value became NaN or infinite.
+    NonFinite {
+        /// Path of the first layer concerned.
+        path: String,
+        /// Where it is written.
+        span: Span,
+        /// "output" or "gradient".
+        what: &'static str,
+        /// 1-based epoch.
+        epoch: i64,
+        /// 1-based step within the epoch.
+        step: usize,
+    },
+    /// Something else went wrong while running the graph.
+    Run(RunError),
+    /// The run asks for something this version cannot do.
+    Unsupported(String),
+}
+
+impl std::fmt::Display for TrainError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            TrainError::NonFinite {
+                path,
+                what,
+                epoch,
+                step,
+                ..
+            } => {
+                write!(
+                    f,
+                    "the {what} of `{path}` became NaN or infinite at epoch {epoch}, step {step}"
+                )
+            }
+            TrainError::Run(e) => write!(f, "{e}"),
+            TrainError::Unsupported(what) => write!(f, "{what}"),
+        }
+    }
+}
+
+/// A batch of a part as the model's input: `[rows] + sample_shape`.
+fn batch_input(part: &Part, sample_shape: &[usize]) -> Tensor {
+    let mut shape = vec![part.rows()];
+    shape.extend_from_slice(sample_shape);
+    part.x
+        .clone()
+        .into_dyn()
+        .into_shape_with_order(IxDyn(&shape))
+        .expect("rows hold one sample each")
+}
+
+/// Trains `store` for `epochs` epochs of `run` on `data`, reporting through
+/// `events`; returns the evaluation on the test part, if there is one.
+pub fn train(
+    run: &TrainRun,
+    graph: &Graph,
+    data: &Loaded,
+    epochs: i64,
+    store: &mut ParamStore,
+    events: &mut dyn FnMut(Event),
+) -> Result<Option<Evaluation>, TrainError> {
+    if matches!(
+        run.optimizer,
+        Optimizer::LeastSquares { .. } | Optimizer::Exhaustive { .. }
+    ) {
+        return Err(TrainError::Unsupported(
+            "`least_squares` and `exhaustive` are not implemented yet".into(),
+        ));
+    }
+    let mut optim = Optim::new(&run.optimizer);
+    let order: Vec<String> = store.trainable().map(str::to_string).collect();
+    let batch_size = batch::batch_size(&run.batch);
+    for epoch in 1..=epochs {
+        let batches = batch::epoch(&data.train, batch_size, run.seed, epoch as u64);
+        events(Event::EpochStart {
+            epoch,
+            batches: batches.len(),
+        });
+        let started = Instant::now();
+        let (mut total, mut samples) = (0.0f64, 0usize);
+        for (step, rows) in batches.enumerate() {
+            let part = data.train.select(&rows);
+            let input = batch_input(&part, &data.sample_shape);
+            let mut tape = Tape::new();
+            let dropout_seed = run.seed ^ ((epoch as u64) << 32) ^ step as u64;
+            let mut stepper =
+                Stepper::new(graph, store, input, &mut tape, Mode::Train, dropout_seed);
+            let at = |e: RunError| match e {
+                RunError::NonFinite { path, span, what } => TrainError::NonFinite {
+                    path,
+                    span,
+                    what,
+                    epoch,
+                    step: step + 1,
+                },
+                other => TrainError::Run(other),
+            };
+            let output = stepper.run(&mut tape).map_err(at)?;
+            let loss_var = loss::record(&mut tape, graph, &stepper, output, run.loss, &part.y);
+            let loss_value = tape
+                .value(loss_var)
+                .iter()
+                .next()
+                .copied()
+                .unwrap_or(f32::NAN);
+            if !loss_value.is_finite() {
+                return Err(TrainError::NonFinite {
+                    path: graph.nodes[graph.output].path.clone(),
+                    span: graph.nodes[graph.output].span,
+                    what: "loss",
+                    epoch,
+                    step: step + 1,
+                });
+            }
+            let grads = tape.backward(loss_var);
+            // The first layer, in execution order, whose gradient is not finite.
+            for (id, node) in graph.nodes.iter().enumerate() {
+                if let Some(g) = stepper.value_of(id).and_then(|v| grads.get(v))
+                    && g.iter().any(|x| !x.is_finite())
+                {
+                    return Err(TrainError::NonFinite {
+                        path: node.path.clone(),
+                        span: node.span,
+                        what: "gradient",
+                        epoch,
+                        step: step + 1,
+                    });
+                }
+            }
+            let mut by_name: HashMap<String, Tensor> = HashMap::new();
+            for name in &order {
+                if let Some(g) = grads.get(stepper.param_vars()[name]) {
+                    by_name.insert(name.clone(), g.clone());
+                }
+            }
+            if let Some(max_norm) = run.clip {
+                clip_global_norm(&mut by_name, &order, max_norm);
+            }
+            optim.step(store, &by_name);
+            for (name, value) in std::mem::take(&mut stepper.state_updates) {
+                store.values.insert(name, value);
+            }
+            total += loss_value as f64 * part.rows() as f64;
+            samples += part.rows();
+            events(Event::Batch {
+                running_loss: total / samples.max(1) as f64,
+                samples,
+                seconds: started.elapsed().as_secs_f64(),
+            });
+        }
+        let val = match &data.val {
+            Some(part) => Some(evaluate(graph, store, part, data, run).map_err(TrainError::Run)?),
+            None => None,
+        };
+        events(Event::EpochEnd(EpochSummary {
+            epoch,
+            train_loss: total / samples.max(1) as f64,
+            val,
+        }));
+    }
+    match &data.test {
+        Some(part) => Ok(Some(
+            evaluate(graph, store, part, data, run).map_err(TrainError::Run)?,
+        )),
+        None => Ok(None),
+    }
+}
+
+/// Loss and metrics of the model on a whole part, in evaluation mode.
+pub fn evaluate(
+    graph: &Graph,
+    store: &ParamStore,
+    part: &Part,
+    data: &Loaded,
+    run: &TrainRun,
+) -> Result<Evaluation, RunError> {
+    let mut total = 0.0f64;
+    let mut predicted_classes = Vec::with_capacity(part.rows());
+    let mut predicted_values = Vec::with_capacity(part.rows());
+    for rows in batch::Batches::in_order(part, Some(EVAL_BATCH)) {
+        let chunk = part.select(&rows);
+        let mut tape = Tape::inference();
+        let mut stepper = Stepper::new(
+            graph,
+            store,
+            batch_input(&chunk, &data.sample_shape),
+            &mut tape,
+            Mode::Eval,
+            0,
+        );
+        let output = stepper.run(&mut tape)?;
+        let loss_var = loss::record(&mut tape, graph, &stepper, output, run.loss, &chunk.y);
+        total += tape
+            .value(loss_var)
+            .iter()
+            .next()
+            .copied()
+            .unwrap_or(f32::NAN) as f64
+            * chunk.rows() as f64;
+        match &chunk.y {
+            Targets::Classes(_) => {
+                predicted_classes.extend(loss::predicted_classes(graph, tape.value(output)))
+            }
+            Targets::Values(_) => predicted_values.extend(tape.value(output).iter().copied()),
+        }
+    }
+    let (metrics, confusion) = match &part.y {
+        Targets::Classes(actual) => {
+            let classes = data.classes.unwrap_or(2).max(2);
+            let outcome = Outcome::Classes {
+                predicted: &predicted_classes,
+                actual,
+                classes,
+            };
+            (
+                metrics::evaluate(&run.metrics, &outcome),
+                Some(Confusion::new(classes, actual, &predicted_classes)),
+            )
+        }
+        Targets::Values(actual) => {
+            let actual: Vec<f32> = actual.iter().copied().collect();
+            let outcome = Outcome::Values {
+                predicted: &predicted_values,
+                actual: &actual,
+            };
+            (metrics::evaluate(&run.metrics, &outcome), None)
+        }
+    };
+    Ok(Evaluation {
+        loss: total / part.rows().max(1) as f64,
+        metrics,
+        confusion,
+    })
+}
