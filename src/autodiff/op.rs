@@ -128,6 +128,12 @@ pub enum Op {
     },
     /// Rows of a table picked by ids: `table[ids]`.
     Gather(Vec<usize>),
+    /// conv2d on NCHW; inputs are the image, the kernel and maybe the bias.
+    Conv2d(crate::kernels::conv::Conv2dGeometry),
+    /// Max pooling on NCHW, with the argmax of each output.
+    MaxPool(crate::kernels::pool::Pool2dGeometry, Vec<u32>),
+    /// Average pooling on NCHW.
+    AvgPool(crate::kernels::pool::Pool2dGeometry),
     /// Mean softmax cross-entropy of logits against class ids; keeps the softmax.
     SoftmaxCrossEntropy {
         /// Softmax of the logits.

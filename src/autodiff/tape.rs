@@ -1,6 +1,9 @@
 //! The tape: an arena of values in record order, and the reverse pass.
 
 use super::op::{Op, Unary, sigmoid};
+use crate::kernels;
+use crate::kernels::conv::Conv2dGeometry;
+use crate::kernels::pool::Pool2dGeometry;
 use ndarray::{ArrayD, Axis, Ix2, IxDyn};
 
 /// A tensor of `f32`, any rank, row-major.
@@ -219,6 +222,72 @@ impl Tape {
         self.push(value, Op::Gather(ids), vec![table])
     }
 
+    /// 2-D convolution of `x` (`[n, c, h, w]`) with `weight` (`[o, c, kh, kw]`)
+    /// and an optional `bias` (`[o]`).
+    pub fn conv2d(
+        &mut self,
+        x: Var,
+        weight: Var,
+        bias: Option<Var>,
+        stride: [usize; 2],
+        padding: [usize; 2],
+    ) -> Var {
+        let (xs, ws) = (
+            self.value(x).shape().to_vec(),
+            self.value(weight).shape().to_vec(),
+        );
+        let g = Conv2dGeometry::new(
+            xs[0],
+            xs[1],
+            [xs[2], xs[3]],
+            ws[0],
+            [ws[2], ws[3]],
+            stride,
+            padding,
+        )
+        .expect("conv2d: the checker proved the output size is at least 1");
+        let mut out = vec![0.0; g.output_len()];
+        {
+            let input = contiguous(self.value(x));
+            let w = contiguous(self.value(weight));
+            let b = bias.map(|b| contiguous(self.value(b)));
+            kernels::conv::conv2d_forward(&g, &input, &w, b.as_deref(), &mut out);
+        }
+        let value = Tensor::from_shape_vec(IxDyn(&[g.batch, g.out_c, g.out_h, g.out_w]), out)
+            .expect("output size");
+        let mut inputs = vec![x, weight];
+        inputs.extend(bias);
+        self.push(value, Op::Conv2d(g), inputs)
+    }
+
+    /// Max (`max = true`) or average pooling of `x` (`[n, c, h, w]`).
+    pub fn pool2d(
+        &mut self,
+        x: Var,
+        max: bool,
+        kernel: [usize; 2],
+        stride: [usize; 2],
+        padding: [usize; 2],
+        ceil: bool,
+    ) -> Var {
+        let xs = self.value(x).shape().to_vec();
+        let g = Pool2dGeometry::new(xs[0], xs[1], [xs[2], xs[3]], kernel, stride, padding, ceil)
+            .expect("pool: the checker proved the output size is at least 1");
+        let mut out = vec![0.0; g.output_len()];
+        let input = contiguous(self.value(x));
+        let op = if max {
+            let mut indices = vec![0; g.output_len()];
+            kernels::pool::max_pool2d_forward(&g, &input, &mut out, &mut indices);
+            Op::MaxPool(g, indices)
+        } else {
+            kernels::pool::avg_pool2d_forward(&g, &input, &mut out);
+            Op::AvgPool(g)
+        };
+        let value = Tensor::from_shape_vec(IxDyn(&[g.batch, g.channels, g.out_h, g.out_w]), out)
+            .expect("output size");
+        self.push(value, op, vec![x])
+    }
+
     /// Mean cross-entropy of softmax(`logits`) (`[N, K]`) against class ids.
     pub fn softmax_cross_entropy(&mut self, logits: Var, targets: &[u32]) -> Var {
         let probs = softmax(self.value(logits), 1);
@@ -395,6 +464,53 @@ impl Tape {
                 }
                 vec![Some(g)]
             }
+            Op::Conv2d(g) => {
+                let wants = |i: usize| {
+                    node.inputs
+                        .get(i)
+                        .is_some_and(|v| self.nodes[v.0].needs_grad)
+                };
+                let input = contiguous(input(0));
+                let weight = contiguous(input_value(self, node, 1));
+                let grad_out = contiguous(grad);
+                let mut gi = wants(0).then(|| vec![0.0; g.input_len()]);
+                let mut gw = wants(1).then(|| vec![0.0; g.weight_len()]);
+                let mut gb = wants(2).then(|| vec![0.0; g.out_c]);
+                kernels::conv::conv2d_backward(
+                    g,
+                    &input,
+                    &weight,
+                    &grad_out,
+                    gi.as_deref_mut(),
+                    gw.as_deref_mut(),
+                    gb.as_deref_mut(),
+                );
+                let shaped = |data: Option<Vec<f32>>, i: usize| {
+                    data.map(|d| {
+                        Tensor::from_shape_vec(input_value(self, node, i).raw_dim(), d)
+                            .expect("same size")
+                    })
+                };
+                let mut out = vec![shaped(gi, 0), shaped(gw, 1)];
+                if node.inputs.len() == 3 {
+                    out.push(shaped(gb, 2));
+                }
+                out
+            }
+            Op::MaxPool(g, indices) => {
+                let mut gi = vec![0.0; g.input_len()];
+                kernels::pool::max_pool2d_backward(g, &contiguous(grad), indices, &mut gi);
+                vec![Some(
+                    Tensor::from_shape_vec(input(0).raw_dim(), gi).expect("same size"),
+                )]
+            }
+            Op::AvgPool(g) => {
+                let mut gi = vec![0.0; g.input_len()];
+                kernels::pool::avg_pool2d_backward(g, &contiguous(grad), &mut gi);
+                vec![Some(
+                    Tensor::from_shape_vec(input(0).raw_dim(), gi).expect("same size"),
+                )]
+            }
             Op::SoftmaxCrossEntropy { probs, targets } => {
                 let scale =
                     grad.iter().next().copied().unwrap_or(1.0) / targets.len().max(1) as f32;
@@ -423,6 +539,19 @@ impl Tape {
                 vec![Some(g)]
             }
         }
+    }
+}
+
+/// The value of input `i` of `node`.
+fn input_value<'t>(tape: &'t Tape, node: &Node, i: usize) -> &'t Tensor {
+    &tape.nodes[node.inputs[i].0].value
+}
+
+/// The elements of `a` in row-major order, borrowed when already contiguous.
+fn contiguous(a: &Tensor) -> std::borrow::Cow<'_, [f32]> {
+    match a.as_slice() {
+        Some(slice) => std::borrow::Cow::Borrowed(slice),
+        None => std::borrow::Cow::Owned(a.iter().copied().collect()),
     }
 }
 

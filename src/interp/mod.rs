@@ -6,7 +6,7 @@ mod params;
 pub use params::{ParamStore, standard_normal};
 
 use crate::autodiff::{Tape, Tensor, Unary, Var};
-use crate::ir::{Activation, BinOp, Graph, Node, NodeId, Op, Reduce};
+use crate::ir::{Activation, BinOp, Graph, Node, NodeId, Op, Pool, Reduce};
 use crate::span::Span;
 use ndarray::IxDyn;
 use rand::{RngExt, SeedableRng};
@@ -177,11 +177,25 @@ impl<'g> Stepper<'g> {
             Op::Input => tape.leaf(self.input.clone(), false),
             Op::Param => self.param(node, 0),
             Op::Constant(c) => tape.leaf(Tensor::from_elem(IxDyn(&[]), *c as f32), false),
-            Op::StateIn(_)
-            | Op::Recurrent { .. }
-            | Op::Cell(_)
-            | Op::Conv2d { .. }
-            | Op::Pool { .. } => return Err(unsupported()),
+            Op::StateIn(_) | Op::Recurrent { .. } | Op::Cell(_) => return Err(unsupported()),
+            Op::Conv2d { window, bias, .. } => {
+                let b = bias.then(|| self.param(node, 1));
+                tape.conv2d(
+                    self.input_var(node, 0),
+                    self.param(node, 0),
+                    b,
+                    as_usize(window.stride),
+                    as_usize(window.padding),
+                )
+            }
+            Op::Pool { kind, window } => tape.pool2d(
+                self.input_var(node, 0),
+                *kind == Pool::Max,
+                as_usize(window.kernel),
+                as_usize(window.stride),
+                as_usize(window.padding),
+                window.ceil,
+            ),
             Op::Dense { bias, .. } => {
                 let x = self.input_var(node, 0);
                 let y = tape.matmul(x, self.param(node, 0));
@@ -350,6 +364,10 @@ impl<'g> Stepper<'g> {
         let scaled = tape.mul(normalized, gamma);
         tape.add(scaled, beta)
     }
+}
+
+fn as_usize(pair: [i64; 2]) -> [usize; 2] {
+    [pair[0] as usize, pair[1] as usize]
 }
 
 /// Checks a runtime value against the checked shape of its node.
