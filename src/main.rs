@@ -46,6 +46,29 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Time training steps of a `train` block's model on synthetic data; print one JSON line.
+    Bench {
+        /// The program to run.
+        file: PathBuf,
+        /// Use the K-th `train` block (counting from 1; default the first).
+        #[arg(long, value_name = "K")]
+        run: Option<usize>,
+        /// Timed steps (default: the block's epochs times the number of batches).
+        #[arg(long, value_name = "S")]
+        steps: Option<usize>,
+        /// Rows per batch (default: the block's batch size).
+        #[arg(long, value_name = "B")]
+        batch: Option<usize>,
+        /// Untimed warm-up steps on a throw-away model.
+        #[arg(long, value_name = "W", default_value_t = 20)]
+        warmup: usize,
+        /// Distinct synthetic batches that the loop cycles through.
+        #[arg(long, value_name = "N", default_value_t = 100)]
+        n_batches: usize,
+        /// Seed of the synthetic data.
+        #[arg(long, default_value_t = 0)]
+        seed: u64,
+    },
 }
 
 #[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -86,6 +109,25 @@ fn main() -> ExitCode {
         } => {
             let options = cli::train::TrainOptions { run, epochs, json };
             finish(cli::Session::open(file).and_then(|session| cli::train::run(&session, &options)))
+        }
+        Command::Bench {
+            file,
+            run,
+            steps,
+            batch,
+            warmup,
+            n_batches,
+            seed,
+        } => {
+            let options = cli::bench::BenchOptions {
+                run,
+                steps,
+                batch,
+                warmup,
+                n_batches,
+                seed,
+            };
+            finish(cli::Session::open(file).and_then(|session| cli::bench::run(&session, &options)))
         }
     }
 }

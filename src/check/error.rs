@@ -299,6 +299,17 @@ pub fn train_needs_option(model: &Ident, option: &Ident, site: Span) -> Diagnost
 
 // ----- statements ---------------------------------------------------------
 
+/// A model that unrolls to too many operations.
+pub fn model_too_large(max: usize, span: Span) -> Diagnostic {
+    Diagnostic::error(
+        "E0610",
+        format!("the model unrolls to more than {max} operations"),
+        span,
+        "unrolled here",
+    )
+    .with_help("nested `repeat`s and sub-models multiply: reduce the counts")
+}
+
 /// A statement after `return`.
 pub fn after_return(span: Span) -> Diagnostic {
     Diagnostic::error("E0601", "statement after `return`", span, "never reached")
@@ -585,8 +596,9 @@ pub struct WindowGeometry<'a> {
 
 impl WindowGeometry<'_> {
     fn formula(&self) -> String {
-        let i = self.input.as_known().unwrap_or(0);
-        let numerator = i + 2 * self.padding - self.kernel;
+        // NOTE: i128 so that absurd sizes cannot overflow.
+        let i = i128::from(self.input.as_known().unwrap_or(0));
+        let numerator = i + 2 * i128::from(self.padding) - i128::from(self.kernel);
         let exact = numerator as f64 / self.stride as f64 + 1.0;
         let value = if exact.fract() == 0.0 {
             format!("{exact}")
@@ -601,9 +613,11 @@ impl WindowGeometry<'_> {
 
     /// The smallest padding >= the current one that makes the division exact.
     fn exact_padding(&self) -> Option<i64> {
-        let i = self.input.as_known()?;
-        (self.padding..self.padding + self.stride).find(|p| {
-            (i + 2 * p - self.kernel).rem_euclid(self.stride) == 0 && i + 2 * p - self.kernel >= 0
+        let i = i128::from(self.input.as_known()?);
+        let (kernel, stride) = (i128::from(self.kernel), i128::from(self.stride));
+        (self.padding..self.padding + self.stride).find(|&p| {
+            let numerator = i + 2 * i128::from(p) - kernel;
+            numerator >= 0 && numerator.rem_euclid(stride) == 0
         })
     }
 }
@@ -641,8 +655,8 @@ pub fn window_inexact(g: &WindowGeometry, span: Span, input_span: Span) -> Diagn
 /// An inexact conv or pool division rounded down implicitly.
 pub fn window_rounded(g: &WindowGeometry, out: i64, span: Span) -> Diagnostic {
     let i = g.input.as_known().unwrap_or(0);
-    let used = (out - 1) * g.stride + g.kernel;
-    let dropped = i + 2 * g.padding - used;
+    let used = (i128::from(out) - 1) * i128::from(g.stride) + i128::from(g.kernel);
+    let dropped = i128::from(i) + 2 * i128::from(g.padding) - used;
     let (what, whats) = match g.axis {
         "height" => ("row", "rows"),
         "width" => ("column", "columns"),

@@ -480,7 +480,9 @@ fn window_shape(
             out += 1;
             // PyTorch drops a last window that would start in the right padding.
             let input_size = size.as_known().unwrap_or(0);
-            if (out - 1) * stride[axis] >= input_size + padding[axis] {
+            if (i128::from(out) - 1) * i128::from(stride[axis])
+                >= i128::from(input_size) + i128::from(padding[axis])
+            {
                 out -= 1;
             }
         }

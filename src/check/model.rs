@@ -21,6 +21,10 @@ use std::collections::HashMap;
 /// enough that unrolling stays quick.
 const MAX_REPEAT: i64 = 1000;
 
+/// The most operations one model may unroll to (nested `repeat`s and
+/// sub-models multiply): far beyond real networks, small enough to check quickly.
+const MAX_NODES: usize = 100_000;
+
 /// A model or a cell, whichever a name refers to.
 #[derive(Clone, Copy)]
 pub enum Definition<'a> {
@@ -452,6 +456,11 @@ impl<'a> BodyChecker<'a> {
                     }
                 };
                 for _ in 0..times {
+                    if builder.nodes.len() > MAX_NODES {
+                        self.diagnostics
+                            .push(error::model_too_large(MAX_NODES, stmt.span));
+                        return;
+                    }
                     self.run_statements(builder, frame, &body.stmts, output);
                 }
             }
@@ -915,6 +924,11 @@ impl<'a> BodyChecker<'a> {
             return Value::Error;
         }
         if self.check_definition(definition) {
+            return Value::Error;
+        }
+        if builder.nodes.len() > MAX_NODES {
+            self.diagnostics
+                .push(error::model_too_large(MAX_NODES, span));
             return Value::Error;
         }
         let Value::Tensor {

@@ -1,5 +1,6 @@
 //! The commands of the `dl` binary; this is the only code that prints.
 
+pub mod bench;
 pub mod train;
 
 use dl::check::LoadedShape;

@@ -100,31 +100,41 @@ impl Pool2dGeometry {
             && self.output_len() * self.kernel[0] * self.kernel[1] >= PARALLEL_MIN_WORK
     }
 
-    /// The rows `lo..hi` of window row `oh` that lie in the input, and the
-    /// window's height counted up to the end of the padded input.
-    fn rows(&self, oh: usize) -> Window {
-        Window::new(
-            oh,
-            self.kernel[0],
-            self.stride[0],
-            self.padding[0],
-            self.in_h,
+    /// The windows of every output row and of every output column.
+    ///
+    /// Computed once per call: per output, recomputing them cost more than
+    /// the pooling itself (windows are often just 2×2).
+    fn windows(&self) -> (Vec<Window>, Vec<Window>) {
+        let axis = |a: usize, out: usize, len: usize| -> Vec<Window> {
+            (0..out)
+                .map(|o| Window::new(o, self.kernel[a], self.stride[a], self.padding[a], len))
+                .collect()
+        };
+        (
+            axis(0, self.out_h, self.in_h),
+            axis(1, self.out_w, self.in_w),
         )
     }
 
-    /// Like [`Self::rows`], for window column `ow`.
-    fn cols(&self, ow: usize) -> Window {
-        Window::new(
-            ow,
-            self.kernel[1],
-            self.stride[1],
-            self.padding[1],
-            self.in_w,
-        )
+    /// For each window column offset `j`, the output columns `lo..hi`
+    /// whose input column `ow * stride + j - padding` lies in the input.
+    fn col_taps(&self) -> Vec<(usize, usize)> {
+        let (s, p) = (self.stride[1], self.padding[1]);
+        (0..self.kernel[1])
+            .map(|j| {
+                let lo = if p > j { (p - j).div_ceil(s) } else { 0 };
+                let hi = (self.in_w + p)
+                    .saturating_sub(j)
+                    .div_ceil(s)
+                    .min(self.out_w);
+                (lo.min(hi), hi)
+            })
+            .collect()
     }
 }
 
 /// One axis of a pooling window.
+#[derive(Clone, Copy, Debug)]
 struct Window {
     /// First input coordinate inside the window.
     lo: usize,
@@ -212,25 +222,40 @@ pub fn max_pool2d_forward(
         return;
     }
     let (in_plane, out_plane) = (g.in_plane(), g.out_plane());
+    let (row_windows, _) = g.windows();
+    let taps = g.col_taps();
+    let (sw, pw) = (g.stride[1], g.padding[1]);
+    // NOTE: the loops run along output rows, one (window row, window column)
+    // tap at a time, so the innermost loop is long even for 2×2 windows,
+    // and each output still sees its window in row-major order.
     let plane = |p: usize, (y, idx): (&mut [f32], &mut [u32])| {
         let x = &input[p * in_plane..][..in_plane];
-        for oh in 0..g.out_h {
-            let rows = g.rows(oh);
-            for ow in 0..g.out_w {
-                let cols = g.cols(ow);
-                let mut best = f32::NEG_INFINITY;
-                let mut at = NO_INDEX;
-                for ih in rows.lo..rows.hi {
-                    let row = ih * g.in_w;
-                    for (iw, &v) in x[row..][cols.lo..cols.hi].iter().enumerate() {
-                        if at == NO_INDEX || v > best || v.is_nan() {
-                            best = v;
-                            at = (row + cols.lo + iw) as u32;
-                        }
+        let out_rows = y
+            .chunks_exact_mut(g.out_w)
+            .zip(idx.chunks_exact_mut(g.out_w));
+        for (rows, (y, idx)) in row_windows.iter().zip(out_rows) {
+            y.fill(f32::NEG_INFINITY);
+            idx.fill(NO_INDEX);
+            for ih in rows.lo..rows.hi {
+                let x_row = &x[ih * g.in_w..][..g.in_w];
+                for (j, &(lo, hi)) in taps.iter().enumerate() {
+                    if lo == hi {
+                        continue;
+                    }
+                    let iw0 = lo * sw + j - pw;
+                    let (xs, ys, is) = (&x_row[iw0..], &mut y[lo..hi], &mut idx[lo..hi]);
+                    // Lets the compiler drop the bounds checks below.
+                    assert!((ys.len() - 1) * sw < xs.len());
+                    for k in 0..ys.len() {
+                        let v = xs[k * sw];
+                        // A select rather than a branch: which element wins
+                        // is data-dependent, so a branch would mispredict.
+                        let take = is[k] == NO_INDEX || v > ys[k] || v.is_nan();
+                        let at = (ih * g.in_w + iw0 + k * sw) as u32;
+                        ys[k] = if take { v } else { ys[k] };
+                        is[k] = if take { at } else { is[k] };
                     }
                 }
-                y[oh * g.out_w + ow] = best;
-                idx[oh * g.out_w + ow] = at;
             }
         }
     };
@@ -310,19 +335,28 @@ pub fn avg_pool2d_forward(g: &Pool2dGeometry, input: &[f32], output: &mut [f32])
         return;
     }
     let in_plane = g.in_plane();
+    let (row_windows, col_windows) = g.windows();
+    let taps = g.col_taps();
+    let (sw, pw) = (g.stride[1], g.padding[1]);
+    // Loops along output rows as in `max_pool2d_forward`.
     let plane = |p: usize, y: &mut [f32]| {
         let x = &input[p * in_plane..][..in_plane];
-        for oh in 0..g.out_h {
-            let rows = g.rows(oh);
-            for ow in 0..g.out_w {
-                let cols = g.cols(ow);
-                let mut sum = 0.0f32;
-                for ih in rows.lo..rows.hi {
-                    for &v in &x[ih * g.in_w..][cols.lo..cols.hi] {
-                        sum += v;
+        for (rows, y) in row_windows.iter().zip(y.chunks_exact_mut(g.out_w)) {
+            y.fill(0.0);
+            for ih in rows.lo..rows.hi {
+                let x_row = &x[ih * g.in_w..][..g.in_w];
+                for (j, &(lo, hi)) in taps.iter().enumerate() {
+                    if lo < hi {
+                        let (xs, ys) = (&x_row[lo * sw + j - pw..], &mut y[lo..hi]);
+                        assert!((ys.len() - 1) * sw < xs.len());
+                        for (k, y) in ys.iter_mut().enumerate() {
+                            *y += xs[k * sw];
+                        }
                     }
                 }
-                y[oh * g.out_w + ow] = sum / (rows.padded * cols.padded) as f32;
+            }
+            for (y, cols) in y.iter_mut().zip(&col_windows) {
+                *y /= (rows.padded * cols.padded) as f32;
             }
         }
     };
@@ -354,13 +388,12 @@ pub fn avg_pool2d_backward(g: &Pool2dGeometry, grad_output: &[f32], grad_input: 
         return;
     }
     let out_plane = g.out_plane();
+    let (row_windows, col_windows) = g.windows();
     let plane = |p: usize, gi: &mut [f32]| {
         let go = &grad_output[p * out_plane..][..out_plane];
-        for oh in 0..g.out_h {
-            let rows = g.rows(oh);
-            for ow in 0..g.out_w {
-                let cols = g.cols(ow);
-                let d = go[oh * g.out_w + ow] / (rows.padded * cols.padded) as f32;
+        for (rows, go) in row_windows.iter().zip(go.chunks_exact(g.out_w)) {
+            for (cols, &go) in col_windows.iter().zip(go) {
+                let d = go / (rows.padded * cols.padded) as f32;
                 for ih in rows.lo..rows.hi {
                     for v in &mut gi[ih * g.in_w..][cols.lo..cols.hi] {
                         *v += d;
@@ -669,5 +702,27 @@ mod tests {
                 .install(run)
         };
         assert_eq!(in_pool(1), in_pool(2));
+    }
+}
+#[cfg(test)]
+mod tmp_timing {
+    use super::*;
+    #[test]
+    fn tmp_timing_pool() {
+        let Ok(op) = std::env::var("OP") else { return };
+        let g = Pool2dGeometry::new(1, 6, [28, 28], [2, 2], [2, 2], [0, 0], false).unwrap();
+        let x = crate::kernels::test_util::fill(g.input_len(), 1);
+        let mut y = vec![0.0; g.output_len()];
+        let mut idx = vec![0; g.output_len()];
+        let mut gx = vec![0.0; g.input_len()];
+        for _ in 0..20000 {
+            match op.as_str() {
+                "maxf" => max_pool2d_forward(&g, &x, &mut y, &mut idx),
+                "maxb" => max_pool2d_backward(&g, &y, &idx, &mut gx),
+                "avgf" => avg_pool2d_forward(&g, &x, &mut y),
+                _ => {}
+            }
+            std::hint::black_box((&y, &gx, &idx));
+        }
     }
 }
