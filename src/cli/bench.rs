@@ -165,7 +165,10 @@ fn graph_of<'p>(program: &'p ir::Program, run: &'p TrainRun) -> Option<&'p Graph
     run.graph.as_ref().or_else(|| {
         let graph = &program.models.iter().find(|m| m.name == run.model)?.graph;
         let concrete = graph.nodes.iter().all(|n| n.shape.known_dims().is_some())
-            && graph.params().iter().all(|p| p.shape.known_dims().is_some());
+            && graph
+                .params()
+                .iter()
+                .all(|p| p.shape.known_dims().is_some());
         concrete.then_some(graph)
     })
 }
@@ -173,7 +176,7 @@ fn graph_of<'p>(program: &'p ir::Program, run: &'p TrainRun) -> Option<&'p Graph
 /// `(label, lr)` of an optimizer, as the reference scripts write them.
 fn optimizer_label(optimizer: &Optimizer) -> (String, f64) {
     match *optimizer {
-        Optimizer::Sgd { lr, momentum } if momentum == 0.0 => ("sgd".into(), lr),
+        Optimizer::Sgd { lr, momentum: 0.0 } => ("sgd".into(), lr),
         Optimizer::Sgd { lr, momentum } => (format!("sgd_momentum_{momentum}"), lr),
         Optimizer::Adam { lr, .. } => ("adam".into(), lr),
         Optimizer::RmsProp { lr, .. } => ("rmsprop".into(), lr),
@@ -247,11 +250,22 @@ impl<'a> Learner<'a> {
     /// One optimisation step on one batch (`input` is `[rows] + sample
     /// shape`); returns the batch's mean loss. A NaN or infinite output,
     /// loss or gradient stops it before the parameters change.
-    fn step(&mut self, input: Tensor, targets: &Targets, dropout_seed: u64) -> Result<f32, RunError> {
+    fn step(
+        &mut self,
+        input: Tensor,
+        targets: &Targets,
+        dropout_seed: u64,
+    ) -> Result<f32, RunError> {
         let graph = self.graph;
         let mut tape = Tape::new();
-        let mut stepper =
-            Stepper::new(graph, &self.store, input, &mut tape, Mode::Train, dropout_seed);
+        let mut stepper = Stepper::new(
+            graph,
+            &self.store,
+            input,
+            &mut tape,
+            Mode::Train,
+            dropout_seed,
+        );
         let output = stepper.run(&mut tape)?;
         let loss_var = loss::record(&mut tape, graph, &stepper, output, self.run.loss, targets);
         let loss_value = tape
@@ -381,7 +395,11 @@ fn synthetic_batches(
             let mut y = Vec::with_capacity(n * outputs);
             for (row, e) in x.chunks(features).zip(noise.chunks(outputs)) {
                 for (k, e) in e.iter().enumerate() {
-                    let dot: f32 = row.iter().enumerate().map(|(j, a)| a * w[j * outputs + k]).sum();
+                    let dot: f32 = row
+                        .iter()
+                        .enumerate()
+                        .map(|(j, a)| a * w[j * outputs + k])
+                        .sum();
                     y.push(dot + 0.5 * e);
                 }
             }
@@ -444,7 +462,9 @@ fn cpu_count() -> usize {
     std::fs::read_to_string("/proc/stat")
         .map(|s| {
             s.lines()
-                .filter(|l| l.starts_with("cpu") && l.as_bytes().get(3).is_some_and(u8::is_ascii_digit))
+                .filter(|l| {
+                    l.starts_with("cpu") && l.as_bytes().get(3).is_some_and(u8::is_ascii_digit)
+                })
                 .count()
         })
         .unwrap_or(0)

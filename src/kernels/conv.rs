@@ -1004,35 +1004,3 @@ mod tests {
         assert_eq!(one, run());
     }
 }
-#[cfg(test)]
-mod tmp_timing {
-    use super::*;
-    #[test]
-    fn tmp_timing() {
-        let Ok(op) = std::env::var("OP") else { return };
-        let which: usize = std::env::var("G").unwrap().parse().unwrap();
-        let g = [
-            Conv2dGeometry::new(1, 1, [28, 28], 6, [5, 5], [1, 1], [2, 2]).unwrap(),
-            Conv2dGeometry::new(1, 6, [14, 14], 16, [5, 5], [1, 1], [0, 0]).unwrap(),
-        ][which];
-        let x = crate::kernels::test_util::fill(g.input_len(), 1);
-        let w = crate::kernels::test_util::fill(g.weight_len(), 1);
-        let b = crate::kernels::test_util::fill(g.out_c, 1);
-        let mut y = vec![0.0; g.output_len()];
-        let mut gx = vec![0.0; g.input_len()];
-        let mut gw = vec![0.0; g.weight_len()];
-        let mut gb = vec![0.0; g.out_c];
-        let it = 20000;
-        for _ in 0..it {
-            match op.as_str() {
-                "fwd" => conv2d_forward(&g, &x, &w, Some(&b), &mut y),
-                "bwd" => {
-                    conv2d_backward(&g, &x, &w, &y, Some(&mut gx), Some(&mut gw), Some(&mut gb))
-                }
-                "bwdw" => conv2d_backward(&g, &x, &w, &y, None, Some(&mut gw), Some(&mut gb)),
-                _ => {}
-            }
-            std::hint::black_box((&y, &gx, &gw));
-        }
-    }
-}

@@ -25,6 +25,8 @@
 //! Modules: [`matmul`] (GEMM), [`conv`] (conv2d by im2col + GEMM, parallel
 //! over the batch), [`pool`] (max, average and global average pooling).
 
+#![warn(missing_docs)]
+
 pub mod conv;
 pub mod matmul;
 pub mod pool;

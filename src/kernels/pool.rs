@@ -115,22 +115,6 @@ impl Pool2dGeometry {
             axis(1, self.out_w, self.in_w),
         )
     }
-
-    /// For each window column offset `j`, the output columns `lo..hi`
-    /// whose input column `ow * stride + j - padding` lies in the input.
-    fn col_taps(&self) -> Vec<(usize, usize)> {
-        let (s, p) = (self.stride[1], self.padding[1]);
-        (0..self.kernel[1])
-            .map(|j| {
-                let lo = if p > j { (p - j).div_ceil(s) } else { 0 };
-                let hi = (self.in_w + p)
-                    .saturating_sub(j)
-                    .div_ceil(s)
-                    .min(self.out_w);
-                (lo.min(hi), hi)
-            })
-            .collect()
-    }
 }
 
 /// One axis of a pooling window.
@@ -222,40 +206,32 @@ pub fn max_pool2d_forward(
         return;
     }
     let (in_plane, out_plane) = (g.in_plane(), g.out_plane());
-    let (row_windows, _) = g.windows();
-    let taps = g.col_taps();
-    let (sw, pw) = (g.stride[1], g.padding[1]);
-    // NOTE: the loops run along output rows, one (window row, window column)
-    // tap at a time, so the innermost loop is long even for 2×2 windows,
-    // and each output still sees its window in row-major order.
+    let (row_windows, col_windows) = g.windows();
+    let halving = g.kernel == [2, 2] && g.stride == [2, 2] && g.padding == [0, 0];
     let plane = |p: usize, (y, idx): (&mut [f32], &mut [u32])| {
         let x = &input[p * in_plane..][..in_plane];
         let out_rows = y
             .chunks_exact_mut(g.out_w)
             .zip(idx.chunks_exact_mut(g.out_w));
-        for (rows, (y, idx)) in row_windows.iter().zip(out_rows) {
-            y.fill(f32::NEG_INFINITY);
-            idx.fill(NO_INDEX);
-            for ih in rows.lo..rows.hi {
-                let x_row = &x[ih * g.in_w..][..g.in_w];
-                for (j, &(lo, hi)) in taps.iter().enumerate() {
-                    if lo == hi {
-                        continue;
-                    }
-                    let iw0 = lo * sw + j - pw;
-                    let (xs, ys, is) = (&x_row[iw0..], &mut y[lo..hi], &mut idx[lo..hi]);
-                    // Lets the compiler drop the bounds checks below.
-                    assert!((ys.len() - 1) * sw < xs.len());
-                    for k in 0..ys.len() {
-                        let v = xs[k * sw];
-                        // A select rather than a branch: which element wins
-                        // is data-dependent, so a branch would mispredict.
-                        let take = is[k] == NO_INDEX || v > ys[k] || v.is_nan();
-                        let at = (ih * g.in_w + iw0 + k * sw) as u32;
-                        ys[k] = if take { v } else { ys[k] };
-                        is[k] = if take { at } else { is[k] };
+        for (oh, (rows, (y, idx))) in row_windows.iter().zip(out_rows).enumerate() {
+            if halving && rows.hi - rows.lo == 2 && 2 * g.out_w <= g.in_w {
+                max_2x2_row(x, g.in_w, 2 * oh, y, idx);
+                continue;
+            }
+            for (cols, (y, idx)) in col_windows.iter().zip(y.iter_mut().zip(idx)) {
+                if rows.lo == rows.hi || cols.lo == cols.hi {
+                    (*y, *idx) = (f32::NEG_INFINITY, NO_INDEX);
+                    continue;
+                }
+                let first = rows.lo * g.in_w + cols.lo;
+                let mut best = (x[first], first as u32);
+                for ih in rows.lo..rows.hi {
+                    let base = ih * g.in_w + cols.lo;
+                    for (iw, &v) in x[base..base + cols.hi - cols.lo].iter().enumerate() {
+                        best = keep_max(best, (v, (base + iw) as u32));
                     }
                 }
+                (*y, *idx) = best;
             }
         }
     };
@@ -336,27 +312,17 @@ pub fn avg_pool2d_forward(g: &Pool2dGeometry, input: &[f32], output: &mut [f32])
     }
     let in_plane = g.in_plane();
     let (row_windows, col_windows) = g.windows();
-    let taps = g.col_taps();
-    let (sw, pw) = (g.stride[1], g.padding[1]);
-    // Loops along output rows as in `max_pool2d_forward`.
     let plane = |p: usize, y: &mut [f32]| {
         let x = &input[p * in_plane..][..in_plane];
         for (rows, y) in row_windows.iter().zip(y.chunks_exact_mut(g.out_w)) {
-            y.fill(0.0);
-            for ih in rows.lo..rows.hi {
-                let x_row = &x[ih * g.in_w..][..g.in_w];
-                for (j, &(lo, hi)) in taps.iter().enumerate() {
-                    if lo < hi {
-                        let (xs, ys) = (&x_row[lo * sw + j - pw..], &mut y[lo..hi]);
-                        assert!((ys.len() - 1) * sw < xs.len());
-                        for (k, y) in ys.iter_mut().enumerate() {
-                            *y += xs[k * sw];
-                        }
+            for (cols, y) in col_windows.iter().zip(y) {
+                let mut sum = 0.0f32;
+                for ih in rows.lo..rows.hi {
+                    for &v in &x[ih * g.in_w..][cols.lo..cols.hi] {
+                        sum += v;
                     }
                 }
-            }
-            for (y, cols) in y.iter_mut().zip(&col_windows) {
-                *y /= (rows.padded * cols.padded) as f32;
+                *y = sum / (rows.padded * cols.padded) as f32;
             }
         }
     };
@@ -403,6 +369,59 @@ pub fn avg_pool2d_backward(g: &Pool2dGeometry, grad_output: &[f32], grad_input: 
         }
     };
     for_each_plane(g, grad_input, g.in_plane(), plane);
+}
+
+/// Max pooling of input rows `ih` and `ih + 1` by 2×2 windows at stride 2
+/// into one output row: the common case, without the general loop's
+/// per-window bookkeeping. Requires `2 * y.len() <= in_w`.
+fn max_2x2_row(x: &[f32], in_w: usize, ih: usize, y: &mut [f32], idx: &mut [u32]) {
+    const L: usize = 8;
+    let (r0, r1) = (&x[ih * in_w..][..in_w], &x[(ih + 1) * in_w..][..in_w]);
+    let base = (ih * in_w) as u32;
+    let w = in_w as u32;
+    let mut ow = 0;
+    // Eight outputs at a time as lane arrays, so the compiler emits vector
+    // compares and blends (which never mispredict).
+    while ow + L <= y.len() {
+        let (a, b) = (&r0[2 * ow..][..2 * L], &r1[2 * ow..][..2 * L]);
+        let mut v = [0.0f32; L];
+        let mut i = [0u32; L];
+        for k in 0..L {
+            let at = base + 2 * (ow + k) as u32;
+            let mut best = (a[2 * k], at);
+            best = keep_max(best, (a[2 * k + 1], at + 1));
+            best = keep_max(best, (b[2 * k], at + w));
+            best = keep_max(best, (b[2 * k + 1], at + w + 1));
+            (v[k], i[k]) = best;
+        }
+        y[ow..ow + L].copy_from_slice(&v);
+        idx[ow..ow + L].copy_from_slice(&i);
+        ow += L;
+    }
+    for ow in ow..y.len() {
+        let at = base + 2 * ow as u32;
+        let (a, b) = (&r0[2 * ow..][..2], &r1[2 * ow..][..2]);
+        let mut best = (a[0], at);
+        best = keep_max(best, (a[1], at + 1));
+        best = keep_max(best, (b[0], at + w));
+        best = keep_max(best, (b[1], at + w + 1));
+        (y[ow], idx[ow]) = best;
+    }
+}
+
+/// The running maximum `best` (value, index) updated with candidate `new`,
+/// which wins if larger or NaN (so NaN propagates, as in PyTorch; on a tie
+/// the earlier element stays).
+///
+/// NOTE: written with bit masks rather than `if`: which element wins is
+/// data-dependent, and the branches LLVM emitted for an `if` mispredicted
+/// about once per window, doubling the cost of 2×2 pooling.
+#[inline(always)]
+fn keep_max(best: (f32, u32), new: (f32, u32)) -> (f32, u32) {
+    let take = new.0 > best.0 || new.0.is_nan();
+    let mask = 0u32.wrapping_sub(take as u32);
+    let value = (new.0.to_bits() & mask) | (best.0.to_bits() & !mask);
+    (f32::from_bits(value), (new.1 & mask) | (best.1 & !mask))
 }
 
 /// Runs `f(plane number, plane)` over the consecutive `plane_len`-element
@@ -656,6 +675,30 @@ mod tests {
     }
 
     #[test]
+    fn max_pool_ties_keep_the_first_and_nan_wins() {
+        // 2×2 windows at stride 2 over two rows of 18: nine outputs, enough
+        // for both the eight-lane and the one-at-a-time path.
+        let g = Pool2dGeometry::new(1, 1, [2, 18], [2, 2], [2, 2], [0, 0], false).unwrap();
+        let mut x = vec![1.0f32; 36];
+        x[3] = f32::NAN; // window 1, top right
+        x[18 + 4] = 5.0; // window 2, bottom left
+        x[18 + 17] = f32::NAN; // window 8, bottom right
+        let mut y = vec![0.0; 9];
+        let mut idx = vec![0; 9];
+        max_pool2d_forward(&g, &x, &mut y, &mut idx);
+        assert_eq!(idx, vec![0, 3, 22, 6, 8, 10, 12, 14, 35]);
+        assert!(y[1].is_nan() && y[8].is_nan());
+        assert_eq!((y[0], y[2], y[3]), (1.0, 5.0, 1.0));
+        // The general path agrees (a 2×2 window at stride 1 is not special).
+        let g = Pool2dGeometry::new(1, 1, [2, 3], [2, 2], [1, 1], [0, 0], false).unwrap();
+        let x = [1.0, f32::NAN, 1.0, 1.0, 2.0, 2.0];
+        let mut y = vec![0.0; 2];
+        let mut idx = vec![0; 2];
+        max_pool2d_forward(&g, &x, &mut y, &mut idx);
+        assert_eq!(idx, vec![1, 1]);
+    }
+
+    #[test]
     fn global_avg_pool_forward_and_backward() {
         let (planes, plane) = (6, 37);
         let x = fill(planes * plane, 5);
@@ -702,27 +745,5 @@ mod tests {
                 .install(run)
         };
         assert_eq!(in_pool(1), in_pool(2));
-    }
-}
-#[cfg(test)]
-mod tmp_timing {
-    use super::*;
-    #[test]
-    fn tmp_timing_pool() {
-        let Ok(op) = std::env::var("OP") else { return };
-        let g = Pool2dGeometry::new(1, 6, [28, 28], [2, 2], [2, 2], [0, 0], false).unwrap();
-        let x = crate::kernels::test_util::fill(g.input_len(), 1);
-        let mut y = vec![0.0; g.output_len()];
-        let mut idx = vec![0; g.output_len()];
-        let mut gx = vec![0.0; g.input_len()];
-        for _ in 0..20000 {
-            match op.as_str() {
-                "maxf" => max_pool2d_forward(&g, &x, &mut y, &mut idx),
-                "maxb" => max_pool2d_backward(&g, &y, &idx, &mut gx),
-                "avgf" => avg_pool2d_forward(&g, &x, &mut y),
-                _ => {}
-            }
-            std::hint::black_box((&y, &gx, &idx));
-        }
     }
 }
