@@ -45,6 +45,23 @@ enum Command {
         /// Print one JSON object per line instead of progress bars and text.
         #[arg(long)]
         json: bool,
+        /// Start from these weights (a .safetensors checkpoint) instead of fresh ones.
+        #[arg(long, value_name = "W")]
+        weights: Option<PathBuf>,
+    },
+    /// Evaluate trained weights on the test part of a run's data.
+    Eval {
+        /// The program.
+        file: PathBuf,
+        /// The weights (a .safetensors checkpoint written by `dl train`).
+        #[arg(long, value_name = "W")]
+        weights: PathBuf,
+        /// Evaluate the K-th `train` block's model (counting from 1).
+        #[arg(long, value_name = "K")]
+        run: Option<usize>,
+        /// Print JSON instead of text.
+        #[arg(long)]
+        json: bool,
     },
     /// Time training steps of a `train` block's model on synthetic data; print one JSON line.
     Bench {
@@ -106,8 +123,30 @@ fn main() -> ExitCode {
             run,
             epochs,
             json,
+            weights,
         } => {
-            let options = cli::train::TrainOptions { run, epochs, json };
+            let options = cli::train::TrainOptions {
+                weights,
+                eval_only: false,
+                run,
+                epochs,
+                json,
+            };
+            finish(cli::Session::open(file).and_then(|session| cli::train::run(&session, &options)))
+        }
+        Command::Eval {
+            file,
+            weights,
+            run,
+            json,
+        } => {
+            let options = cli::train::TrainOptions {
+                weights: Some(weights),
+                eval_only: true,
+                run,
+                epochs: None,
+                json,
+            };
             finish(cli::Session::open(file).and_then(|session| cli::train::run(&session, &options)))
         }
         Command::Bench {

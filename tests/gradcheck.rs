@@ -144,9 +144,12 @@ fn check_gradient(label: &str, analytic: &[f64], numeric: &[f64]) {
     let (top, largest) = numeric
         .iter()
         .enumerate()
-        .fold((0, 0.0f64), |(i, m), (j, &n)| {
-            if n.abs() > m { (j, n.abs()) } else { (i, m) }
-        });
+        .fold(
+            (0, 0.0f64),
+            |(i, m), (j, &n)| {
+                if n.abs() > m { (j, n.abs()) } else { (i, m) }
+            },
+        );
     assert!(
         largest > 1e-3,
         "{label}: the gradient is (almost) zero everywhere, the check would be vacuous"
@@ -929,7 +932,10 @@ fn op_coverage_is_complete() {
         .into_iter()
         .filter(|v| v != "Leaf")
         .collect();
-    assert!(variants.len() >= 20, "parsed too few Op variants: {variants:?}");
+    assert!(
+        variants.len() >= 20,
+        "parsed too few Op variants: {variants:?}"
+    );
     let missing: Vec<_> = variants.difference(&covered).collect();
     let unknown: Vec<_> = covered.difference(&variants).collect();
     assert!(
@@ -969,9 +975,7 @@ fn check_rejects_wrong_backward_rules() {
     let numeric_of = |f: &dyn Fn(f32) -> f32| -> Vec<f64> {
         let mut x = x.clone();
         (0..x.len())
-            .map(|j| {
-                central_difference(&mut x, j, 1e-2, |x| weighted_sum(&x.mapv(f), &w))
-            })
+            .map(|j| central_difference(&mut x, j, 1e-2, |x| weighted_sum(&x.mapv(f), &w)))
             .collect()
     };
     let by_rule = |df: &dyn Fn(f32) -> f32| -> Vec<f64> {
@@ -1052,9 +1056,7 @@ fn classes(r: &mut Rng, n: usize, k: usize) -> Targets {
 
 fn values(r: &mut Rng, n: usize) -> Targets {
     let t = r.uniform(&[n, 1], -1.0, 1.0);
-    Targets::Values(
-        Array2::from_shape_vec((n, 1), t.iter().copied().collect()).expect("n x 1"),
-    )
+    Targets::Values(Array2::from_shape_vec((n, 1), t.iter().copied().collect()).expect("n x 1"))
 }
 
 fn layer_cases() -> Vec<LayerCase> {
@@ -1318,7 +1320,8 @@ fn layer_loss(
     let output = stepper
         .run(&mut tape)
         .unwrap_or_else(|e| panic!("{}: {e}", case.name));
-    let loss = dl::train::loss::record(&mut tape, graph, &stepper, output, case.loss, &case.targets);
+    let loss =
+        dl::train::loss::record(&mut tape, graph, &stepper, output, case.loss, &case.targets);
     let vars = stepper.param_vars().clone();
     (tape, loss, vars)
 }
@@ -1413,7 +1416,9 @@ fn logistic_regression_gradient_is_the_textbook_one() {
                 .insert("LogReg.b".into(), r.uniform(&[1], -1.0, 1.0));
         }
         let x = r.uniform(&[m, f], -2.0, 2.0);
-        let y: Vec<u32> = (0..m).map(|i| (i % 2) as u32 ^ u32::from(scenario == 2)).collect();
+        let y: Vec<u32> = (0..m)
+            .map(|i| (i % 2) as u32 ^ u32::from(scenario == 2))
+            .collect();
         let mut tape = Tape::new();
         let mut stepper = Stepper::new(&graph, &store, x.clone(), &mut tape, Mode::Train, 0);
         let out = stepper.run(&mut tape).expect("runs");
@@ -1428,9 +1433,10 @@ fn logistic_regression_gradient_is_the_textbook_one() {
         let b = f64::from(store.get("LogReg.b")[[0]]);
         let (mut want_w, mut want_b, mut want_j) = (vec![0.0f64; f], 0.0f64, 0.0f64);
         for i in 0..m {
-            let z = b + (0..f)
-                .map(|j| f64::from(x[[i, j]]) * f64::from(w[[j, 0]]))
-                .sum::<f64>();
+            let z = b
+                + (0..f)
+                    .map(|j| f64::from(x[[i, j]]) * f64::from(w[[j, 0]]))
+                    .sum::<f64>();
             let s = 1.0 / (1.0 + (-z).exp());
             let t = f64::from(y[i]);
             for (j, g) in want_w.iter_mut().enumerate() {

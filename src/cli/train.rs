@@ -15,8 +15,12 @@ use serde_json::{Map, Value, json};
 use std::collections::HashMap;
 use std::time::Instant;
 
-/// Options of `dl train`.
+/// Options of `dl train` and `dl eval`.
 pub struct TrainOptions {
+    /// Start from (or, for `dl eval`, use) these weights instead of fresh ones.
+    pub weights: Option<std::path::PathBuf>,
+    /// Evaluate on the test part only, without training.
+    pub eval_only: bool,
     /// Only this run (1-based).
     pub run: Option<usize>,
     /// Override every run's epoch count.
@@ -97,19 +101,95 @@ pub fn run(session: &Session, options: &TrainOptions) -> Result<(), Exit> {
             );
             Exit::Program
         })?;
-        train_one(index + 1, &run, &graph, &loaded, options)?;
+        let mut store = ParamStore::init(&graph, run.seed);
+        if let Some(weights) = &options.weights {
+            dl::train::checkpoint::load(&mut store, weights).map_err(|e| {
+                eprintln!("error: cannot use the weights: {e}");
+                Exit::Program
+            })?;
+        }
+        if options.eval_only {
+            evaluate_one(index + 1, &run, &graph, &loaded, &store, options)?;
+            continue;
+        }
+        train_one(
+            session,
+            index + 1,
+            &run,
+            &graph,
+            &loaded,
+            &mut store,
+            options,
+        )?;
+        if let Some(save) = &run.save {
+            let path = base_dir.join(save);
+            dl::train::checkpoint::save(&store, &path).map_err(|e| {
+                eprintln!("error: cannot save the checkpoint: {e}");
+                Exit::Program
+            })?;
+            if !options.json {
+                println!("saved {} tensors to {}", store.order.len(), path.display());
+            }
+        }
     }
     Ok(())
 }
 
-fn train_one(
+fn evaluate_one(
     number: usize,
     run: &ir::TrainRun,
     graph: &ir::Graph,
     data: &dl::data::Loaded,
+    store: &ParamStore,
     options: &TrainOptions,
 ) -> Result<(), Exit> {
-    let mut store = ParamStore::init(graph, run.seed);
+    let (part, name) = match (&data.test, &data.val) {
+        (Some(test), _) => (test, "test"),
+        (None, Some(val)) => (val, "val"),
+        (None, None) => (&data.train, "train"),
+    };
+    let evaluation = dl::train::evaluate(graph, store, part, data, run).map_err(|e| {
+        eprintln!("error: {e}");
+        Exit::Program
+    })?;
+    if options.json {
+        println!(
+            "{}",
+            json!({"event": "eval", "run": number, "part": name, "loss": evaluation.loss, "metrics": metrics_json(&evaluation)})
+        );
+    } else {
+        println!(
+            "run #{number} {} on {}.{name}: loss {:.4}{}",
+            run.model,
+            run.data,
+            evaluation.loss,
+            metrics_text(&evaluation)
+        );
+        print_notes(&evaluation);
+        if let Some(confusion) = &evaluation.confusion {
+            print!("{}", confusion_text(&confusion.counts));
+        }
+    }
+    Ok(())
+}
+
+fn print_notes(evaluation: &Evaluation) {
+    for (metric, reported) in &evaluation.metrics {
+        if let Some(note) = &reported.note {
+            println!("  {}: {note}", metric_label(*metric));
+        }
+    }
+}
+
+fn train_one(
+    session: &Session,
+    number: usize,
+    run: &ir::TrainRun,
+    graph: &ir::Graph,
+    data: &dl::data::Loaded,
+    store: &mut ParamStore,
+    options: &TrainOptions,
+) -> Result<(), Exit> {
     let epochs = options.epochs.unwrap_or(run.epochs);
     let started = Instant::now();
     if !options.json {
@@ -182,11 +262,10 @@ fn train_one(
         }
         Event::EpochStart { .. } => {}
     };
-    let test =
-        dl::train::train(run, graph, data, epochs, &mut store, &mut on_event).map_err(|e| {
-            report_train_error(&e);
-            Exit::Program
-        })?;
+    let test = dl::train::train(run, graph, data, epochs, store, &mut on_event).map_err(|e| {
+        report_train_error(session, &e);
+        Exit::Program
+    })?;
     let seconds = started.elapsed().as_secs_f64();
     if json {
         let line = json!({"event": "end", "run": number, "test": test.as_ref().map_or(Value::Null, metrics_json), "test_loss": test.as_ref().map(|t| t.loss), "seconds": seconds});
@@ -194,11 +273,7 @@ fn train_one(
     } else {
         if let Some(test) = &test {
             println!("test: loss {:.4}{}", test.loss, metrics_text(test));
-            for (metric, reported) in &test.metrics {
-                if let Some(note) = &reported.note {
-                    println!("  {}: {note}", metric_label(*metric));
-                }
-            }
+            print_notes(test);
             if let Some(confusion) = &test.confusion {
                 print!("{}", confusion_text(&confusion.counts));
             }
@@ -208,12 +283,17 @@ fn train_one(
     Ok(())
 }
 
-fn report_train_error(error: &TrainError) {
-    eprintln!("error: training stopped: {error}");
-    if let TrainError::NonFinite { .. } = error {
-        eprintln!(
-            "  = help: lower the learning rate, add `clip = 1.0` to the train block, or check the data for extreme values"
-        );
+fn report_train_error(session: &Session, error: &TrainError) {
+    match error {
+        TrainError::NonFinite { path, span, what, epoch, step } => session.report(&[Diagnostic::error(
+            "E0801",
+            format!("training diverged: the {what} of `{path}` is NaN or infinite"),
+            *span,
+            format!("first non-finite {what} here, at epoch {epoch}, step {step}"),
+        )
+        .with_note("layers run in order; this is the first whose values stopped being finite numbers")
+        .with_help("lower the learning rate, add `clip = 1.0` to the train block, or check the data for extreme values")]),
+        other => eprintln!("error: training stopped: {other}"),
     }
 }
 

@@ -1,14 +1,18 @@
 //! 2-d convolution (cross-correlation, as in every deep-learning library) by
-//! im2col + GEMM, parallel over the batch.
+//! unfolding each sample into a column matrix + GEMM, parallel over the batch.
 //!
-//! For one sample, im2col lays the input out as a `[in_c * kh * kw,
-//! out_h * out_w]` matrix whose column `p` holds the input patch under
-//! output position `p` (zeros where the patch overlaps the padding). The
-//! convolution is then one GEMM `[out_c, in_c*kh*kw] · cols`, and its
-//! gradients are two more: `grad_weight += grad_out · colsᵀ` and
-//! `grad_cols = weightᵀ · grad_out`, which col2im scatters back onto the
-//! input. A 1×1 kernel with stride 1 and no padding skips im2col: the input
-//! sample already is its column matrix.
+//! For one sample the column matrix has a row per filter weight `(c, i, j)`
+//! and a column per output position, holding the input under that weight
+//! at that position (zero in the padding). The convolution is then one GEMM
+//! `weight [out_c, in_c*kh*kw] · cols`, and its gradients are two more:
+//! `grad_weight += grad_out · colsᵀ` and `grad_cols = weightᵀ · grad_out`,
+//! which is folded back (summed) onto the input. Three layouts, picked by
+//! `Unfold::new`:
+//! - pointwise (1×1 kernel, stride 1, no padding): the sample already is
+//!   its column matrix;
+//! - wide (any stride-1 convolution): each row is one contiguous run of the
+//!   padded input, at the price of a few extra GEMM columns (see `Unfold`);
+//! - im2col (any other stride): the classic layout, built run by run.
 
 use rayon::prelude::*;
 
@@ -846,6 +850,8 @@ mod tests {
         (17, 2, [4, 4], 3, [2, 3], [1, 2], [0, 1]),
         (2, 2, [3, 2], 2, [4, 5], [3, 1], [2, 2]),
         (4, 6, [14, 14], 16, [5, 5], [1, 1], [0, 0]),
+        (3, 2, [6, 7], 3, [2, 3], [1, 1], [1, 0]),
+        (2, 3, [5, 4], 2, [3, 3], [1, 1], [2, 1]),
     ];
 
     fn geometry(c: &Case) -> Conv2dGeometry {
@@ -974,33 +980,40 @@ mod tests {
 
     #[test]
     fn results_are_bit_identical_for_any_thread_count() {
-        // Large enough to take the parallel path (macs >= PARALLEL_MIN_WORK)
-        // with a batch that does not divide evenly into chunks.
-        let g = Conv2dGeometry::new(19, 3, [16, 15], 8, [3, 3], [1, 2], [1, 1]).unwrap();
-        assert!(g.macs() >= PARALLEL_MIN_WORK);
-        let x = fill(g.input_len(), 1);
-        let w = fill(g.weight_len(), 2);
-        let b = fill(g.out_c, 3);
-        let go = fill(g.output_len(), 4);
-        let run = || {
-            let mut y = vec![0.0; g.output_len()];
-            conv2d_forward(&g, &x, &w, Some(&b), &mut y);
-            let mut gx = vec![0.0; g.input_len()];
-            let mut gw = vec![0.0; g.weight_len()];
-            let mut gb = vec![0.0; g.out_c];
-            conv2d_backward(&g, &x, &w, &go, Some(&mut gx), Some(&mut gw), Some(&mut gb));
-            [y, gx, gw, gb].map(|v| v.iter().map(|f| f.to_bits()).collect::<Vec<u32>>())
-        };
-        let in_pool = |threads: usize| {
-            rayon::ThreadPoolBuilder::new()
-                .num_threads(threads)
-                .build()
-                .unwrap()
-                .install(run)
-        };
-        let one = in_pool(1);
-        assert_eq!(one, in_pool(2));
-        assert_eq!(one, in_pool(3));
-        assert_eq!(one, run());
+        // Large enough to take the parallel path (macs >= PARALLEL_MIN_WORK),
+        // with batches that do not divide evenly into chunks; one geometry
+        // per layout (im2col, wide, pointwise).
+        let geometries = [
+            Conv2dGeometry::new(19, 3, [16, 15], 8, [3, 3], [1, 2], [1, 1]).unwrap(),
+            Conv2dGeometry::new(21, 2, [14, 14], 6, [5, 5], [1, 1], [2, 2]).unwrap(),
+            Conv2dGeometry::new(13, 16, [9, 9], 24, [1, 1], [1, 1], [0, 0]).unwrap(),
+        ];
+        for g in geometries {
+            assert!(g.macs() >= PARALLEL_MIN_WORK);
+            let x = fill(g.input_len(), 1);
+            let w = fill(g.weight_len(), 2);
+            let b = fill(g.out_c, 3);
+            let go = fill(g.output_len(), 4);
+            let run = || {
+                let mut y = vec![0.0; g.output_len()];
+                conv2d_forward(&g, &x, &w, Some(&b), &mut y);
+                let mut gx = vec![0.0; g.input_len()];
+                let mut gw = vec![0.0; g.weight_len()];
+                let mut gb = vec![0.0; g.out_c];
+                conv2d_backward(&g, &x, &w, &go, Some(&mut gx), Some(&mut gw), Some(&mut gb));
+                [y, gx, gw, gb].map(|v| v.iter().map(|f| f.to_bits()).collect::<Vec<u32>>())
+            };
+            let in_pool = |threads: usize| {
+                rayon::ThreadPoolBuilder::new()
+                    .num_threads(threads)
+                    .build()
+                    .unwrap()
+                    .install(run)
+            };
+            let one = in_pool(1);
+            assert_eq!(one, in_pool(2), "{g:?}");
+            assert_eq!(one, in_pool(3), "{g:?}");
+            assert_eq!(one, run(), "{g:?}");
+        }
     }
 }

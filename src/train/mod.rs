@@ -1,6 +1,7 @@
 //! Training: the loop that drives batches through the [`crate::interp::Stepper`],
 //! the losses, optimizers and metrics. It reports through [`Event`]s and never prints.
 
+pub mod checkpoint;
 pub mod loss;
 pub mod metrics;
 pub mod optim;

@@ -1,0 +1,292 @@
+//! Checkpoints in the safetensors format: every tensor of a [`ParamStore`]
+//! (parameters and state such as batchnorm running statistics) under its
+//! path name, as little-endian f32.
+
+use crate::autodiff::Tensor;
+use crate::interp::ParamStore;
+use ndarray::IxDyn;
+use safetensors::tensor::{Dtype, SafeTensors, TensorView};
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+/// Why a checkpoint could not be written or read.
+#[derive(Debug)]
+pub enum CheckpointError {
+    /// The file or its folder could not be written or read.
+    Io {
+        /// The file.
+        path: PathBuf,
+        /// What the system said.
+        error: std::io::Error,
+    },
+    /// The file is not a valid safetensors file.
+    Format {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong.
+        message: String,
+    },
+    /// The file's tensors do not match the model's.
+    Mismatch {
+        /// The file.
+        path: PathBuf,
+        /// Tensors the model has and the file lacks.
+        missing: Vec<String>,
+        /// Tensors the file has and the model lacks.
+        unexpected: Vec<String>,
+        /// `name: file shape vs model shape`.
+        misshaped: Vec<String>,
+    },
+}
+
+impl std::fmt::Display for CheckpointError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            CheckpointError::Io { path, error } => write!(f, "{}: {error}", path.display()),
+            CheckpointError::Format { path, message } => write!(
+                f,
+                "{}: not a valid safetensors file: {message}",
+                path.display()
+            ),
+            CheckpointError::Mismatch {
+                path,
+                missing,
+                unexpected,
+                misshaped,
+            } => {
+                write!(f, "{} does not fit the model", path.display())?;
+                let list = |names: &[String]| {
+                    names.iter().take(8).cloned().collect::<Vec<_>>().join(", ")
+                        + if names.len() > 8 { ", ..." } else { "" }
+                };
+                if !missing.is_empty() {
+                    write!(f, "\n  missing from the file: {}", list(missing))?;
+                }
+                if !unexpected.is_empty() {
+                    write!(f, "\n  not in the model: {}", list(unexpected))?;
+                }
+                if !misshaped.is_empty() {
+                    write!(f, "\n  wrong shape: {}", list(misshaped))?;
+                }
+                Ok(())
+            }
+        }
+    }
+}
+
+/// Writes every tensor of `store` to `path` atomically: into a temporary file
+/// in the same folder, flushed to disk, then renamed over `path`. Creates the
+/// folder if needed. A reader never sees a half-written checkpoint.
+pub fn save(store: &ParamStore, path: &Path) -> Result<(), CheckpointError> {
+    let io = |error| CheckpointError::Io {
+        path: path.to_path_buf(),
+        error,
+    };
+    let bytes: Vec<(String, Vec<u8>, Vec<usize>)> = store
+        .order
+        .iter()
+        .map(|(name, _)| {
+            let t = store.get(name);
+            let data: Vec<u8> = t.iter().flat_map(|x| x.to_le_bytes()).collect();
+            (name.clone(), data, t.shape().to_vec())
+        })
+        .collect();
+    let views: Vec<(String, TensorView)> = bytes
+        .iter()
+        .map(|(name, data, shape)| {
+            (
+                name.clone(),
+                TensorView::new(Dtype::F32, shape.clone(), data)
+                    .expect("f32 data matches its shape"),
+            )
+        })
+        .collect();
+    let serialized =
+        safetensors::tensor::serialize(views, None).map_err(|e| CheckpointError::Format {
+            path: path.to_path_buf(),
+            message: e.to_string(),
+        })?;
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir).map_err(io)?;
+    }
+    let file_name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let temporary = path.with_file_name(format!(".{file_name}.tmp-{}", std::process::id()));
+    let written = (|| {
+        let mut file = std::fs::File::create(&temporary)?;
+        file.write_all(&serialized)?;
+        file.sync_all()?;
+        std::fs::rename(&temporary, path)
+    })();
+    if written.is_err() {
+        let _ = std::fs::remove_file(&temporary);
+    }
+    written.map_err(io)
+}
+
+/// Replaces every tensor of `store` with the one of the same name in `path`.
+/// Nothing changes unless the file holds exactly the model's tensors with
+/// their shapes.
+pub fn load(store: &mut ParamStore, path: &Path) -> Result<(), CheckpointError> {
+    let bytes = std::fs::read(path).map_err(|error| CheckpointError::Io {
+        path: path.to_path_buf(),
+        error,
+    })?;
+    let format = |message: String| CheckpointError::Format {
+        path: path.to_path_buf(),
+        message,
+    };
+    let file = SafeTensors::deserialize(&bytes).map_err(|e| format(e.to_string()))?;
+    let names: Vec<String> = file.names().into_iter().map(str::to_string).collect();
+    let missing: Vec<String> = store
+        .order
+        .iter()
+        .map(|(n, _)| n.clone())
+        .filter(|n| !names.contains(n))
+        .collect();
+    let unexpected: Vec<String> = names
+        .iter()
+        .filter(|n| !store.values.contains_key(*n))
+        .cloned()
+        .collect();
+    let mut misshaped = Vec::new();
+    let mut loaded = Vec::new();
+    for (name, _) in &store.order {
+        let Ok(view) = file.tensor(name) else {
+            continue;
+        };
+        if view.dtype() != Dtype::F32 {
+            return Err(format(format!(
+                "tensor `{name}` is {:?}, not F32",
+                view.dtype()
+            )));
+        }
+        if view.shape() != store.get(name).shape() {
+            misshaped.push(format!(
+                "{name}: {:?} in the file, {:?} in the model",
+                view.shape(),
+                store.get(name).shape()
+            ));
+            continue;
+        }
+        let data: Vec<f32> = view
+            .data()
+            .chunks_exact(4)
+            .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))
+            .collect();
+        loaded.push((
+            name.clone(),
+            Tensor::from_shape_vec(IxDyn(view.shape()), data).expect("shape checked"),
+        ));
+    }
+    if !missing.is_empty() || !unexpected.is_empty() || !misshaped.is_empty() {
+        return Err(CheckpointError::Mismatch {
+            path: path.to_path_buf(),
+            missing,
+            unexpected,
+            misshaped,
+        });
+    }
+    for (name, value) in loaded {
+        store.values.insert(name, value);
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn store() -> ParamStore {
+        let mut s = ParamStore::default();
+        s.values.insert(
+            "M.dense_0.weight".into(),
+            Tensor::from_shape_vec(IxDyn(&[2, 3]), vec![1.0, -2.0, 3.5, 0.0, 1e-7, f32::MAX])
+                .unwrap(),
+        );
+        s.values.insert(
+            "M.batchnorm_0.running_mean".into(),
+            Tensor::from_shape_vec(IxDyn(&[2]), vec![0.25, -0.5]).unwrap(),
+        );
+        s.order = vec![
+            ("M.dense_0.weight".into(), true),
+            ("M.batchnorm_0.running_mean".into(), false),
+        ];
+        s
+    }
+
+    #[test]
+    fn round_trip_is_exact_and_leaves_no_temporary_file() {
+        let dir = std::env::temp_dir().join(format!("dl-ckpt-{}", std::process::id()));
+        let path = dir.join("nested/model.safetensors");
+        let original = store();
+        save(&original, &path).unwrap();
+        let mut restored = store();
+        restored.values.values_mut().for_each(|t| t.fill(9.0));
+        load(&mut restored, &path).unwrap();
+        assert_eq!(restored.values, original.values);
+        let leftovers: Vec<_> = std::fs::read_dir(path.parent().unwrap())
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .collect();
+        assert_eq!(
+            leftovers,
+            vec![std::ffi::OsString::from("model.safetensors")]
+        );
+        std::fs::remove_dir_all(dir).unwrap();
+    }
+
+    #[test]
+    fn mismatches_are_named() {
+        let dir = std::env::temp_dir().join(format!("dl-ckpt-mismatch-{}", std::process::id()));
+        let path = dir.join("m.safetensors");
+        save(&store(), &path).unwrap();
+        let mut other = ParamStore::default();
+        other
+            .values
+            .insert("M.dense_0.weight".into(), Tensor::zeros(IxDyn(&[3, 2])));
+        other
+            .values
+            .insert("M.dense_0.bias".into(), Tensor::zeros(IxDyn(&[2])));
+        other.order = vec![
+            ("M.dense_0.weight".into(), true),
+            ("M.dense_0.bias".into(), true),
+        ];
+        let message = load(&mut other, &path).unwrap_err().to_string();
+        assert!(
+            message.contains("missing from the file: M.dense_0.bias"),
+            "{message}"
+        );
+        assert!(
+            message.contains("not in the model: M.batchnorm_0.running_mean"),
+            "{message}"
+        );
+        assert!(
+            message.contains("M.dense_0.weight: [2, 3] in the file, [3, 2] in the model"),
+            "{message}"
+        );
+        std::fs::remove_dir_all(dir).unwrap();
+    }
+
+    #[test]
+    fn unwritable_path_is_an_error_not_a_panic() {
+        let err = save(
+            &store(),
+            Path::new("/proc/dl-cannot-write-here/model.safetensors"),
+        )
+        .unwrap_err();
+        assert!(matches!(err, CheckpointError::Io { .. }));
+    }
+
+    #[test]
+    fn garbage_is_a_format_error() {
+        let path =
+            std::env::temp_dir().join(format!("dl-garbage-{}.safetensors", std::process::id()));
+        std::fs::write(&path, b"not a checkpoint").unwrap();
+        let err = load(&mut store(), &path).unwrap_err();
+        assert!(matches!(err, CheckpointError::Format { .. }), "{err}");
+        std::fs::remove_file(path).unwrap();
+    }
+}
