@@ -120,6 +120,14 @@ fn compare(analytic: &[f64], numeric: &[f64]) -> Result<(), Mismatch> {
             ));
         }
     }
+    if std::env::var("GC_DEBUG").is_ok() {
+        let r = analytic
+            .iter()
+            .zip(numeric)
+            .map(|(&a, &n)| (a - n).abs() / (RTOL * n.abs() + ATOL * scale))
+            .fold(0.0f64, f64::max);
+        eprintln!("DEBUG ratio {r:.3} scale {scale:.3e}");
+    }
     match worst {
         Some((_, m)) => Err(m),
         None => Ok(()),
@@ -130,6 +138,9 @@ fn compare(analytic: &[f64], numeric: &[f64]) -> Result<(), Mismatch> {
 /// not all zero, and the same analytic gradient off by 2%, or with its
 /// largest element off by 10%, is rejected.
 fn check_gradient(label: &str, analytic: &[f64], numeric: &[f64]) {
+    if std::env::var("GC_DEBUG").is_ok() {
+        eprintln!("CASE {label}");
+    }
     if let Err(m) = compare(analytic, numeric) {
         panic!(
             "{label}: wrong gradient at element {}: analytic {:.6}, numerical {:.6} (allowed difference {:.2e})\nanalytic:  {:?}\nnumerical: {:?}",
@@ -1130,9 +1141,9 @@ fn layer_cases() -> Vec<LayerCase> {
         layer(
             "conv2d, maxpool and avgpool ceil hanging past the input, global_avgpool",
             r#"model M(x: [1, 5, 5]) {
-                conv2d(2, kernel = 3, padding = 1, bias = false, round = "floor")
-                let a = maxpool(2, round = "ceil")
-                let b = avgpool(2, round = "ceil")
+                let c = x -> conv2d(2, kernel = 3, padding = 1, bias = false, round = "floor")
+                let a = c -> maxpool(2, round = "ceil")
+                let b = c -> avgpool(2, round = "ceil")
                 concat(a, b, axis = 0) -> global_avgpool -> dense(3) -> softmax
             }"#,
             r.uniform(&[3, 1, 5, 5], -1.0, 1.0),

@@ -410,7 +410,8 @@ enum Layout {
 /// with `n = (out_h - 1) * wp + out_w` columns, is built by one copy per
 /// row. Its `wp - out_w` extra columns per output row wrap around the
 /// plane's edge; their outputs are dropped, and in backward the output
-/// gradient is zero there, so they contribute exact zeros. im2col instead
+/// gradient is zero there, so they contribute exact zeros (given finite
+/// inputs and weights: an infinity there would turn into NaN). im2col instead
 /// copies `out_h` runs of `out_w` per row, which on small images costs more
 /// than the GEMM; the wide layout trades that for `wp / out_w` times the
 /// GEMM columns (14% for LeNet's first layer).
@@ -608,16 +609,13 @@ fn valid_range(
     stride: usize,
     in_len: usize,
 ) -> (usize, usize) {
-    // NOTE: stride 1 skips the divisions, which would otherwise cost more
-    // than a short im2col row.
-    let div_ceil = |a: usize| if stride == 1 { a } else { a.div_ceil(stride) };
     let lo = if pad > offset {
-        div_ceil(pad - offset)
+        (pad - offset).div_ceil(stride)
     } else {
         0
     };
     let hi = if in_len + pad > offset {
-        div_ceil(in_len + pad - offset)
+        (in_len + pad - offset).div_ceil(stride)
     } else {
         0
     };
@@ -627,9 +625,9 @@ fn valid_range(
 
 /// Copies `src` into `dst` (of equal length) eight elements at a time.
 ///
-/// NOTE: im2col copies one output row's worth of elements at a time, often
-/// only 10-30; a `memcpy` call costs more than the copy at that length, and
-/// fixed-size array moves compile to inline vector moves.
+/// NOTE: the runs copied here are one output row long, often only 10-30
+/// elements, where a `memcpy` call costs more than the copy; fixed-size
+/// array moves compile to inline vector moves.
 #[inline(always)]
 fn copy_short(dst: &mut [f32], src: &[f32]) {
     debug_assert_eq!(dst.len(), src.len());
@@ -766,8 +764,8 @@ mod tests {
         (0..len as isize).contains(&i).then_some(i as usize)
     }
 
-    /// Calls `f(n, oc, ic, oh, ow, i, j, input index, weight index, output
-    /// index)` for every term of the convolution sum that reads the input.
+    /// Calls `f(input index, weight index, output index)` for every term of
+    /// the convolution sum that reads the input (not the padding).
     fn for_each_term(g: &Conv2dGeometry, mut f: impl FnMut(usize, usize, usize)) {
         for n in 0..g.batch {
             for oc in 0..g.out_c {
