@@ -786,7 +786,10 @@ pub fn input_mismatch(
         d.with_note(format!("the input is {actual}"))
     };
     let declared_rank = expected.matches(',').count() + usize::from(expected != "[]");
-    let d = if !is_cell && declared_rank == 1 && actual.rank() > 1 {
+    let d = if !is_cell && declared_rank > 1 && actual.rank() == 1 {
+        let dims = expected.trim_start_matches("[N, ").trim_end_matches(']');
+        d.with_help(format!("add `| reshape([{dims}])` to the data declaration"))
+    } else if !is_cell && declared_rank == 1 && actual.rank() > 1 {
         d.with_help(format!("declare the input as `{}` and start the body with `flatten`, or add `| reshape([...])` to the data", Shape { batched: false, dims: actual.dims.clone() }))
     } else {
         d

@@ -68,7 +68,7 @@ pub fn run(session: &Session, options: &TrainOptions) -> Result<(), Exit> {
                 "while reading this data",
             )
             .with_note(e.to_string());
-            if let Some(help) = e.help() {
+            if let Some(help) = e.help().filter(|h| !e.to_string().contains(h)) {
                 d = d.with_help(help);
             }
             session.report(&[d]);
