@@ -611,27 +611,6 @@ fn log_softmax(a: &Tensor, axis: usize) -> Tensor {
     shifted - &lse
 }
 
-/// `a` with a new shape, in row-major order whatever its memory layout.
-fn reshape(a: Tensor, shape: &[usize]) -> Tensor {
-    let a = if a.is_standard_layout() {
-        a
-    } else {
-        a.as_standard_layout().into_owned()
-    };
-    a.into_shape_with_order(IxDyn(shape))
-        .expect("reshape: same element count")
-}
-
-/// `a` as a matrix: all leading axes flattened into rows.
-fn as_matrix(a: &Tensor) -> ndarray::Array2<f32> {
-    let k = *a.shape().last().expect("matmul operand has an axis");
-    let rows = a.len() / k.max(1);
-    a.as_standard_layout()
-        .into_owned()
-        .into_shape_with_order((rows, k))
-        .expect("row-major reshape")
-}
-
 fn matmul_value(a: &Tensor, b: &Tensor) -> Tensor {
     if a.ndim() == 3 && b.ndim() == 3 {
         let parts: Vec<Tensor> = (0..a.shape()[0])
@@ -650,14 +629,24 @@ fn matmul_value(a: &Tensor, b: &Tensor) -> Tensor {
         let views: Vec<_> = parts.iter().map(|p| p.view()).collect();
         return ndarray::concatenate(Axis(0), &views).expect("same shapes");
     }
-    let b2 = b
-        .view()
-        .into_dimensionality::<Ix2>()
-        .expect("matmul: right operand is a matrix");
-    let out = as_matrix(a).dot(&b2);
+    // `[.., k] @ [k, n]`: the leading axes of `a` are rows of one GEMM.
+    let (k, n) = (b.shape()[0], b.shape()[1]);
+    let m = a.len() / k.max(1);
+    let mut out = vec![0.0; m * n];
+    kernels::gemm(
+        m,
+        k,
+        n,
+        &contiguous(a),
+        false,
+        &contiguous(b),
+        false,
+        &mut out,
+        false,
+    );
     let mut shape = a.shape().to_vec();
-    *shape.last_mut().expect("rank >= 1") = b2.shape()[1];
-    reshape(out.into_dyn(), &shape)
+    *shape.last_mut().expect("rank >= 1") = n;
+    Tensor::from_shape_vec(IxDyn(&shape), out).expect("m * n elements")
 }
 
 fn matmul_backward(a: &Tensor, b: &Tensor, grad: &Tensor) -> (Tensor, Tensor) {
@@ -682,10 +671,16 @@ fn matmul_backward(a: &Tensor, b: &Tensor, grad: &Tensor) -> (Tensor, Tensor) {
         }
         return (da, db);
     }
-    let b2 = b.view().into_dimensionality::<Ix2>().expect("matrix");
-    let a2 = as_matrix(a);
-    let g2 = as_matrix(grad);
-    let da = reshape(g2.dot(&b2.t()).into_dyn(), a.shape());
-    let db = a2.t().dot(&g2).into_dyn();
-    (da, db)
+    let (k, n) = (b.shape()[0], b.shape()[1]);
+    let m = a.len() / k.max(1);
+    let (a_data, b_data, g_data) = (contiguous(a), contiguous(b), contiguous(grad));
+    // dA = dC B^T ([m, n] x [n, k]); dB = A^T dC ([k, m] x [m, n]).
+    let mut da = vec![0.0; m * k];
+    kernels::gemm(m, n, k, &g_data, false, &b_data, true, &mut da, false);
+    let mut db = vec![0.0; k * n];
+    kernels::gemm(k, m, n, &a_data, true, &g_data, false, &mut db, false);
+    (
+        Tensor::from_shape_vec(a.raw_dim(), da).expect("same size as a"),
+        Tensor::from_shape_vec(b.raw_dim(), db).expect("same size as b"),
+    )
 }

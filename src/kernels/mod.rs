@@ -18,12 +18,13 @@
 //!   sums partials over a partition fixed by the batch size alone, in a fixed
 //!   order. Small problems run on the calling thread, which gives the same
 //!   bits as the parallel path.
-//! - Scratch buffers (im2col columns) are kept per thread and reused across
-//!   calls, so a training step allocates only the few partial-sum buffers of
-//!   convolution backward.
+//! - Scratch buffers (convolution column matrices) are kept per thread and
+//!   reused across calls, so a call allocates only small buffers: the
+//!   partial sums of convolution backward, pooling's window tables.
 //!
-//! Modules: [`matmul`] (GEMM), [`conv`] (conv2d by im2col + GEMM, parallel
-//! over the batch), [`pool`] (max, average and global average pooling).
+//! Modules: [`matmul`] (GEMM), [`conv`] (conv2d by column matrix + GEMM,
+//! parallel over the batch), [`pool`] (max, average and global average
+//! pooling).
 
 #![warn(missing_docs)]
 
