@@ -402,8 +402,9 @@ impl Tape {
                 vec![Some(out)]
             }
             Op::MatMul => {
-                let (da, db) = matmul_backward(input(0), input(1), grad);
-                vec![Some(da), Some(db)]
+                let wants = [0, 1].map(|i| self.nodes[node.inputs[i].0].needs_grad);
+                let (da, db) = matmul_backward(input(0), input(1), grad, wants);
+                vec![da, db]
             }
             Op::Softmax(axis) => {
                 // dx = y * (g - sum(g * y))
@@ -649,7 +650,13 @@ fn matmul_value(a: &Tensor, b: &Tensor) -> Tensor {
     Tensor::from_shape_vec(IxDyn(&shape), out).expect("m * n elements")
 }
 
-fn matmul_backward(a: &Tensor, b: &Tensor, grad: &Tensor) -> (Tensor, Tensor) {
+/// The gradients of `a @ b` with respect to the operands that `wants` asks for.
+fn matmul_backward(
+    a: &Tensor,
+    b: &Tensor,
+    grad: &Tensor,
+    wants: [bool; 2],
+) -> (Option<Tensor>, Option<Tensor>) {
     if a.ndim() == 3 && b.ndim() == 3 {
         let mut da = Tensor::zeros(a.raw_dim());
         let mut db = Tensor::zeros(b.raw_dim());
@@ -669,18 +676,41 @@ fn matmul_backward(a: &Tensor, b: &Tensor, grad: &Tensor) -> (Tensor, Tensor) {
             da.index_axis_mut(Axis(0), i).assign(&g.dot(&y.t()));
             db.index_axis_mut(Axis(0), i).assign(&x.t().dot(&g));
         }
-        return (da, db);
+        return (wants[0].then_some(da), wants[1].then_some(db));
     }
     let (k, n) = (b.shape()[0], b.shape()[1]);
     let m = a.len() / k.max(1);
-    let (a_data, b_data, g_data) = (contiguous(a), contiguous(b), contiguous(grad));
+    let g_data = contiguous(grad);
     // dA = dC B^T ([m, n] x [n, k]); dB = A^T dC ([k, m] x [m, n]).
-    let mut da = vec![0.0; m * k];
-    kernels::gemm(m, n, k, &g_data, false, &b_data, true, &mut da, false);
-    let mut db = vec![0.0; k * n];
-    kernels::gemm(k, m, n, &a_data, true, &g_data, false, &mut db, false);
-    (
-        Tensor::from_shape_vec(a.raw_dim(), da).expect("same size as a"),
-        Tensor::from_shape_vec(b.raw_dim(), db).expect("same size as b"),
-    )
+    let da = wants[0].then(|| {
+        let mut da = vec![0.0; m * k];
+        kernels::gemm(
+            m,
+            n,
+            k,
+            &g_data,
+            false,
+            &contiguous(b),
+            true,
+            &mut da,
+            false,
+        );
+        Tensor::from_shape_vec(a.raw_dim(), da).expect("same size as a")
+    });
+    let db = wants[1].then(|| {
+        let mut db = vec![0.0; k * n];
+        kernels::gemm(
+            k,
+            m,
+            n,
+            &contiguous(a),
+            true,
+            &g_data,
+            false,
+            &mut db,
+            false,
+        );
+        Tensor::from_shape_vec(b.raw_dim(), db).expect("same size as b")
+    });
+    (da, db)
 }

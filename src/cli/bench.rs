@@ -10,18 +10,15 @@
 //!   are trained for `steps` steps, and only that loop is timed.
 
 use super::{Exit, Session};
-use dl::autodiff::{Tape, Tensor};
+use dl::autodiff::Tensor;
 use dl::data::Targets;
-use dl::interp::{Mode, ParamStore, RunError, Stepper, standard_normal};
+use dl::interp::{ParamStore, RunError, standard_normal};
 use dl::ir::{self, Batch, Graph, Loss, Op, Optimizer, TrainRun};
-use dl::train::TrainError;
-use dl::train::loss;
-use dl::train::optim::{Optim, clip_global_norm};
+use dl::train::{Learner, TrainError};
 use ndarray::{Array2, IxDyn};
 use rand::{RngExt, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use serde_json::{Value, json};
-use std::collections::HashMap;
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
 /// Options of `dl bench`.
@@ -103,11 +100,15 @@ pub fn run(session: &Session, options: &BenchOptions) -> Result<(), Exit> {
         Exit::Program
     };
     // Warm-up on a throw-away model: thread pool, allocator, scratch buffers.
-    let mut warm = Learner::new(graph, run, run.seed.wrapping_add(1));
+    let mut warm = Learner::new(
+        graph,
+        run,
+        ParamStore::init(graph, run.seed.wrapping_add(1)),
+    );
     train(&mut warm, &batches, options.warmup).map_err(fail)?;
     drop(warm);
 
-    let mut learner = Learner::new(graph, run, run.seed);
+    let mut learner = Learner::new(graph, run, ParamStore::init(graph, run.seed));
     let load = loadavg();
     let before = cpu_counters();
     let started = Instant::now();
@@ -198,7 +199,7 @@ fn train(
         let (x, y) = &batches[i % batches.len()];
         // Numbered as if each pass over the batches were an epoch.
         let (epoch, step) = ((i / batches.len()) as i64 + 1, i % batches.len());
-        let dropout_seed = learner.run.seed ^ ((epoch as u64) << 32) ^ step as u64;
+        let dropout_seed = learner.run().seed ^ ((epoch as u64) << 32) ^ step as u64;
         let loss = learner
             .step(x.clone(), y, dropout_seed)
             .map_err(|e| match e {
@@ -217,99 +218,6 @@ fn train(
         last = loss;
     }
     Ok((first, last))
-}
-
-/// A model being trained: its parameters and optimizer state.
-///
-/// [`Learner::step`] is the body of the batch loop of `dl::train::train`,
-/// step for step; it belongs in `dl::train` as a public function that both
-/// the trainer and `dl bench` call.
-struct Learner<'a> {
-    graph: &'a Graph,
-    run: &'a TrainRun,
-    store: ParamStore,
-    optim: Optim,
-    /// Trainable parameter names, in graph order.
-    order: Vec<String>,
-}
-
-impl<'a> Learner<'a> {
-    /// A fresh model, initialised from `seed`, with a fresh optimizer.
-    fn new(graph: &'a Graph, run: &'a TrainRun, seed: u64) -> Learner<'a> {
-        let store = ParamStore::init(graph, seed);
-        let order = store.trainable().map(str::to_string).collect();
-        Learner {
-            graph,
-            run,
-            store,
-            optim: Optim::new(&run.optimizer),
-            order,
-        }
-    }
-
-    /// One optimisation step on one batch (`input` is `[rows] + sample
-    /// shape`); returns the batch's mean loss. A NaN or infinite output,
-    /// loss or gradient stops it before the parameters change.
-    fn step(
-        &mut self,
-        input: Tensor,
-        targets: &Targets,
-        dropout_seed: u64,
-    ) -> Result<f32, RunError> {
-        let graph = self.graph;
-        let mut tape = Tape::new();
-        let mut stepper = Stepper::new(
-            graph,
-            &self.store,
-            input,
-            &mut tape,
-            Mode::Train,
-            dropout_seed,
-        );
-        let output = stepper.run(&mut tape)?;
-        let loss_var = loss::record(&mut tape, graph, &stepper, output, self.run.loss, targets);
-        let loss_value = tape
-            .value(loss_var)
-            .iter()
-            .next()
-            .copied()
-            .unwrap_or(f32::NAN);
-        if !loss_value.is_finite() {
-            let node = &graph.nodes[graph.output];
-            return Err(RunError::NonFinite {
-                path: node.path.clone(),
-                span: node.span,
-                what: "loss",
-            });
-        }
-        let grads = tape.backward(loss_var);
-        // The first layer, in execution order, whose gradient is not finite.
-        for (id, node) in graph.nodes.iter().enumerate() {
-            if let Some(g) = stepper.value_of(id).and_then(|v| grads.get(v))
-                && g.iter().any(|x| !x.is_finite())
-            {
-                return Err(RunError::NonFinite {
-                    path: node.path.clone(),
-                    span: node.span,
-                    what: "gradient",
-                });
-            }
-        }
-        let mut by_name: HashMap<String, Tensor> = HashMap::new();
-        for name in &self.order {
-            if let Some(g) = grads.get(stepper.param_vars()[name]) {
-                by_name.insert(name.clone(), g.clone());
-            }
-        }
-        if let Some(max_norm) = self.run.clip {
-            clip_global_norm(&mut by_name, &self.order, max_norm);
-        }
-        self.optim.step(&mut self.store, &by_name);
-        for (name, value) in std::mem::take(&mut stepper.state_updates) {
-            self.store.values.insert(name, value);
-        }
-        Ok(loss_value)
-    }
 }
 
 /// The per-sample dimensions of the graph's input and output.

@@ -2,9 +2,11 @@
 //! the losses, optimizers and metrics. It reports through [`Event`]s and never prints.
 
 pub mod checkpoint;
+mod learner;
 pub mod loss;
 pub mod metrics;
 pub mod optim;
 mod trainer;
 
+pub use learner::Learner;
 pub use trainer::{EpochSummary, Evaluation, Event, TrainError, evaluate, train};

@@ -1,15 +1,14 @@
 //! The training loop.
 
+use super::learner::Learner;
 use super::loss;
 use super::metrics::{self, Confusion, Outcome, Reported};
-use super::optim::{Optim, clip_global_norm};
 use crate::autodiff::{Tape, Tensor};
 use crate::data::{self as batch, Loaded, Part, Targets};
 use crate::interp::{Mode, ParamStore, RunError, Stepper};
 use crate::ir::{Graph, Metric, Optimizer, TrainRun};
 use crate::span::Span;
 use ndarray::IxDyn;
-use std::collections::HashMap;
 use std::time::Instant;
 
 /// Rows per evaluation batch.
@@ -132,9 +131,27 @@ pub fn train(
             "`least_squares` and `exhaustive` are not implemented yet".into(),
         ));
     }
-    let mut optim = Optim::new(&run.optimizer);
-    let order: Vec<String> = store.trainable().map(str::to_string).collect();
     let batch_size = batch::batch_size(&run.batch);
+    let mut learner = Learner::new(graph, run, std::mem::take(store));
+    let result = train_epochs(&mut learner, data, epochs, batch_size, events);
+    *store = learner.store;
+    result?;
+    match &data.test {
+        Some(part) => Ok(Some(
+            evaluate(graph, store, part, data, run).map_err(TrainError::Run)?,
+        )),
+        None => Ok(None),
+    }
+}
+
+fn train_epochs(
+    learner: &mut Learner,
+    data: &Loaded,
+    epochs: i64,
+    batch_size: Option<usize>,
+    events: &mut dyn FnMut(Event),
+) -> Result<(), TrainError> {
+    let (graph, run) = (learner.graph(), learner.run());
     for epoch in 1..=epochs {
         let batches = batch::epoch(&data.train, batch_size, run.seed, epoch as u64);
         events(Event::EpochStart {
@@ -145,66 +162,23 @@ pub fn train(
         let (mut total, mut samples) = (0.0f64, 0usize);
         for (step, rows) in batches.enumerate() {
             let part = data.train.select(&rows);
-            let input = batch_input(&part, &data.sample_shape);
-            let mut tape = Tape::new();
             let dropout_seed = run.seed ^ ((epoch as u64) << 32) ^ step as u64;
-            let mut stepper =
-                Stepper::new(graph, store, input, &mut tape, Mode::Train, dropout_seed);
-            let at = |e: RunError| match e {
-                RunError::NonFinite { path, span, what } => TrainError::NonFinite {
-                    path,
-                    span,
-                    what,
-                    epoch,
-                    step: step + 1,
-                },
-                other => TrainError::Run(other),
-            };
-            let output = stepper.run(&mut tape).map_err(at)?;
-            let loss_var = loss::record(&mut tape, graph, &stepper, output, run.loss, &part.y);
-            let loss_value = tape
-                .value(loss_var)
-                .iter()
-                .next()
-                .copied()
-                .unwrap_or(f32::NAN);
-            if !loss_value.is_finite() {
-                return Err(TrainError::NonFinite {
-                    path: graph.nodes[graph.output].path.clone(),
-                    span: graph.nodes[graph.output].span,
-                    what: "loss",
-                    epoch,
-                    step: step + 1,
-                });
-            }
-            let grads = tape.backward(loss_var);
-            // The first layer, in execution order, whose gradient is not finite.
-            for (id, node) in graph.nodes.iter().enumerate() {
-                if let Some(g) = stepper.value_of(id).and_then(|v| grads.get(v))
-                    && g.iter().any(|x| !x.is_finite())
-                {
-                    return Err(TrainError::NonFinite {
-                        path: node.path.clone(),
-                        span: node.span,
-                        what: "gradient",
+            let loss_value = learner
+                .step(
+                    batch_input(&part, &data.sample_shape),
+                    &part.y,
+                    dropout_seed,
+                )
+                .map_err(|e| match e {
+                    RunError::NonFinite { path, span, what } => TrainError::NonFinite {
+                        path,
+                        span,
+                        what,
                         epoch,
                         step: step + 1,
-                    });
-                }
-            }
-            let mut by_name: HashMap<String, Tensor> = HashMap::new();
-            for name in &order {
-                if let Some(g) = grads.get(stepper.param_vars()[name]) {
-                    by_name.insert(name.clone(), g.clone());
-                }
-            }
-            if let Some(max_norm) = run.clip {
-                clip_global_norm(&mut by_name, &order, max_norm);
-            }
-            optim.step(store, &by_name);
-            for (name, value) in std::mem::take(&mut stepper.state_updates) {
-                store.values.insert(name, value);
-            }
+                    },
+                    other => TrainError::Run(other),
+                })?;
             total += loss_value as f64 * part.rows() as f64;
             samples += part.rows();
             events(Event::Batch {
@@ -214,7 +188,9 @@ pub fn train(
             });
         }
         let val = match &data.val {
-            Some(part) => Some(evaluate(graph, store, part, data, run).map_err(TrainError::Run)?),
+            Some(part) => {
+                Some(evaluate(graph, &learner.store, part, data, run).map_err(TrainError::Run)?)
+            }
             None => None,
         };
         events(Event::EpochEnd(EpochSummary {
@@ -223,12 +199,7 @@ pub fn train(
             val,
         }));
     }
-    match &data.test {
-        Some(part) => Ok(Some(
-            evaluate(graph, store, part, data, run).map_err(TrainError::Run)?,
-        )),
-        None => Ok(None),
-    }
+    Ok(())
 }
 
 /// Loss and metrics of the model on a whole part, in evaluation mode.

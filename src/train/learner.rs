@@ -1,0 +1,113 @@
+//! One optimisation step on one batch, shared by the training loop and
+//! `dl bench`.
+
+use super::loss;
+use super::optim::{Optim, clip_global_norm};
+use crate::autodiff::{Tape, Tensor};
+use crate::data::Targets;
+use crate::interp::{Mode, ParamStore, RunError, Stepper};
+use crate::ir::{Graph, TrainRun};
+use std::collections::HashMap;
+
+/// A model being trained: its parameters and its optimizer's state.
+pub struct Learner<'a> {
+    graph: &'a Graph,
+    run: &'a TrainRun,
+    /// The parameters and state (batchnorm running statistics).
+    pub store: ParamStore,
+    optim: Optim,
+    /// Trainable parameter names, in graph order.
+    order: Vec<String>,
+}
+
+impl<'a> Learner<'a> {
+    /// Starts training `store` as `run` says (its optimizer, loss and clip).
+    pub fn new(graph: &'a Graph, run: &'a TrainRun, store: ParamStore) -> Learner<'a> {
+        let order = store.trainable().map(str::to_string).collect();
+        Learner {
+            graph,
+            run,
+            store,
+            optim: Optim::new(&run.optimizer),
+            order,
+        }
+    }
+
+    /// The graph being trained.
+    pub fn graph(&self) -> &'a Graph {
+        self.graph
+    }
+
+    /// The `train` block being followed.
+    pub fn run(&self) -> &'a TrainRun {
+        self.run
+    }
+
+    /// One step on one batch (`input` is `[rows] + sample shape`); returns the
+    /// batch's mean loss. A NaN or infinite output, loss or gradient stops it
+    /// before the parameters change, naming the first layer concerned.
+    pub fn step(
+        &mut self,
+        input: Tensor,
+        targets: &Targets,
+        dropout_seed: u64,
+    ) -> Result<f32, RunError> {
+        let graph = self.graph;
+        let mut tape = Tape::new();
+        let mut stepper = Stepper::new(
+            graph,
+            &self.store,
+            input,
+            &mut tape,
+            Mode::Train,
+            dropout_seed,
+        );
+        let output = stepper.run(&mut tape)?;
+        let loss_var = loss::record(&mut tape, graph, &stepper, output, self.run.loss, targets);
+        let loss_value = tape
+            .value(loss_var)
+            .iter()
+            .next()
+            .copied()
+            .unwrap_or(f32::NAN);
+        if !loss_value.is_finite() {
+            let node = &graph.nodes[graph.output];
+            return Err(RunError::NonFinite {
+                path: node.path.clone(),
+                span: node.span,
+                what: "loss",
+            });
+        }
+        let grads = tape.backward(loss_var);
+        let mut by_name: HashMap<String, Tensor> = HashMap::new();
+        for name in &self.order {
+            if let Some(g) = grads.get(stepper.param_vars()[name]) {
+                by_name.insert(name.clone(), g.clone());
+            }
+        }
+        // A non-finite gradient anywhere reaches the parameters below it, so
+        // checking them is enough to notice; only then is every layer's
+        // gradient scanned, in execution order, to name the first culprit.
+        if by_name.values().any(|g| g.iter().any(|x| !x.is_finite())) {
+            for (id, node) in graph.nodes.iter().enumerate() {
+                if let Some(g) = stepper.value_of(id).and_then(|v| grads.get(v))
+                    && g.iter().any(|x| !x.is_finite())
+                {
+                    return Err(RunError::NonFinite {
+                        path: node.path.clone(),
+                        span: node.span,
+                        what: "gradient",
+                    });
+                }
+            }
+        }
+        if let Some(max_norm) = self.run.clip {
+            clip_global_norm(&mut by_name, &self.order, max_norm);
+        }
+        self.optim.step(&mut self.store, &by_name);
+        for (name, value) in std::mem::take(&mut stepper.state_updates) {
+            self.store.values.insert(name, value);
+        }
+        Ok(loss_value)
+    }
+}
