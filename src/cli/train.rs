@@ -293,6 +293,13 @@ fn report_train_error(session: &Session, error: &TrainError) {
         )
         .with_note("layers run in order; this is the first whose values stopped being finite numbers")
         .with_help("lower the learning rate, add `clip = 1.0` to the train block, or check the data for extreme values")]),
+        TrainError::Run(dl::interp::RunError::Unsupported { path, span, op }) => session.report(&[Diagnostic::error(
+            "E0802",
+            format!("`{op}` cannot be run yet"),
+            *span,
+            format!("`{path}` needs an operation this version of dl does not execute"),
+        )
+        .with_note("dl check accepts it; executing recurrent layers and cells is still being built")]),
         other => eprintln!("error: training stopped: {other}"),
     }
 }
