@@ -179,7 +179,7 @@ impl<'a> BodyChecker<'a> {
                 env.insert(name.clone(), Value::Int(Dim::var(name)));
             }
         }
-        let dims = self.eval_shape(&input_decl.shape, &env, true);
+        let dims = self.eval_shape(&input_decl.shape, &env);
         self.instantiate_with_env(definition, Shape::batched(dims), env)
     }
 
@@ -365,7 +365,7 @@ impl<'a> BodyChecker<'a> {
                 frame.current = Some((v, value.span));
             }
             StmtKind::Param { name, shape, init } => {
-                let dims = self.eval_shape(shape, &frame.env, true);
+                let dims = self.eval_shape(shape, &frame.env);
                 let shape = Shape::unbatched(dims);
                 let init = match init {
                     Some(expr) => self.eval_init(expr),
@@ -408,7 +408,7 @@ impl<'a> BodyChecker<'a> {
                     self.diagnostics.push(error::next_not_state(
                         name,
                         &states,
-                        !frame.state.is_empty() || is_cell_frame(frame),
+                        !frame.state.is_empty(),
                     ));
                     return;
                 };
@@ -485,7 +485,7 @@ impl<'a> BodyChecker<'a> {
         let input = self.add_input(builder, frame, &cell.input, step);
         let mut slots = Vec::new();
         for (index, decl) in cell.state.iter().enumerate() {
-            let dims = self.eval_shape(&decl.shape, &frame.env, true);
+            let dims = self.eval_shape(&decl.shape, &frame.env);
             let shape = Shape::batched(dims);
             let path = format!("{}.{}", frame.path, decl.name.name);
             let node = push_node(
@@ -1167,7 +1167,7 @@ impl<'a> BodyChecker<'a> {
         }
         for (expr, dim) in decl.dims.iter().zip(actual_dims) {
             let mut scratch = Vec::new();
-            let expected = eval_dim(expr, env, false, &mut scratch);
+            let expected = eval_dim(expr, env, &mut scratch);
             if !scratch.is_empty() {
                 self.diagnostics.extend(scratch);
                 continue;
@@ -1178,7 +1178,7 @@ impl<'a> BodyChecker<'a> {
                     .iter()
                     .map(|e| {
                         let mut sink = Vec::new();
-                        eval_dim(e, env, false, &mut sink).to_string()
+                        eval_dim(e, env, &mut sink).to_string()
                     })
                     .collect();
                 return Err(mismatch(format!("[{}]", text.join(", "))));
@@ -1187,17 +1187,12 @@ impl<'a> BodyChecker<'a> {
         Ok(())
     }
 
-    fn eval_shape(
-        &mut self,
-        shape: &ShapeExpr,
-        env: &HashMap<String, Value>,
-        in_body: bool,
-    ) -> Vec<Dim> {
+    fn eval_shape(&mut self, shape: &ShapeExpr, env: &HashMap<String, Value>) -> Vec<Dim> {
         let mut diagnostics = Vec::new();
         let dims = shape
             .dims
             .iter()
-            .map(|e| eval_dim(e, env, in_body, &mut diagnostics))
+            .map(|e| eval_dim(e, env, &mut diagnostics))
             .collect();
         self.diagnostics.extend(diagnostics);
         dims
@@ -1525,10 +1520,6 @@ fn step_shape(sequence: &Shape, span: Span) -> Result<Shape, Diagnostic> {
     }
 }
 
-fn is_cell_frame(frame: &Frame) -> bool {
-    !frame.state.is_empty()
-}
-
 fn shape_span_text(stmt: Span, name: Span) -> Span {
     Span {
         start: name.start,
@@ -1629,7 +1620,6 @@ pub fn is_dimension_variable(name: &str) -> bool {
 pub fn eval_dim(
     expr: &Expr,
     env: &HashMap<String, Value>,
-    in_body: bool,
     diagnostics: &mut Vec<Diagnostic>,
 ) -> Dim {
     match &expr.kind {
@@ -1654,14 +1644,13 @@ pub fn eval_dim(
                     .filter(|(_, v)| matches!(v, Value::Int(_)))
                     .map(|(k, _)| k.clone())
                     .collect();
-                let _ = in_body;
                 diagnostics.push(error::unknown_name(name, expr.span, &candidates));
                 Dim::error()
             }
         },
         ExprKind::Binary { op, lhs, rhs } => {
-            let a = eval_dim(lhs, env, in_body, diagnostics);
-            let b = eval_dim(rhs, env, in_body, diagnostics);
+            let a = eval_dim(lhs, env, diagnostics);
+            let b = eval_dim(rhs, env, diagnostics);
             match op {
                 BinOp::Add => a.add(&b),
                 BinOp::Sub => a.sub(&b),
@@ -1680,7 +1669,7 @@ pub fn eval_dim(
                 }
             }
         }
-        ExprKind::Neg(inner) => Dim::known(0).sub(&eval_dim(inner, env, in_body, diagnostics)),
+        ExprKind::Neg(inner) => Dim::known(0).sub(&eval_dim(inner, env, diagnostics)),
         _ => {
             diagnostics.push(error::dimension_syntax(expr.span));
             Dim::error()
