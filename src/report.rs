@@ -73,7 +73,10 @@ pub fn rows(graph: &Graph, expand: bool) -> Vec<Row> {
         if expand && let Op::Cell(cell) = &node.op {
             for mut row in rows(&cell.step, true) {
                 row.depth += chain.len() + 1;
-                row.shape = format!("{} /step", row.shape);
+                // Activations are per step; parameters are shared by all steps.
+                if row.shape.starts_with("[N") {
+                    row.shape = format!("{} /step", row.shape);
+                }
                 out.push(row);
             }
         }
