@@ -19,6 +19,15 @@ pub mod train;
 
 /// Parses and checks a whole source file. The program is `None` when it could
 /// not be parsed.
+///
+/// ```
+/// let source = "model Net(x: [1, 28, 28]) { conv2d(6, kernel = 5) relu flatten dense(10) }";
+/// let (program, diagnostics) = dl::check_source(source);
+/// assert!(diagnostics.is_empty());
+/// let graph = &program.unwrap().models[0].graph;
+/// assert_eq!(graph.nodes[graph.output].shape.to_string(), "[N, 10]");
+/// assert_eq!(graph.param_count().as_known(), Some(6 * 25 + 6 + 6 * 24 * 24 * 10 + 10));
+/// ```
 pub fn check_source(source: &str) -> (Option<ir::Program>, Vec<diagnostic::Diagnostic>) {
     let (ast, mut diagnostics) = syntax::parse(source);
     let Some(ast) = ast else {
