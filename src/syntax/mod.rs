@@ -28,10 +28,19 @@ pub fn parse(source: &str) -> (Option<ast::Program>, Vec<Diagnostic>) {
     }
 }
 
-/// A string that runs to the end of its line is reported on its own, since the
-/// parser would otherwise only say that it expected something after the quote.
-fn find_unterminated_string(source: &str) -> Option<Diagnostic> {
+/// What a quick lexical pass finds before (or after) pest has its say.
+struct Scan {
+    /// A string that runs to the end of its line: `start..end`.
+    unterminated_string: Option<Span>,
+    /// The innermost bracket still open at the end of the source.
+    unclosed_bracket: Option<usize>,
+}
+
+/// One pass over the source that skips comments and strings and tracks
+/// brackets.
+fn scan(source: &str) -> Scan {
     let bytes = source.as_bytes();
+    let mut open = Vec::new();
     let mut i = 0;
     while i < bytes.len() {
         match bytes[i] {
@@ -46,16 +55,10 @@ fn find_unterminated_string(source: &str) -> Option<Diagnostic> {
                 loop {
                     match bytes.get(i) {
                         None | Some(b'\n') => {
-                            let end = i;
-                            return Some(
-                                Diagnostic::error(
-                                    "E0002",
-                                    "unterminated string",
-                                    Span::new(start, end),
-                                    "this string is never closed",
-                                )
-                                .with_help("add a closing `\"` before the end of the line"),
-                            );
+                            return Scan {
+                                unterminated_string: Some(Span::new(start, i.min(bytes.len()))),
+                                unclosed_bracket: open.pop(),
+                            };
                         }
                         Some(b'\\') => i += 2,
                         Some(b'"') => break,
@@ -63,11 +66,32 @@ fn find_unterminated_string(source: &str) -> Option<Diagnostic> {
                     }
                 }
             }
+            b'{' | b'(' | b'[' => open.push(i),
+            b'}' | b')' | b']' => {
+                open.pop();
+            }
             _ => {}
         }
         i += 1;
     }
-    None
+    Scan {
+        unterminated_string: None,
+        unclosed_bracket: open.pop(),
+    }
+}
+
+/// A string that runs to the end of its line is reported on its own, since the
+/// parser would otherwise only say that it expected something after the quote.
+fn find_unterminated_string(source: &str) -> Option<Diagnostic> {
+    scan(source).unterminated_string.map(|span| {
+        Diagnostic::error(
+            "E0002",
+            "unterminated string",
+            span,
+            "this string is never closed",
+        )
+        .with_help("add a closing `\"` before the end of the line")
+    })
 }
 
 fn syntax_error(source: &str, error: &pest::error::Error<Rule>) -> Diagnostic {
@@ -102,7 +126,7 @@ fn syntax_error(source: &str, error: &pest::error::Error<Rule>) -> Diagnostic {
     let span = found_span(source, position);
     let expected: Vec<String> = expected.into_iter().collect();
     if position >= source.trim_end().len()
-        && let Some(open) = unclosed_bracket(source)
+        && let Some(open) = scan(source).unclosed_bracket
     {
         let close = match source.as_bytes()[open] {
             b'{' => '}',
@@ -136,36 +160,6 @@ fn syntax_error(source: &str, error: &pest::error::Error<Rule>) -> Diagnostic {
         diagnostic = diagnostic.with_help(help);
     }
     diagnostic
-}
-
-/// The innermost bracket left open at the end of the source (strings and
-/// comments skipped), if any.
-fn unclosed_bracket(source: &str) -> Option<usize> {
-    let bytes = source.as_bytes();
-    let mut open = Vec::new();
-    let mut i = 0;
-    while i < bytes.len() {
-        match bytes[i] {
-            b'#' => {
-                while i < bytes.len() && bytes[i] != b'\n' {
-                    i += 1;
-                }
-            }
-            b'"' => {
-                i += 1;
-                while i < bytes.len() && bytes[i] != b'"' {
-                    i += if bytes[i] == b'\\' { 2 } else { 1 };
-                }
-            }
-            b'{' | b'(' | b'[' => open.push(i),
-            b'}' | b')' | b']' => {
-                open.pop();
-            }
-            _ => {}
-        }
-        i += 1;
-    }
-    open.pop()
 }
 
 /// The user's name for a grammar rule; `None` for rules that never appear on
