@@ -12,7 +12,7 @@
 use super::{Exit, Session};
 use dl::autodiff::Tensor;
 use dl::data::Targets;
-use dl::interp::{ParamStore, RunError, standard_normal};
+use dl::interp::{ParamStore, standard_normal};
 use dl::ir::{self, Batch, Graph, Loss, Op, Optimizer, TrainRun};
 use dl::train::{Learner, TrainError};
 use ndarray::{Array2, IxDyn};
@@ -199,19 +199,7 @@ fn train(
         let (x, y) = &batches[i % batches.len()];
         // Numbered as if each pass over the batches were an epoch.
         let (epoch, step) = ((i / batches.len()) as i64 + 1, i % batches.len());
-        let dropout_seed = learner.run().seed ^ ((epoch as u64) << 32) ^ step as u64;
-        let loss = learner
-            .step(x.clone(), y, dropout_seed)
-            .map_err(|e| match e {
-                RunError::NonFinite { path, span, what } => TrainError::NonFinite {
-                    path,
-                    span,
-                    what,
-                    epoch,
-                    step: step + 1,
-                },
-                other => TrainError::Run(other),
-            })?;
+        let loss = learner.step_at(x.clone(), y, epoch, step + 1)?;
         if i == 0 {
             first = loss;
         }

@@ -3,6 +3,7 @@
 
 use super::loss;
 use super::optim::{Optim, clip_global_norm};
+use super::trainer::TrainError;
 use crate::autodiff::{Tape, Tensor};
 use crate::data::Targets;
 use crate::interp::{Mode, ParamStore, RunError, Stepper};
@@ -41,6 +42,29 @@ impl<'a> Learner<'a> {
     /// The `train` block being followed.
     pub fn run(&self) -> &'a TrainRun {
         self.run
+    }
+
+    /// Step `step` (1-based) of epoch `epoch` on one batch: [`Learner::step`]
+    /// with that step's dropout seed, its errors located in the epoch.
+    pub fn step_at(
+        &mut self,
+        input: Tensor,
+        targets: &Targets,
+        epoch: i64,
+        step: usize,
+    ) -> Result<f32, TrainError> {
+        let dropout_seed = self.run.seed ^ ((epoch as u64) << 32) ^ step as u64;
+        self.step(input, targets, dropout_seed)
+            .map_err(|e| match e {
+                RunError::NonFinite { path, span, what } => TrainError::NonFinite {
+                    path,
+                    span,
+                    what,
+                    epoch,
+                    step,
+                },
+                other => TrainError::Run(other),
+            })
     }
 
     /// One step on one batch (`input` is `[rows] + sample shape`); returns the

@@ -162,23 +162,12 @@ fn train_epochs(
         let (mut total, mut samples) = (0.0f64, 0usize);
         for (step, rows) in batches.enumerate() {
             let part = data.train.select(&rows);
-            let dropout_seed = run.seed ^ ((epoch as u64) << 32) ^ step as u64;
-            let loss_value = learner
-                .step(
-                    batch_input(&part, &data.sample_shape),
-                    &part.y,
-                    dropout_seed,
-                )
-                .map_err(|e| match e {
-                    RunError::NonFinite { path, span, what } => TrainError::NonFinite {
-                        path,
-                        span,
-                        what,
-                        epoch,
-                        step: step + 1,
-                    },
-                    other => TrainError::Run(other),
-                })?;
+            let loss_value = learner.step_at(
+                batch_input(&part, &data.sample_shape),
+                &part.y,
+                epoch,
+                step + 1,
+            )?;
             total += loss_value as f64 * part.rows() as f64;
             samples += part.rows();
             events(Event::Batch {
