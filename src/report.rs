@@ -123,25 +123,31 @@ pub fn format_count(count: &Dim) -> String {
     }
 }
 
+/// The summary table of one model or cell instance: a header line, one row
+/// per layer, and the total parameter count.
+pub fn render_graph(kind: &str, name: &str, graph: &Graph, expand: bool) -> String {
+    let input = graph
+        .nodes
+        .first()
+        .map(|n| n.shape.to_string())
+        .unwrap_or_default();
+    let per_step = if kind == "cell" { " per step" } else { "" };
+    let mut out = format!("{kind} {name} (input {input}{per_step})\n");
+    out.push_str(&table(&rows(graph, expand)));
+    out.push_str(&format!(
+        "  total parameters: {}\n",
+        format_count(&graph.param_count())
+    ));
+    out
+}
+
 /// The table `dl check` prints for every model, data set and training run.
 pub fn render_text(program: &Program, expand: bool) -> String {
     let mut out = String::new();
     for model in &program.models {
         let kind = if model.is_cell { "cell" } else { "model" };
-        let input = &model
-            .graph
-            .nodes
-            .first()
-            .map(|n| n.shape.to_string())
-            .unwrap_or_default();
-        let per_step = if model.is_cell { " per step" } else { "" };
-        out.push_str(&format!(
-            "{kind} {} (input {input}{per_step})\n",
-            model.name
-        ));
-        out.push_str(&table(&rows(&model.graph, expand)));
-        let total = model.graph.param_count();
-        out.push_str(&format!("  total parameters: {}\n\n", format_count(&total)));
+        out.push_str(&render_graph(kind, &model.name, &model.graph, expand));
+        out.push('\n');
     }
     for data in &program.data {
         out.push_str(&format!("data {}: {}\n", data.name, describe_data(data)));

@@ -212,6 +212,10 @@ fn train_one(
             part(&data.val, "validation"),
             part(&data.test, "test"),
         );
+        println!(
+            "{}",
+            dl::report::render_graph("model", &run.model, graph, false)
+        );
     }
     let mut bar: Option<ProgressBar> = None;
     let json = options.json;
