@@ -4,7 +4,7 @@ use super::op::{Op, Unary, sigmoid};
 use crate::kernels;
 use crate::kernels::conv::Conv2dGeometry;
 use crate::kernels::pool::Pool2dGeometry;
-use ndarray::{ArrayD, Axis, Ix2, IxDyn};
+use ndarray::{ArrayD, Axis, IxDyn};
 
 /// A tensor of `f32`, any rank, row-major.
 pub type Tensor = ArrayD<f32>;
@@ -37,6 +37,11 @@ impl Grads {
     /// The gradient of `var`, if it needs one and the loss depends on it.
     pub fn get(&self, var: Var) -> Option<&Tensor> {
         self.grads.get(var.0).and_then(Option::as_ref)
+    }
+
+    /// Moves the gradient of `var` out, leaving none.
+    pub fn take(&mut self, var: Var) -> Option<Tensor> {
+        self.grads.get_mut(var.0).and_then(Option::take)
     }
 }
 
@@ -612,104 +617,86 @@ fn log_softmax(a: &Tensor, axis: usize) -> Tensor {
     shifted - &lse
 }
 
-fn matmul_value(a: &Tensor, b: &Tensor) -> Tensor {
-    if a.ndim() == 3 && b.ndim() == 3 {
-        let parts: Vec<Tensor> = (0..a.shape()[0])
-            .map(|i| {
-                let x = a
-                    .index_axis(Axis(0), i)
-                    .into_dimensionality::<Ix2>()
-                    .expect("rank 2");
-                let y = b
-                    .index_axis(Axis(0), i)
-                    .into_dimensionality::<Ix2>()
-                    .expect("rank 2");
-                x.dot(&y).into_dyn().insert_axis(Axis(0))
-            })
-            .collect();
-        let views: Vec<_> = parts.iter().map(|p| p.view()).collect();
-        return ndarray::concatenate(Axis(0), &views).expect("same shapes");
-    }
-    // `[.., k] @ [k, n]`: the leading axes of `a` are rows of one GEMM.
-    let (k, n) = (b.shape()[0], b.shape()[1]);
-    let m = a.len() / k.max(1);
-    let mut out = vec![0.0; m * n];
-    kernels::gemm(
-        m,
-        k,
-        n,
-        &contiguous(a),
-        false,
-        &contiguous(b),
-        false,
-        &mut out,
-        false,
-    );
-    let mut shape = a.shape().to_vec();
-    *shape.last_mut().expect("rank >= 1") = n;
-    Tensor::from_shape_vec(IxDyn(&shape), out).expect("m * n elements")
+/// The sizes of `a @ b`: `(batches, m, k, n)`. A matrix `b` (`[k, n]`) is
+/// shared, so all leading axes of `a` are rows of one product; a batched `b`
+/// (`[batches, k, n]`) pairs with `a` (`[batches, m, k]`) slice by slice.
+fn matmul_sizes(a: &Tensor, b: &Tensor) -> (usize, usize, usize, usize) {
+    let (batches, k, n) = match *b.shape() {
+        [batches, k, n] => (batches, k, n),
+        [k, n] => (1, k, n),
+        _ => unreachable!(
+            "matmul: the checker proved the right operand is a matrix or a batch of them"
+        ),
+    };
+    (batches, a.len() / (batches * k).max(1), k, n)
 }
 
-/// The gradients of `a @ b` with respect to the operands that `wants` asks for.
+fn matmul_value(a: &Tensor, b: &Tensor) -> Tensor {
+    let (batches, m, k, n) = matmul_sizes(a, b);
+    let (a_data, b_data) = (contiguous(a), contiguous(b));
+    let mut out = vec![0.0; batches * m * n];
+    for i in 0..batches {
+        kernels::gemm(
+            m,
+            k,
+            n,
+            &a_data[i * m * k..][..m * k],
+            false,
+            &b_data[i * k * n..][..k * n],
+            false,
+            &mut out[i * m * n..][..m * n],
+            false,
+        );
+    }
+    let mut shape = a.shape().to_vec();
+    *shape.last_mut().expect("rank >= 1") = n;
+    Tensor::from_shape_vec(IxDyn(&shape), out).expect("batches * m * n elements")
+}
+
+/// The gradients of `a @ b` with respect to the operands that `wants` asks for:
+/// per slice, dA = dC B^T (`[m, n] x [n, k]`) and dB = A^T dC (`[k, m] x [m, n]`).
 fn matmul_backward(
     a: &Tensor,
     b: &Tensor,
     grad: &Tensor,
     wants: [bool; 2],
 ) -> (Option<Tensor>, Option<Tensor>) {
-    if a.ndim() == 3 && b.ndim() == 3 {
-        let mut da = Tensor::zeros(a.raw_dim());
-        let mut db = Tensor::zeros(b.raw_dim());
-        for i in 0..a.shape()[0] {
-            let x = a
-                .index_axis(Axis(0), i)
-                .into_dimensionality::<Ix2>()
-                .expect("rank 2");
-            let y = b
-                .index_axis(Axis(0), i)
-                .into_dimensionality::<Ix2>()
-                .expect("rank 2");
-            let g = grad
-                .index_axis(Axis(0), i)
-                .into_dimensionality::<Ix2>()
-                .expect("rank 2");
-            da.index_axis_mut(Axis(0), i).assign(&g.dot(&y.t()));
-            db.index_axis_mut(Axis(0), i).assign(&x.t().dot(&g));
-        }
-        return (wants[0].then_some(da), wants[1].then_some(db));
-    }
-    let (k, n) = (b.shape()[0], b.shape()[1]);
-    let m = a.len() / k.max(1);
-    let g_data = contiguous(grad);
-    // dA = dC B^T ([m, n] x [n, k]); dB = A^T dC ([k, m] x [m, n]).
+    let (batches, m, k, n) = matmul_sizes(a, b);
+    let g = contiguous(grad);
     let da = wants[0].then(|| {
-        let mut da = vec![0.0; m * k];
-        kernels::gemm(
-            m,
-            n,
-            k,
-            &g_data,
-            false,
-            &contiguous(b),
-            true,
-            &mut da,
-            false,
-        );
+        let b_data = contiguous(b);
+        let mut da = vec![0.0; batches * m * k];
+        for i in 0..batches {
+            kernels::gemm(
+                m,
+                n,
+                k,
+                &g[i * m * n..][..m * n],
+                false,
+                &b_data[i * k * n..][..k * n],
+                true,
+                &mut da[i * m * k..][..m * k],
+                false,
+            );
+        }
         Tensor::from_shape_vec(a.raw_dim(), da).expect("same size as a")
     });
     let db = wants[1].then(|| {
-        let mut db = vec![0.0; k * n];
-        kernels::gemm(
-            k,
-            m,
-            n,
-            &contiguous(a),
-            true,
-            &g_data,
-            false,
-            &mut db,
-            false,
-        );
+        let a_data = contiguous(a);
+        let mut db = vec![0.0; batches * k * n];
+        for i in 0..batches {
+            kernels::gemm(
+                k,
+                m,
+                n,
+                &a_data[i * m * k..][..m * k],
+                true,
+                &g[i * m * n..][..m * n],
+                false,
+                &mut db[i * k * n..][..k * n],
+                false,
+            );
+        }
         Tensor::from_shape_vec(b.raw_dim(), db).expect("same size as b")
     });
     (da, db)

@@ -102,17 +102,16 @@ impl<'a> Learner<'a> {
                 what: "loss",
             });
         }
-        let grads = tape.backward(loss_var);
-        let mut by_name: HashMap<String, Tensor> = HashMap::new();
-        for name in &self.order {
-            if let Some(g) = grads.get(stepper.param_vars()[name]) {
-                by_name.insert(name.clone(), g.clone());
-            }
-        }
+        let mut grads = tape.backward(loss_var);
+        let param_grads = || {
+            self.order
+                .iter()
+                .filter_map(|name| grads.get(stepper.param_vars()[name]))
+        };
         // A non-finite gradient anywhere reaches the parameters below it, so
         // checking them is enough to notice; only then is every layer's
         // gradient scanned, in execution order, to name the first culprit.
-        if by_name.values().any(|g| g.iter().any(|x| !x.is_finite())) {
+        if param_grads().any(|g| g.iter().any(|x| !x.is_finite())) {
             for (id, node) in graph.nodes.iter().enumerate() {
                 if let Some(g) = stepper.value_of(id).and_then(|v| grads.get(v))
                     && g.iter().any(|x| !x.is_finite())
@@ -123,6 +122,12 @@ impl<'a> Learner<'a> {
                         what: "gradient",
                     });
                 }
+            }
+        }
+        let mut by_name: HashMap<String, Tensor> = HashMap::new();
+        for name in &self.order {
+            if let Some(g) = grads.take(stepper.param_vars()[name]) {
+                by_name.insert(name.clone(), g);
             }
         }
         if let Some(max_norm) = self.run.clip {
