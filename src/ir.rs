@@ -554,6 +554,8 @@ pub struct TrainRun {
     pub data: String,
     /// The whole block.
     pub span: Span,
+    /// Where the `optimizer` setting's value is written (the block's span when absent).
+    pub optimizer_span: Span,
     /// Loss.
     pub loss: Loss,
     /// Optimizer.

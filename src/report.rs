@@ -239,7 +239,10 @@ fn describe_data(data: &DataSet) -> String {
         } => format!("series \"{path}\" column \"{column}\", window {window}, horizon {horizon}"),
         Source::Text { path, seq } => format!("text \"{path}\", sequences of {seq}"),
         Source::SyntheticLinear { n, features, .. } => {
-            format!("synthetic.linear, {n} rows of {features} features")
+            format!(
+                "synthetic.linear, {n} rows of {features} feature{}",
+                if *features == 1 { "" } else { "s" }
+            )
         }
         Source::SyntheticBlobs {
             n,

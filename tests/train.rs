@@ -6,7 +6,7 @@ use dl::check::dim::Dim;
 use dl::check::shape::Shape;
 use dl::interp::ParamStore;
 use dl::ir::{Metric, Task};
-use dl::train::{Evaluation, Event};
+use dl::train::{Evaluation, Event, TrainError};
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -23,6 +23,24 @@ fn train(
     index: usize,
     epochs: Option<i64>,
 ) -> (Vec<f64>, Option<Evaluation>, ParamStore) {
+    let (events, test, store) = train_events(source, base, index, epochs).expect("trains");
+    let losses = events
+        .iter()
+        .filter_map(|e| match e {
+            Event::EpochEnd(summary) => Some(summary.train_loss),
+            _ => None,
+        })
+        .collect();
+    (losses, test, store)
+}
+
+/// Like [`train`], returning every event, or the training error.
+fn train_events(
+    source: &str,
+    base: &Path,
+    index: usize,
+    epochs: Option<i64>,
+) -> Result<(Vec<Event>, Option<Evaluation>, ParamStore), TrainError> {
     let (program, diagnostics) = dl::check_source(source);
     assert!(diagnostics.iter().all(|d| !d.is_error()), "{diagnostics:?}");
     let program = program.expect("checked");
@@ -52,22 +70,16 @@ fn train(
     let run = bound.expect("checked").trains[index].clone();
     let graph = run.graph.clone().expect("instantiated for the data");
     let mut store = ParamStore::init(&graph, run.seed);
-    let mut losses = Vec::new();
-    let mut on_event = |e: Event| {
-        if let Event::EpochEnd(summary) = e {
-            losses.push(summary.train_loss);
-        }
-    };
+    let mut events = Vec::new();
     let test = dl::train::train(
         &run,
         &graph,
         &loaded,
         epochs.unwrap_or(run.epochs),
         &mut store,
-        &mut on_event,
-    )
-    .expect("trains");
-    (losses, test, store)
+        &mut |e: Event| events.push(e),
+    )?;
+    Ok((events, test, store))
 }
 
 fn metric(evaluation: &Evaluation, which: Metric) -> f64 {
@@ -233,4 +245,187 @@ fn checkpoint_round_trip_through_the_cli() {
     assert_eq!(wrong.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&wrong.stderr).contains("does not fit the model"));
     std::fs::remove_dir_all(dir).expect("clean up");
+}
+
+/// The learnable scalars of `store`, in store order, as f64.
+fn theta(store: &ParamStore) -> Vec<f64> {
+    store
+        .trainable()
+        .flat_map(|name| store.get(name).iter().map(|v| f64::from(*v)))
+        .collect()
+}
+
+fn assert_relative(actual: &[f64], expected: &[f64], tolerance: f64) {
+    assert_eq!(actual.len(), expected.len());
+    for (i, (a, e)) in actual.iter().zip(expected).enumerate() {
+        assert!(
+            ((a - e) / e).abs() <= tolerance,
+            "coefficient {i}: {a} vs {e} (relative {:.2e})",
+            ((a - e) / e).abs()
+        );
+    }
+}
+
+/// The `Fitted` event's training evaluation.
+fn fitted_train(events: &[Event]) -> &Evaluation {
+    events
+        .iter()
+        .find_map(|e| match e {
+            Event::Fitted { train, .. } => Some(train),
+            _ => None,
+        })
+        .expect("a closed-form fit reports its training evaluation")
+}
+
+const DIABETES_LINEAR: &str = r#"
+data diabetes = csv("data/diabetes.csv", target = "target")
+model Linear(x: [F]) { dense(1) }
+train Linear on diabetes { loss = mse  optimizer = least_squares  metrics = [mae, mse, rmse] }
+"#;
+
+#[test]
+fn least_squares_on_diabetes_matches_an_independent_solution() {
+    let (events, _, store) = train_events(DIABETES_LINEAR, &examples(), 0, None).expect("fits");
+    // Reference: numpy 2.4.6, float64, all 442 rows of examples/data/diabetes.csv
+    // read with numpy.loadtxt:
+    //   X = np.c_[d[:, :10], np.ones(442)]; theta = np.linalg.lstsq(X, y, rcond=None)[0]
+    //   r = X @ theta - y; mse = mean(r**2); mae = mean(|r|); rmse = sqrt(mse)
+    // (the coefficients are scikit-learn's LinearRegression ones for this data).
+    let reference = [
+        -10.0098662998,
+        -239.8156436724,
+        519.8459200545,
+        324.3846455023,
+        -792.1756385522,
+        476.7390210053,
+        101.043267938,
+        177.0632376713,
+        751.2736995571,
+        67.6266921837,
+        152.1334841629,
+    ];
+    assert_relative(&theta(&store), &reference, 1e-4);
+    let train = fitted_train(&events);
+    let reported: Vec<f64> = [Metric::Mse, Metric::Mae, Metric::Rmse]
+        .iter()
+        .map(|m| metric(train, *m))
+        .collect();
+    assert_relative(
+        &reported,
+        &[2859.69634758675, 43.277452025315085, 53.47612876402657],
+        1e-5,
+    );
+}
+
+#[test]
+fn gradient_descent_on_standardised_diabetes_reaches_the_least_squares_mse() {
+    let source = example("linear_regression.dl");
+    let (events, _, _) = train_events(&source, &examples(), 3, None).expect("fits");
+    let closed_form = fitted_train(&events).loss;
+    let (losses, _, _) = train(&source, &examples(), 4, None);
+    let descent = *losses.last().expect("epochs ran");
+    assert!(
+        descent <= closed_form * 1.01,
+        "gradient descent {descent} vs least squares {closed_form}"
+    );
+    assert!(descent >= closed_form * (1.0 - 1e-6), "below the minimum?");
+}
+
+#[test]
+fn exhaustive_search_finds_the_least_squares_line_within_the_grid_step() {
+    let source = example("linear_regression.dl");
+    let (_, _, grid) = train_events(&source, &examples(), 0, None).expect("searches");
+    let (_, _, exact) = train_events(&source, &examples(), 1, None).expect("fits");
+    for (g, e) in theta(&grid).iter().zip(theta(&exact)) {
+        assert!((g - e).abs() <= 0.01, "grid {g} vs least squares {e}");
+    }
+}
+
+/// A copy of the diabetes data with `bmi` repeated as a last feature column.
+fn diabetes_with_duplicated_column() -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("dl-rank-{}", std::process::id()));
+    std::fs::create_dir_all(dir.join("data")).expect("temp dir");
+    let text = std::fs::read_to_string(examples().join("data/diabetes.csv")).expect("data");
+    let mut out = String::new();
+    for (i, line) in text.lines().enumerate() {
+        let cells: Vec<&str> = line.split(',').collect();
+        let (features, target) = cells.split_at(10);
+        let copy = if i == 0 { "bmi_copy" } else { cells[2] };
+        out.push_str(&format!(
+            "{},{copy},{}\n",
+            features.join(","),
+            target.join(",")
+        ));
+    }
+    std::fs::write(dir.join("data/diabetes.csv"), out).expect("write");
+    dir
+}
+
+#[test]
+fn a_rank_deficient_design_names_the_dependent_columns_and_ridge_fits_it() {
+    let dir = diabetes_with_duplicated_column();
+    std::fs::write(dir.join("rank.dl"), DIABETES_LINEAR).expect("write program");
+    let output = dl(&["train", dir.join("rank.dl").to_str().expect("utf-8 path")]);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(1), "{stderr}");
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    for expected in [
+        "E0803",
+        "rank 11 but the model has 12 parameters",
+        "these columns are linearly dependent: `bmi` (Linear.dense_0.weight[2, 0]) and `bmi_copy` (Linear.dense_0.weight[10, 0])",
+        "least_squares(l2 = 0.1)",
+    ] {
+        assert!(
+            stderr.contains(expected),
+            "missing {expected:?} in:\n{stderr}"
+        );
+    }
+
+    let ridge = DIABETES_LINEAR.replace("least_squares ", "least_squares(l2 = 0.1) ");
+    let (_, _, store) = train_events(&ridge, &dir, 0, None).expect("ridge fits");
+    // Reference: numpy, float64, solving (XᵀX + 0.1 L) θ = Xᵀy for the 12
+    // columns (10 features, bmi again, ones) with L = diag(1, ..., 1, 0): the
+    // intercept is not penalised.
+    let reference = [
+        1.1667551901,
+        -203.620804352,
+        261.4999299471,
+        294.4973718203,
+        -82.7941241422,
+        -73.89776562,
+        -181.9045632278,
+        115.0347951617,
+        437.8725588133,
+        81.987769111,
+        261.4999299471,
+        152.1334841629,
+    ];
+    assert_relative(&theta(&store), &reference, 1e-4);
+    std::fs::remove_dir_all(&dir).ok();
+}
+
+#[test]
+fn small_models_print_their_parameters_in_text_and_json() {
+    let file = examples().join("linear_regression.dl");
+    let text = dl(&["train", file.to_str().unwrap(), "--run", "2"]);
+    let stdout = String::from_utf8_lossy(&text.stdout);
+    assert!(text.status.success(), "{stdout}");
+    assert!(
+        stdout.contains("least squares: 160 samples, 2 parameters"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("parameters:\n  Line.w [1, 1] = ["),
+        "{stdout}"
+    );
+    let json = dl(&["train", file.to_str().unwrap(), "--run", "2", "--json"]);
+    let last = String::from_utf8_lossy(&json.stdout)
+        .lines()
+        .last()
+        .map(str::to_string)
+        .unwrap_or_default();
+    let end: serde_json::Value = serde_json::from_str(&last).expect("JSON line");
+    assert_eq!(end["event"], "end");
+    assert!(end["params"]["Line.w"][0][0].is_number(), "{last}");
+    assert!(end["params"]["Line.b"][0].is_number(), "{last}");
 }

@@ -6,6 +6,7 @@ pub mod data;
 pub mod dim;
 pub mod error;
 pub mod layers;
+pub mod linear;
 pub mod model;
 pub mod shape;
 pub mod train;
@@ -113,9 +114,15 @@ pub fn check_with_data(
             data.insert(d.name.name.clone(), set);
         }
     }
+    let standalone: HashMap<String, ir::Graph> = out
+        .models
+        .iter()
+        .filter(|m| !m.is_cell)
+        .map(|m| (m.name.clone(), m.graph.clone()))
+        .collect();
     for item in &program.items {
         if let Item::Train(t) = item
-            && let Some(run) = train::check_train(&mut checker, t, &data, &data_names)
+            && let Some(run) = train::check_train(&mut checker, t, &data, &data_names, &standalone)
         {
             out.trains.push(run);
         }

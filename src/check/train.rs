@@ -61,6 +61,7 @@ pub fn check_train(
     def: &TrainDef,
     data: &HashMap<String, Option<DataSet>>,
     data_names: &[String],
+    standalone: &HashMap<String, crate::ir::Graph>,
 ) -> Option<TrainRun> {
     let mut ok = true;
     // Problems with the block as a whole point at its first line.
@@ -139,6 +140,7 @@ pub fn check_train(
         model: def.model.name.clone(),
         data: def.data.name.clone(),
         span: def.span,
+        optimizer_span: header,
         loss: Loss::Mse,
         optimizer: Optimizer::Sgd {
             lr: 0.01,
@@ -314,6 +316,9 @@ pub fn check_train(
     if let Some(o) = optimizer {
         run.optimizer = o;
     }
+    if let Some(setting) = seen.get("optimizer") {
+        run.optimizer_span = setting.value.span;
+    }
 
     if let Some(data) = &dataset {
         if let Some(loss) = loss {
@@ -388,7 +393,148 @@ pub fn check_train(
         }
         run.graph = graph;
     }
+    let model_ok = model.is_some_and(|m| !checker.check_definition(m));
+    if model_ok
+        && let (Some(optimizer), Some(graph)) = (
+            seen.get("optimizer"),
+            run.graph
+                .as_ref()
+                .or_else(|| standalone.get(&def.model.name)),
+        )
+    {
+        let loss_span = seen.get("loss").map(|s| s.value.span);
+        let fit = check_fit_method(&run, graph, optimizer.value.span, loss_span);
+        ok &= fit.is_empty();
+        checker.diagnostics.extend(fit);
+    }
     (ok && model.is_some()).then_some(run)
+}
+
+/// The most learnable scalars `least_squares` fits (it runs the model once
+/// per parameter to build the design matrix).
+pub const MAX_LEAST_SQUARES_PARAMS: i64 = 1000;
+
+/// The most grid points `exhaustive` evaluates.
+pub const MAX_GRID_POINTS: f64 = 1e8;
+
+/// The number of values `exhaustive(from, to, step)` tries per parameter.
+pub fn grid_values(from: f64, to: f64, step: f64) -> u64 {
+    // A small tolerance so that `to` itself is on the grid despite rounding.
+    ((to - from) / step + 1e-9).floor() as u64 + 1
+}
+
+/// Checks that the closed-form and grid-search optimizers can fit `graph`:
+/// `least_squares` needs a squared-error loss and a model linear in its
+/// parameters; `exhaustive` needs a grid of at most [`MAX_GRID_POINTS`].
+fn check_fit_method(
+    run: &TrainRun,
+    graph: &crate::ir::Graph,
+    optimizer_span: crate::span::Span,
+    loss_span: Option<crate::span::Span>,
+) -> Vec<Diagnostic> {
+    let mut out = Vec::new();
+    match run.optimizer {
+        Optimizer::LeastSquares { .. } => {
+            if let Some(span) = loss_span
+                && !matches!(run.loss, Loss::Mse | Loss::HalfMse)
+            {
+                out.push(
+                    Diagnostic::error(
+                        "E0407",
+                        format!(
+                            "`least_squares` minimises squared error, not `{}`",
+                            loss_name(run.loss)
+                        ),
+                        span,
+                        "this loss",
+                    )
+                    .with_label(optimizer_span, "fitted by least squares here")
+                    .with_help(
+                        "use `loss = mse` or `loss = half_mse`, or a gradient optimizer such as \
+                         `sgd(lr = 0.1)`",
+                    ),
+                );
+            }
+            if let Some(params) = graph.param_count().as_known()
+                && params > MAX_LEAST_SQUARES_PARAMS
+            {
+                out.push(
+                    Diagnostic::error(
+                        "E0407",
+                        format!(
+                            "`least_squares` fits at most {MAX_LEAST_SQUARES_PARAMS} parameters; `{}` has {params}",
+                            run.model
+                        ),
+                        optimizer_span,
+                        "fitted by least squares here",
+                    )
+                    .with_note("the design matrix is built by running the model once per parameter")
+                    .with_help("train this model with a gradient optimizer such as `sgd(lr = 0.1)`"),
+                );
+            } else if let Err(why) = super::linear::check_affine(graph) {
+                let node = &graph.nodes[why.node];
+                out.push(
+                    Diagnostic::error(
+                        "E0407",
+                        format!(
+                            "`least_squares` needs a model that is linear in its parameters, \
+                             and `{}` is not",
+                            run.model
+                        ),
+                        node.span,
+                        why.reason,
+                    )
+                    .with_label(optimizer_span, "fitted by least squares here")
+                    .with_note(
+                        "least squares solves for θ in X θ ≈ y, so the output must be X θ \
+                         (plus terms without parameters) for a matrix X computed from the input",
+                    )
+                    .with_help(
+                        "fit a linear model (`dense(1)` or `x @ w + b`), or train this one \
+                         with a gradient optimizer such as `sgd(lr = 0.1)`",
+                    ),
+                );
+            }
+        }
+        Optimizer::Exhaustive { from, to, step } => {
+            if let Some(params) = graph.param_count().as_known() {
+                let values = grid_values(from, to, step);
+                let points = (values as f64).powi(params as i32);
+                if points > MAX_GRID_POINTS {
+                    out.push(
+                        Diagnostic::error(
+                            "E0407",
+                            "the grid of `exhaustive` is too large",
+                            optimizer_span,
+                            format!(
+                                "{values} values for each of {params} parameters: \
+                                 {values}^{params} = {} evaluations",
+                                format_points(points)
+                            ),
+                        )
+                        .with_note("exhaustive search evaluates the loss at every grid point; the limit is 10^8 points")
+                        .with_help(if params > 3 {
+                            "grid search suits models with a handful of parameters: use \
+                             `least_squares` or a gradient optimizer"
+                        } else {
+                            "use a larger `step` or a narrower range from `from` to `to`"
+                        }),
+                    );
+                }
+            }
+        }
+        _ => {}
+    }
+    out
+}
+
+/// `1.2e15`-style text for a large count, exact below a million.
+fn format_points(points: f64) -> String {
+    if points < 1e6 {
+        format!("{points:.0}")
+    } else {
+        format!("{points:.1e}")
+    }
 }
 
 fn check_output(

@@ -265,14 +265,83 @@ fn train_one(
             }
         }
         Event::EpochStart { .. } => {}
+        Event::Solved {
+            rows,
+            params,
+            condition,
+        } => {
+            if json {
+                println!(
+                    "{}",
+                    json!({"event": "solved", "run": number, "rows": rows, "params": params, "condition": condition})
+                );
+            } else {
+                println!(
+                    "least squares: {} samples, {} parameters, condition number {condition:.1} \
+                     (columns scaled to unit length)",
+                    format_count(&dl::check::dim::Dim::known(rows as i64)),
+                    format_count(&dl::check::dim::Dim::known(params as i64)),
+                );
+            }
+        }
+        Event::GridStart { points } if !json => {
+            let b = ProgressBar::new(points);
+            b.set_style(
+                ProgressStyle::with_template(
+                    "exhaustive [{bar:30}] {human_pos}/{human_len} points  {eta} left",
+                )
+                .expect("valid template")
+                .progress_chars("=> "),
+            );
+            bar = Some(b);
+        }
+        Event::GridStart { .. } => {}
+        Event::GridProgress { done } => {
+            if let Some(b) = &bar {
+                b.set_position(done);
+            }
+        }
+        Event::GridDone { points, best_loss } => {
+            if let Some(b) = bar.take() {
+                b.finish_and_clear();
+            }
+            if json {
+                println!(
+                    "{}",
+                    json!({"event": "grid", "run": number, "points": points, "best_loss": best_loss})
+                );
+            } else {
+                println!(
+                    "exhaustive: best of {} grid points has training loss {best_loss:.6}",
+                    format_count(&dl::check::dim::Dim::known(points as i64))
+                );
+            }
+        }
+        Event::Fitted { train, val } => {
+            if json {
+                let mut line = json!({"event": "fit", "run": number, "train_loss": train.loss, "train": metrics_json(&train)});
+                line["val_loss"] = val.as_ref().map_or(Value::Null, |v| json!(v.loss));
+                line["val"] = val.as_ref().map_or(Value::Null, metrics_json);
+                println!("{line}");
+            } else {
+                println!("train: loss {:.4}{}", train.loss, metrics_text(&train));
+                if let Some(val) = &val {
+                    println!("val: loss {:.4}{}", val.loss, metrics_text(val));
+                }
+            }
+        }
     };
     let test = dl::train::train(run, graph, data, epochs, store, &mut on_event).map_err(|e| {
-        report_train_error(session, &e);
+        report_train_error(session, &e, run.optimizer_span);
         Exit::Program
     })?;
     let seconds = started.elapsed().as_secs_f64();
+    let small = store.count() <= MAX_PRINTED_PARAMS;
     if json {
-        let line = json!({"event": "end", "run": number, "test": test.as_ref().map_or(Value::Null, metrics_json), "test_loss": test.as_ref().map(|t| t.loss), "seconds": seconds});
+        let mut line = json!({"event": "end", "run": number, "test": test.as_ref().map_or(Value::Null, metrics_json), "test_loss": test.as_ref().map(|t| t.loss), "seconds": seconds});
+        if small {
+            line["params"] = params_json(store);
+        }
         println!("{line}");
     } else {
         if let Some(test) = &test {
@@ -282,12 +351,82 @@ fn train_one(
                 print!("{}", confusion_text(&confusion.counts));
             }
         }
+        if small {
+            print!("{}", params_text(store));
+        }
         println!("finished in {seconds:.1} s");
     }
     Ok(())
 }
 
-fn report_train_error(session: &Session, error: &TrainError) {
+/// Models with at most this many learnable scalars have them printed after
+/// training, so that fits can be compared by eye.
+const MAX_PRINTED_PARAMS: usize = 20;
+
+/// `name [shape] = [v, v, ...]` for each learnable tensor.
+fn params_text(store: &ParamStore) -> String {
+    let mut out = String::from("parameters:\n");
+    for name in store.trainable() {
+        let value = store.get(name);
+        let shape: Vec<String> = value.shape().iter().map(usize::to_string).collect();
+        let values: Vec<String> = value.iter().map(|v| significant(*v)).collect();
+        out.push_str(&format!(
+            "  {name} [{}] = [{}]\n",
+            shape.join(", "),
+            values.join(", ")
+        ));
+    }
+    out
+}
+
+/// A number with six significant digits, without trailing zeros.
+fn significant(value: f32) -> String {
+    let value = f64::from(value);
+    if value == 0.0 || !value.is_finite() {
+        return format!("{value}");
+    }
+    let magnitude = value.abs().log10().floor() as i32;
+    if !(-4..6).contains(&magnitude) {
+        return format!("{value:.5e}");
+    }
+    let decimals = (5 - magnitude).max(0) as usize;
+    let text = format!("{value:.decimals$}");
+    if text.contains('.') {
+        text.trim_end_matches('0').trim_end_matches('.').to_string()
+    } else {
+        text
+    }
+}
+
+/// The learnable tensors as nested JSON arrays, by name.
+fn params_json(store: &ParamStore) -> Value {
+    let mut map = Map::new();
+    for name in store.trainable() {
+        let value = store.get(name);
+        map.insert(name.to_string(), nested(value.view()));
+    }
+    Value::Object(map)
+}
+
+fn nested(value: ndarray::ArrayViewD<'_, f32>) -> Value {
+    if value.ndim() == 0 {
+        return json!(value.iter().next().copied().unwrap_or(0.0));
+    }
+    Value::Array(
+        value
+            .outer_iter()
+            .map(|sub| {
+                if sub.ndim() == 0 {
+                    json!(sub.iter().next().copied().unwrap_or(0.0))
+                } else {
+                    nested(sub)
+                }
+            })
+            .collect(),
+    )
+}
+
+fn report_train_error(session: &Session, error: &TrainError, run_optimizer_span: dl::span::Span) {
     match error {
         TrainError::NonFinite { path, span, what, epoch, step } => session.report(&[Diagnostic::error(
             "E0801",
@@ -304,7 +443,35 @@ fn report_train_error(session: &Session, error: &TrainError) {
             format!("`{path}` needs an operation this version of dl does not execute"),
         )
         .with_note("dl check accepts it; executing recurrent layers and cells is still being built")]),
+        TrainError::RankDeficient(deficient) => {
+            let mut d = Diagnostic::error(
+                "E0803",
+                format!("least squares has no unique solution: {deficient}"),
+                run_optimizer_span,
+                "fitted by least squares here",
+            );
+            for group in &deficient.groups {
+                let names: Vec<String> = group.iter().map(|c| c.describe()).collect();
+                d = d.with_note(if names.len() == 1 {
+                    format!("{} has no effect on the output: its column is zero", names[0])
+                } else {
+                    format!("these columns are linearly dependent: {}", join_and(&names))
+                });
+            }
+            session.report(&[d.with_help(
+                "add a ridge penalty, e.g. `optimizer = least_squares(l2 = 0.1)`, or remove one of the dependent columns",
+            )]);
+        }
         other => eprintln!("error: training stopped: {other}"),
+    }
+}
+
+/// `a`, `a and b`, `a, b and c`.
+fn join_and(items: &[String]) -> String {
+    match items {
+        [] => String::new(),
+        [one] => one.clone(),
+        [rest @ .., last] => format!("{} and {last}", rest.join(", ")),
     }
 }
 

@@ -2,7 +2,10 @@
 //! the losses, optimizers and metrics. It reports through [`Event`]s and never prints.
 
 pub mod checkpoint;
+pub mod design;
+pub mod grid;
 mod learner;
+pub mod least_squares;
 pub mod loss;
 pub mod metrics;
 pub mod optim;

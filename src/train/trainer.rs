@@ -1,8 +1,10 @@
 //! The training loop.
 
 use super::learner::Learner;
+use super::least_squares::{self, RankDeficient};
 use super::loss;
 use super::metrics::{self, Confusion, Outcome, Reported};
+use super::{design, grid};
 use crate::autodiff::{Tape, Tensor};
 use crate::data::{self as batch, Loaded, Part, Targets};
 use crate::interp::{Mode, ParamStore, RunError, Stepper};
@@ -35,6 +37,40 @@ pub enum Event {
     },
     /// An epoch ended.
     EpochEnd(EpochSummary),
+    /// `least_squares` solved the system.
+    Solved {
+        /// Training samples.
+        rows: usize,
+        /// Learnable scalars.
+        params: usize,
+        /// Condition number of the column-scaled design.
+        condition: f64,
+    },
+    /// `exhaustive` starts on this many grid points.
+    GridStart {
+        /// Points to evaluate.
+        points: u64,
+    },
+    /// `exhaustive` has evaluated this many points.
+    GridProgress {
+        /// Points evaluated so far.
+        done: u64,
+    },
+    /// `exhaustive` finished.
+    GridDone {
+        /// Points evaluated.
+        points: u64,
+        /// The smallest training loss found.
+        best_loss: f64,
+    },
+    /// A closed-form or grid fit ended: the fitted model on the training
+    /// and validation parts.
+    Fitted {
+        /// Loss and metrics on the training part.
+        train: Evaluation,
+        /// Loss and metrics on the validation part, if there is one.
+        val: Option<Evaluation>,
+    },
 }
 
 /// The numbers of one epoch.
@@ -77,8 +113,8 @@ pub enum TrainError {
     },
     /// Something else went wrong while running the graph.
     Run(RunError),
-    /// The run asks for something this version cannot do.
-    Unsupported(String),
+    /// `least_squares` found no unique solution.
+    RankDeficient(RankDeficient),
 }
 
 impl std::fmt::Display for TrainError {
@@ -97,13 +133,13 @@ impl std::fmt::Display for TrainError {
                 )
             }
             TrainError::Run(e) => write!(f, "{e}"),
-            TrainError::Unsupported(what) => write!(f, "{what}"),
+            TrainError::RankDeficient(e) => write!(f, "{e}"),
         }
     }
 }
 
 /// A batch of a part as the model's input: `[rows] + sample_shape`.
-fn batch_input(part: &Part, sample_shape: &[usize]) -> Tensor {
+pub(super) fn batch_input(part: &Part, sample_shape: &[usize]) -> Tensor {
     let mut shape = vec![part.rows()];
     shape.extend_from_slice(sample_shape);
     part.x
@@ -123,25 +159,61 @@ pub fn train(
     store: &mut ParamStore,
     events: &mut dyn FnMut(Event),
 ) -> Result<Option<Evaluation>, TrainError> {
-    if matches!(
-        run.optimizer,
-        Optimizer::LeastSquares { .. } | Optimizer::Exhaustive { .. }
-    ) {
-        return Err(TrainError::Unsupported(
-            "`least_squares` and `exhaustive` are not implemented yet".into(),
-        ));
+    match run.optimizer {
+        Optimizer::LeastSquares { l2 } => {
+            let reduced =
+                design::reduce(graph, store, &data.train, data).map_err(TrainError::Run)?;
+            let solution = least_squares::solve(&reduced, l2).map_err(TrainError::RankDeficient)?;
+            design::set_params(store, &solution.theta);
+            events(Event::Solved {
+                rows: reduced.rows,
+                params: reduced.params(),
+                condition: solution.condition,
+            });
+            report_fit(graph, store, data, run, events)?;
+        }
+        Optimizer::Exhaustive { from, to, step } => {
+            let linear = crate::check::linear::check_affine(graph).is_ok();
+            let best = grid::search(graph, run, data, store, (from, to, step), linear, events)
+                .map_err(TrainError::Run)?;
+            design::set_params(store, &best.theta);
+            events(Event::GridDone {
+                points: best.points,
+                best_loss: best.loss,
+            });
+            report_fit(graph, store, data, run, events)?;
+        }
+        _ => {
+            let batch_size = batch::batch_size(&run.batch);
+            let mut learner = Learner::new(graph, run, std::mem::take(store));
+            let result = train_epochs(&mut learner, data, epochs, batch_size, events);
+            *store = learner.store;
+            result?;
+        }
     }
-    let batch_size = batch::batch_size(&run.batch);
-    let mut learner = Learner::new(graph, run, std::mem::take(store));
-    let result = train_epochs(&mut learner, data, epochs, batch_size, events);
-    *store = learner.store;
-    result?;
     match &data.test {
         Some(part) => Ok(Some(
             evaluate(graph, store, part, data, run).map_err(TrainError::Run)?,
         )),
         None => Ok(None),
     }
+}
+
+/// Reports a closed-form or grid fit on the training and validation parts.
+fn report_fit(
+    graph: &Graph,
+    store: &ParamStore,
+    data: &Loaded,
+    run: &TrainRun,
+    events: &mut dyn FnMut(Event),
+) -> Result<(), TrainError> {
+    let train = evaluate(graph, store, &data.train, data, run).map_err(TrainError::Run)?;
+    let val = match &data.val {
+        Some(part) => Some(evaluate(graph, store, part, data, run).map_err(TrainError::Run)?),
+        None => None,
+    };
+    events(Event::Fitted { train, val });
+    Ok(())
 }
 
 fn train_epochs(
