@@ -4,8 +4,9 @@
 use dl::check::LoadedShape;
 use dl::check::dim::Dim;
 use dl::check::shape::Shape;
+use dl::data::Loaded;
 use dl::interp::ParamStore;
-use dl::ir::{Metric, Task};
+use dl::ir::{Graph, Metric, Task, TrainRun};
 use dl::train::{Evaluation, Event, TrainError};
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -34,13 +35,9 @@ fn train(
     (losses, test, store)
 }
 
-/// Like [`train`], returning every event, or the training error.
-fn train_events(
-    source: &str,
-    base: &Path,
-    index: usize,
-    epochs: Option<i64>,
-) -> Result<(Vec<Event>, Option<Evaluation>, ParamStore), TrainError> {
+/// Run `index` of `source` checked against its loaded data: the run, its
+/// graph, the data and freshly initialised parameters.
+fn prepare(source: &str, base: &Path, index: usize) -> (TrainRun, Graph, Loaded, ParamStore) {
     let (program, diagnostics) = dl::check_source(source);
     assert!(diagnostics.iter().all(|d| !d.is_error()), "{diagnostics:?}");
     let program = program.expect("checked");
@@ -69,7 +66,18 @@ fn train_events(
     assert!(diagnostics.iter().all(|d| !d.is_error()), "{diagnostics:?}");
     let run = bound.expect("checked").trains[index].clone();
     let graph = run.graph.clone().expect("instantiated for the data");
-    let mut store = ParamStore::init(&graph, run.seed);
+    let store = ParamStore::init(&graph, run.seed);
+    (run, graph, loaded, store)
+}
+
+/// Like [`train`], returning every event, or the training error.
+fn train_events(
+    source: &str,
+    base: &Path,
+    index: usize,
+    epochs: Option<i64>,
+) -> Result<(Vec<Event>, Option<Evaluation>, ParamStore), TrainError> {
+    let (run, graph, loaded, mut store) = prepare(source, base, index);
     let mut events = Vec::new();
     let test = dl::train::train(
         &run,
@@ -332,12 +340,17 @@ fn gradient_descent_on_standardised_diabetes_reaches_the_least_squares_mse() {
 }
 
 #[test]
-fn exhaustive_search_finds_the_least_squares_line_within_the_grid_step() {
+fn the_three_methods_find_the_same_line_within_the_grid_step() {
     let source = example("linear_regression.dl");
     let (_, _, grid) = train_events(&source, &examples(), 0, None).expect("searches");
     let (_, _, exact) = train_events(&source, &examples(), 1, None).expect("fits");
-    for (g, e) in theta(&grid).iter().zip(theta(&exact)) {
-        assert!((g - e).abs() <= 0.01, "grid {g} vs least squares {e}");
+    let (_, _, descent) = train(&source, &examples(), 2, None);
+    let exact = theta(&exact);
+    assert!(exact[0].abs() > 0.5, "the toy line has a visible slope: {exact:?}");
+    for (method, found) in [("grid", theta(&grid)), ("gradient descent", theta(&descent))] {
+        for (f, e) in found.iter().zip(&exact) {
+            assert!((f - e).abs() <= 0.01, "{method} {f} vs least squares {e}");
+        }
     }
 }
 
@@ -428,4 +441,24 @@ fn small_models_print_their_parameters_in_text_and_json() {
     assert_eq!(end["event"], "end");
     assert!(end["params"]["Line.w"][0][0].is_number(), "{last}");
     assert!(end["params"]["Line.b"][0].is_number(), "{last}");
+}
+
+#[test]
+fn grid_search_by_running_the_model_agrees_with_the_quadratic_shortcut() {
+    let source = example("linear_regression.dl");
+    let (run, graph, data, store) = prepare(&source, &examples(), 0);
+    let grid = (-1.0, 1.0, 0.02);
+    let search = |linear| {
+        dl::train::grid::search(&graph, &run, &data, &store, grid, linear, &mut |_| {})
+            .expect("searches")
+    };
+    let (shortcut, model) = (search(true), search(false));
+    assert_eq!(shortcut.points, 101 * 101);
+    assert_eq!(shortcut.theta, model.theta);
+    assert!(
+        (shortcut.loss - model.loss).abs() <= 1e-6 * model.loss,
+        "{} vs {}",
+        shortcut.loss,
+        model.loss
+    );
 }

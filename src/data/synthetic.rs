@@ -22,8 +22,10 @@ fn positive(source: &str, name: &str, value: i64) -> Result<usize, DataError> {
 
 /// `synthetic.linear(n, features, noise, seed)`: a linear regression problem.
 ///
-/// Drawn in this order: the weights `w[j] ~ N(0, 1)` for each feature, the
-/// bias `b ~ N(0, 1)`, then for each row its inputs `x[j] ~ U(-1, 1)` and one
+/// Drawn in this order: for each feature a weight of size `0.5 + 2.5 u` and
+/// random sign (`u ~ U(0, 1)`, then the sign from a second uniform draw), so
+/// every feature has a clearly visible slope; the bias `b ~ N(0, 1)`, then for each row its inputs `x[j] ~ U(-√3, √3)` (mean 0, variance 1, as after
+/// `standardize`) and one
 /// `e ~ N(0, 1)`; the target is `y = x · w + b + noise · e`. The noise draw
 /// happens even when `noise = 0`, so changing `noise` changes only `y`.
 pub(crate) fn linear(n: i64, features: i64, noise: f64, seed: u64) -> Result<Source, DataError> {
@@ -36,14 +38,19 @@ pub(crate) fn linear(n: i64, features: i64, noise: f64, seed: u64) -> Result<Sou
         ));
     }
     let mut r = rng(seed, stream::LINEAR);
-    let w: Vec<f64> = (0..f).map(|_| normal(&mut r)).collect();
+    let w: Vec<f64> = (0..f)
+        .map(|_| {
+            let size = 0.5 + 2.5 * uniform(&mut r);
+            if uniform(&mut r) < 0.5 { -size } else { size }
+        })
+        .collect();
     let b = normal(&mut r);
     let mut x = Vec::with_capacity(n * f);
     let mut y = Vec::with_capacity(n);
     for _ in 0..n {
         let mut dot = b;
         for wj in &w {
-            let xj = (2.0 * uniform(&mut r) - 1.0) as f32;
+            let xj = (3f64.sqrt() * (2.0 * uniform(&mut r) - 1.0)) as f32;
             dot += f64::from(xj) * wj;
             x.push(xj);
         }

@@ -186,7 +186,7 @@ fn synthetic_linear_is_deterministic_and_linear() {
     assert_eq!(a.train.x, c.train.x, "noise changes only y");
     assert_ne!(a.train.y, c.train.y);
     assert_ne!(a.train.x, other.train.x);
-    assert!(a.train.x.iter().all(|v| (-1.0..1.0).contains(v)));
+    assert!(a.train.x.iter().all(|v| (-1.7321..1.7321).contains(v)));
     assert_eq!((a.sample_shape.clone(), a.classes), (vec![3], None));
     // Without noise y is exactly affine in x: the residual of y against four
     // rows' worth of differences is zero. Check with finite differences on
