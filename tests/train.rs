@@ -346,8 +346,14 @@ fn the_three_methods_find_the_same_line_within_the_grid_step() {
     let (_, _, exact) = train_events(&source, &examples(), 1, None).expect("fits");
     let (_, _, descent) = train(&source, &examples(), 2, None);
     let exact = theta(&exact);
-    assert!(exact[0].abs() > 0.5, "the toy line has a visible slope: {exact:?}");
-    for (method, found) in [("grid", theta(&grid)), ("gradient descent", theta(&descent))] {
+    assert!(
+        exact[0].abs() > 0.5,
+        "the toy line has a visible slope: {exact:?}"
+    );
+    for (method, found) in [
+        ("grid", theta(&grid)),
+        ("gradient descent", theta(&descent)),
+    ] {
         for (f, e) in found.iter().zip(&exact) {
             assert!((f - e).abs() <= 0.01, "{method} {f} vs least squares {e}");
         }

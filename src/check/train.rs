@@ -417,10 +417,18 @@ pub const MAX_LEAST_SQUARES_PARAMS: i64 = 1000;
 /// The most grid points `exhaustive` evaluates.
 pub const MAX_GRID_POINTS: f64 = 1e8;
 
-/// The number of values `exhaustive(from, to, step)` tries per parameter.
-pub fn grid_values(from: f64, to: f64, step: f64) -> u64 {
+/// The number of values `exhaustive(from, to, step)` tries per parameter
+/// (as a float: it can exceed any integer type for absurd arguments).
+pub fn grid_values(from: f64, to: f64, step: f64) -> f64 {
     // A small tolerance so that `to` itself is on the grid despite rounding.
-    ((to - from) / step + 1e-9).floor() as u64 + 1
+    ((to - from) / step + 1e-9).floor() + 1.0
+}
+
+/// The number of points of the grid over `params` scalars, if it is within
+/// [`MAX_GRID_POINTS`].
+pub fn grid_points(values: f64, params: usize) -> Option<u64> {
+    let points = values.powi(params.min(i32::MAX as usize) as i32);
+    (points.is_finite() && points <= MAX_GRID_POINTS).then_some(points as u64)
 }
 
 /// Checks that the closed-form and grid-search optimizers can fit `graph`:
@@ -473,42 +481,46 @@ fn check_fit_method(
                 );
             } else if let Err(why) = super::linear::check_affine(graph) {
                 let node = &graph.nodes[why.node];
+                let headline = if graph.param_count().as_known() == Some(0) {
+                    format!(
+                        "`{}` has no parameters for `least_squares` to fit",
+                        run.model
+                    )
+                } else {
+                    format!(
+                        "`least_squares` needs a model that is linear in its parameters, and `{}` is not",
+                        run.model
+                    )
+                };
                 out.push(
-                    Diagnostic::error(
-                        "E0407",
-                        format!(
-                            "`least_squares` needs a model that is linear in its parameters, \
-                             and `{}` is not",
-                            run.model
-                        ),
-                        node.span,
-                        why.reason,
-                    )
-                    .with_label(optimizer_span, "fitted by least squares here")
-                    .with_note(
-                        "least squares solves for θ in X θ ≈ y, so the output must be X θ \
+                    Diagnostic::error("E0407", headline, node.span, why.reason)
+                        .with_label(optimizer_span, "fitted by least squares here")
+                        .with_note(
+                            "least squares solves for θ in X θ ≈ y, so the output must be X θ \
                          (plus terms without parameters) for a matrix X computed from the input",
-                    )
-                    .with_help(
-                        "fit a linear model (`dense(1)` or `x @ w + b`), or train this one \
+                        )
+                        .with_help(
+                            "fit a linear model (`dense(1)` or `x @ w + b`), or train this one \
                          with a gradient optimizer such as `sgd(lr = 0.1)`",
-                    ),
+                        ),
                 );
             }
         }
         Optimizer::Exhaustive { from, to, step } => {
             if let Some(params) = graph.param_count().as_known() {
                 let values = grid_values(from, to, step);
-                let points = (values as f64).powi(params as i32);
-                if points > MAX_GRID_POINTS {
+                let points = values.powi(params.min(i32::MAX as i64) as i32);
+                if grid_points(values, params as usize).is_none() {
                     out.push(
                         Diagnostic::error(
                             "E0407",
                             "the grid of `exhaustive` is too large",
                             optimizer_span,
                             format!(
-                                "{values} values for each of {params} parameters: \
-                                 {values}^{params} = {} evaluations",
+                                "{} values for each of {params} parameters: \
+                                 {}^{params} = {} evaluations",
+                                format_points(values),
+                                format_points(values),
                                 format_points(points)
                             ),
                         )
@@ -530,7 +542,9 @@ fn check_fit_method(
 
 /// `1.2e15`-style text for a large count, exact below a million.
 fn format_points(points: f64) -> String {
-    if points < 1e6 {
+    if !points.is_finite() {
+        "more than 10^308".to_string()
+    } else if points < 1e6 {
         format!("{points:.0}")
     } else {
         format!("{points:.1e}")
@@ -734,15 +748,38 @@ fn check_optimizer(checker: &mut BodyChecker, value: &Expr) -> Option<Optimizer>
             lr: f(&bound, "lr", 0.01),
             alpha: f(&bound, "alpha", 0.99),
         },
-        "least_squares" => Optimizer::LeastSquares {
-            l2: f(&bound, "l2", 0.0),
-        },
+        "least_squares" => {
+            let l2 = f(&bound, "l2", 0.0);
+            if !(l2.is_finite() && l2 >= 0.0) {
+                checker.diagnostics.push(error::invalid_value(
+                    name,
+                    "l2",
+                    &l2.to_string(),
+                    "a finite number, at least 0 (the ridge penalty)",
+                    bound.span("l2", value.span),
+                ));
+                return None;
+            }
+            Optimizer::LeastSquares { l2 }
+        }
         _ => {
             let (from, to, step) = (
                 f(&bound, "from", 0.0),
                 f(&bound, "to", 0.0),
                 f(&bound, "step", 1.0),
             );
+            for (n, v) in [("from", from), ("to", to), ("step", step)] {
+                if !v.is_finite() {
+                    checker.diagnostics.push(error::invalid_value(
+                        name,
+                        n,
+                        &v.to_string(),
+                        "a finite number",
+                        bound.span(n, value.span),
+                    ));
+                    return None;
+                }
+            }
             if !positive(checker, "step", step) {
                 return None;
             }

@@ -336,7 +336,7 @@ fn train_one(
         Exit::Program
     })?;
     let seconds = started.elapsed().as_secs_f64();
-    let small = store.count() <= MAX_PRINTED_PARAMS;
+    let small = (1..=MAX_PRINTED_PARAMS).contains(&store.count());
     if json {
         let mut line = json!({"event": "end", "run": number, "test": test.as_ref().map_or(Value::Null, metrics_json), "test_loss": test.as_ref().map(|t| t.loss), "seconds": seconds});
         if small {
@@ -410,20 +410,17 @@ fn params_json(store: &ParamStore) -> Value {
 
 fn nested(value: ndarray::ArrayViewD<'_, f32>) -> Value {
     if value.ndim() == 0 {
-        return json!(value.iter().next().copied().unwrap_or(0.0));
+        return shortest(value.iter().next().copied().unwrap_or(0.0));
     }
-    Value::Array(
-        value
-            .outer_iter()
-            .map(|sub| {
-                if sub.ndim() == 0 {
-                    json!(sub.iter().next().copied().unwrap_or(0.0))
-                } else {
-                    nested(sub)
-                }
-            })
-            .collect(),
-    )
+    Value::Array(value.outer_iter().map(nested).collect())
+}
+
+/// A float32 as the shortest decimal that reads back to it (0.23, not
+/// 0.23000000417232513).
+fn shortest(value: f32) -> Value {
+    format!("{value}")
+        .parse::<f64>()
+        .map_or(Value::Null, |v| json!(v))
 }
 
 fn report_train_error(session: &Session, error: &TrainError, run_optimizer_span: dl::span::Span) {
@@ -458,9 +455,22 @@ fn report_train_error(session: &Session, error: &TrainError, run_optimizer_span:
                     format!("these columns are linearly dependent: {}", join_and(&names))
                 });
             }
-            session.report(&[d.with_help(
-                "add a ridge penalty, e.g. `optimizer = least_squares(l2 = 0.1)`, or remove one of the dependent columns",
-            )]);
+            if deficient.rows < deficient.params {
+                d = d.with_note(format!(
+                    "the training part has only {} samples for {} parameters",
+                    deficient.rows, deficient.params
+                ));
+            }
+            let only_intercepts = deficient
+                .groups
+                .iter()
+                .all(|g| g.iter().all(|c| c.intercept));
+            session.report(&[d.with_help(if only_intercepts {
+                "`l2` does not penalise constant columns (intercepts), so it cannot separate them: \
+                 remove one of the constant terms (a second bias, or a feature that is constant in the training data)"
+            } else {
+                "add a ridge penalty, e.g. `optimizer = least_squares(l2 = 0.1)`, or remove one of the dependent columns"
+            })]);
         }
         other => eprintln!("error: training stopped: {other}"),
     }

@@ -8,8 +8,9 @@
 //! rounding. Any other model is run on the whole training part at every point.
 
 use super::design::{self, Reduced};
+use super::trainer::TrainError;
 use super::trainer::{Event, evaluate};
-use crate::check::train::grid_values;
+use crate::check::train::{MAX_LEAST_SQUARES_PARAMS, grid_points, grid_values};
 use crate::data::Loaded;
 use crate::interp::{ParamStore, RunError};
 use crate::ir::{Graph, Loss, TrainRun};
@@ -70,15 +71,23 @@ pub fn search(
     (from, to, step): (f64, f64, f64),
     linear: bool,
     events: &mut dyn FnMut(Event),
-) -> Result<GridResult, RunError> {
+) -> Result<GridResult, TrainError> {
     let params = store.count();
     let values = grid_values(from, to, step);
-    let points = values.saturating_pow(params as u32);
+    let points = grid_points(values, params).ok_or_else(|| {
+        TrainError::Refused(format!(
+            "the grid has {values}^{params} points, more than the limit of 10^8"
+        ))
+    })?;
+    // The shortcut costs one model run per parameter up front.
+    let shortcut = linear && params as i64 <= MAX_LEAST_SQUARES_PARAMS && points > params as u64;
+    let values = values as u64;
     let mut evaluator = match run.loss {
-        Loss::Mse | Loss::HalfMse if linear => {
+        Loss::Mse | Loss::HalfMse if shortcut => {
             let rows = data.train.rows().max(1) as f64;
             Evaluator::Quadratic {
-                reduced: design::reduce(graph, store, &data.train, data)?,
+                reduced: design::reduce(graph, store, &data.train, data)
+                    .map_err(TrainError::Run)?,
                 factor: if run.loss == Loss::HalfMse {
                     0.5 / rows
                 } else {
@@ -99,7 +108,7 @@ pub fn search(
     let mut theta = vec![from; params];
     let mut best = (f64::INFINITY, theta.clone());
     for done in 1..=points {
-        let loss = evaluator.loss(&theta)?;
+        let loss = evaluator.loss(&theta).map_err(TrainError::Run)?;
         if loss < best.0 {
             best = (loss, theta.clone());
         }

@@ -31,6 +31,8 @@ pub struct RankDeficient {
     pub rank: usize,
     /// The number of parameters.
     pub params: usize,
+    /// The number of training samples.
+    pub rows: usize,
     /// Sets of columns that are (nearly) linearly dependent.
     pub groups: Vec<Vec<Column>>,
 }
@@ -103,6 +105,7 @@ pub fn solve(reduced: &Reduced, l2: f64) -> Result<Solution, RankDeficient> {
         return Err(RankDeficient {
             rank,
             params: p,
+            rows: reduced.rows,
             groups,
         });
     }

@@ -115,6 +115,9 @@ pub enum TrainError {
     Run(RunError),
     /// `least_squares` found no unique solution.
     RankDeficient(RankDeficient),
+    /// The run cannot be carried out on this data (an empty training part,
+    /// a grid too large).
+    Refused(String),
 }
 
 impl std::fmt::Display for TrainError {
@@ -134,6 +137,7 @@ impl std::fmt::Display for TrainError {
             }
             TrainError::Run(e) => write!(f, "{e}"),
             TrainError::RankDeficient(e) => write!(f, "{e}"),
+            TrainError::Refused(why) => write!(f, "{why}"),
         }
     }
 }
@@ -159,6 +163,12 @@ pub fn train(
     store: &mut ParamStore,
     events: &mut dyn FnMut(Event),
 ) -> Result<Option<Evaluation>, TrainError> {
+    if data.train.rows() == 0 {
+        return Err(TrainError::Refused(format!(
+            "the training part of `{}` has no samples",
+            run.data
+        )));
+    }
     match run.optimizer {
         Optimizer::LeastSquares { l2 } => {
             let reduced =
@@ -174,8 +184,7 @@ pub fn train(
         }
         Optimizer::Exhaustive { from, to, step } => {
             let linear = crate::check::linear::check_affine(graph).is_ok();
-            let best = grid::search(graph, run, data, store, (from, to, step), linear, events)
-                .map_err(TrainError::Run)?;
+            let best = grid::search(graph, run, data, store, (from, to, step), linear, events)?;
             design::set_params(store, &best.theta);
             events(Event::GridDone {
                 points: best.points,
