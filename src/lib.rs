@@ -12,6 +12,7 @@ pub mod diagnostic;
 pub mod interp;
 pub mod ir;
 pub mod kernels;
+pub mod repl;
 pub mod report;
 pub mod span;
 pub mod syntax;
