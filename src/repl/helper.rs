@@ -64,20 +64,19 @@ pub fn candidates(names: &Names, line: &str, pos: usize) -> Option<(usize, Vec<S
             .filter(|o| o.starts_with(word))
             .collect::<Vec<String>>()
     };
-    let layers = || {
-        let full = prefixed(names.layers.clone());
-        if full.is_empty() {
-            // `relu_1` completes to `LeNet5.relu_1`.
-            names
-                .layers
-                .iter()
-                .filter(|p| p.rsplit('.').next().is_some_and(|s| s.starts_with(word)))
-                .cloned()
-                .collect()
-        } else {
-            full
-        }
+    // A path matches from its start or from after any dot in it, so
+    // `relu_1` completes to `LeNet5.relu_1`.
+    let paths = |list: &[String]| {
+        list.iter()
+            .filter(|p| {
+                p.starts_with(word)
+                    || p.match_indices('.')
+                        .any(|(i, _)| p[i + 1..].starts_with(word))
+            })
+            .cloned()
+            .collect::<Vec<String>>()
     };
+    let layers = || paths(&names.layers);
     if !first.starts_with(':') {
         let mut options = names.models.clone();
         options.extend(
@@ -107,7 +106,7 @@ pub fn candidates(names: &Names, line: &str, pos: usize) -> Option<(usize, Vec<S
         }
         "show" => {
             let mut all = layers();
-            all.extend(prefixed(names.params.clone()));
+            all.extend(paths(&names.params));
             return Some((start, all));
         }
         "params" => return Some((start, layers())),
@@ -230,6 +229,10 @@ mod tests {
         );
         assert_eq!(
             complete(":show LeNet5.c"),
+            Some((6, vec!["LeNet5.conv2d_0.weight".into()]))
+        );
+        assert_eq!(
+            complete(":show conv2d_0.w"),
             Some((6, vec!["LeNet5.conv2d_0.weight".into()]))
         );
         assert_eq!(complete(":load exa"), None);

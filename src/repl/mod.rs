@@ -34,7 +34,7 @@ pub fn run(file: Option<&Path>) -> u8 {
         match session.load(file) {
             Ok(text) => print!("{text}"),
             Err(e) => {
-                eprintln!("{e}");
+                eprintln!("error: {e}");
                 return 2;
             }
         }

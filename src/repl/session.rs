@@ -79,7 +79,7 @@ impl Session {
     /// cannot be read) leaves the session as it was.
     pub fn load(&mut self, path: &Path) -> Result<String, String> {
         let text = std::fs::read_to_string(path)
-            .map_err(|e| format!("error: cannot read {}: {e}", path.display()))?;
+            .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
         let (program, diagnostics) = crate::check_source(&text);
         let mut out = render(&path.display().to_string(), &text, &diagnostics, self.color);
         *self = Session::new(self.color);
@@ -225,7 +225,8 @@ impl Session {
             .into_iter()
             .filter(|d| d.span().start as usize >= offset)
             .collect();
-        let mut out = render(TYPED, &candidate, &new, self.color);
+        let shown: Vec<Diagnostic> = new.iter().map(|d| relative_to(d, offset)).collect();
+        let mut out = render(TYPED, &candidate[offset..], &shown, self.color);
         let Some(program) = program.filter(|_| !new.iter().any(Diagnostic::is_error)) else {
             out.push_str("not added to the program\n");
             return out;
@@ -399,7 +400,11 @@ impl Session {
                 .ok_or_else(|| {
                     let names: Vec<&str> =
                         self.program.data.iter().map(|d| d.name.as_str()).collect();
-                    format!("no data set `{name}` (data: {})", names.join(", "))
+                    if names.is_empty() {
+                        format!("no data set `{name}`: the program declares none")
+                    } else {
+                        format!("no data set `{name}` (data: {})", names.join(", "))
+                    }
                 })?;
             let base = self
                 .file
@@ -507,6 +512,20 @@ impl Session {
         }
         names
     }
+}
+
+/// `diagnostic` with its spans counted from `offset`, where the typed text
+/// starts; labels on earlier text are left out.
+fn relative_to(diagnostic: &Diagnostic, offset: usize) -> Diagnostic {
+    let mut d = diagnostic.clone();
+    d.labels.retain(|l| l.span.start as usize >= offset);
+    for label in &mut d.labels {
+        label.span = crate::span::Span::new(
+            label.span.start as usize - offset,
+            label.span.end as usize - offset,
+        );
+    }
+    d
 }
 
 /// The name an item defines, with the item's span.
