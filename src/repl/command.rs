@@ -202,7 +202,14 @@ pub fn parse(line: &str) -> Result<Command, String> {
         }
         ("weights", [file]) => Command::Weights(file.to_string()),
         ("step", []) => Command::Step(1),
-        ("step", [n]) => Command::Step(number(n, "number of layers")?),
+        ("step", [n]) => match number(n, "number of layers")? {
+            0 => {
+                return Err(
+                    "`:step 0` runs nothing; the number of layers must be at least 1".into(),
+                );
+            }
+            n => Command::Step(n),
+        },
         ("run", []) => Command::Run,
         ("back", []) => Command::Back,
         ("reset", []) => Command::Reset,
@@ -356,6 +363,7 @@ mod tests {
         assert!(parse(":input digits 3").unwrap_err().contains("DATA.PART"));
         assert!(parse(":").is_err());
         assert!(parse(":step -1").is_err());
+        assert!(parse(":step 0").is_err());
     }
 
     #[test]

@@ -223,7 +223,7 @@ impl Cursor {
             cursor.breaks.contains(&id) || (cursor.break_nan && Stats::of(value).non_finite())
         })?;
         if let Some(e) = error {
-            return Err(run_error(&e).trim_end().to_string());
+            return Ok(run_error(&e));
         }
         if let Some(&last) = ran.last()
             && self.next_layer().is_some()
