@@ -340,3 +340,52 @@ fn weights_come_from_checkpoints() {
     assert!(reply.text.starts_with("error:"), "{}", reply.text);
     std::fs::remove_dir_all(dir).unwrap();
 }
+
+/// Whatever is typed, the session answers and goes on.
+#[test]
+fn odd_input_never_panics() {
+    let odd = [
+        ":",
+        "::",
+        ": step",
+        ":step 99999999999999999999",
+        ":input random -1",
+        ":input .npy",
+        ":input a.b.c 1",
+        ":input digits.nope 0",
+        ":show \u{e9}",
+        ":break \u{3000}",
+        ":use",
+        ":help nope",
+        "model",
+        "}",
+        "{",
+        "model M(x: [0]) { dense(2) }",
+        "model M(x: [2]) { dense(0) }",
+        "model N(x: [C]) { dense(2) }",
+        ":use N",
+        "model P(x: [2], k: int) { dense(k) }",
+        ":use P",
+        "model M(x: [3]) { 3 }",
+        ":use M",
+        ":input random",
+        ":run",
+        ":show",
+        ":backward",
+        "data d = synthetic.blobs(n = 10, classes = 3, features = 3, seed = 1)",
+        ":input d.train 9",
+        ":input d.train 10",
+        ":backward",
+        "\u{0}",
+    ];
+    for model in [None, Some("examples/lenet5_mnist.dl")] {
+        let mut session = Session::new(false);
+        if let Some(file) = model {
+            session.load(Path::new(file)).unwrap();
+        }
+        for line in odd {
+            let reply = session.handle(line);
+            assert!(!reply.quit, "{line}");
+        }
+    }
+}

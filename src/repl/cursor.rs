@@ -246,7 +246,9 @@ impl Cursor {
     fn result(&self) -> String {
         let id = self.graph.output;
         let node = &self.graph.nodes[id];
-        let value = &self.outputs[id];
+        let Some(value) = self.outputs.get(id) else {
+            return format!("the output #{id} {} has not run\n", node.path);
+        };
         let label = self.input.as_ref().and_then(|i| i.label.as_ref());
         let mut out = format!(
             "output #{id} {}: {}\n",

@@ -53,7 +53,11 @@ pub fn needs_more(text: &str) -> bool {
 /// file name".
 pub fn candidates(names: &Names, line: &str, pos: usize) -> Option<(usize, Vec<String>)> {
     let before = &line[..pos];
-    let start = before.rfind(char::is_whitespace).map_or(0, |i| i + 1);
+    let start = before
+        .char_indices()
+        .rev()
+        .find(|(_, c)| c.is_whitespace())
+        .map_or(0, |(i, c)| i + c.len_utf8());
     let word = &before[start..];
     let mut words = before.split_whitespace();
     let first = words.next().unwrap_or("");
@@ -237,5 +241,6 @@ mod tests {
         );
         assert_eq!(complete(":load exa"), None);
         assert_eq!(complete("train Li"), Some((6, vec!["Line".into()])));
+        assert_eq!(complete(":use\u{3000}Li"), Some((7, vec!["Line".into()])));
     }
 }

@@ -345,22 +345,33 @@ impl Session {
             ));
         }
         let train = self.program.trains.iter().position(|t| t.model == name);
+        let input = summary.graph.nodes.first().map(|n| n.shape.to_string());
+        let input_known = summary
+            .graph
+            .nodes
+            .first()
+            .is_some_and(|n| n.shape.known_dims().is_some());
         let graph = if runnable(&summary.graph) {
             summary.graph.clone()
         } else if let Some(index) = train {
             self.bound_graph(index)?
-        } else {
+        } else if !input_known {
             return Err(format!(
                 "`{name}` has input {} and no train block binds its sizes; add a train block, \
                  or give the sizes in the model's input",
-                summary
-                    .graph
-                    .nodes
-                    .first()
-                    .map(|n| n.shape.to_string())
-                    .unwrap_or_default()
+                input.unwrap_or_default()
+            ));
+        } else {
+            return Err(format!(
+                "`{name}` cannot run: some of its shapes are unknown (an error in it, or an \
+                 option without a default)"
             ));
         };
+        if !runnable(&graph) {
+            return Err(format!(
+                "`{name}` cannot run on its train block's data: some of its shapes are unknown"
+            ));
+        }
         let seed = train.map_or(0, |i| self.program.trains[i].seed);
         let loss = train.map(|i| self.program.trains[i].loss);
         let store = ParamStore::init(&graph, seed);
