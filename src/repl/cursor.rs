@@ -4,12 +4,8 @@
 
 use super::render::{self, Stats};
 use crate::autodiff::{Tape, Tensor};
-use crate::check::train::loss_name;
-use crate::data::Targets;
 use crate::interp::{Mode, ParamStore, RunError, Stepper};
 use crate::ir::{Activation, Graph, Loss, NodeId, Op};
-use crate::train::loss;
-use ndarray::Array2;
 
 /// What the input's target is, when it comes from a data set.
 #[derive(Clone, Debug, PartialEq)]
@@ -63,7 +59,8 @@ pub struct Cursor {
     break_nan: bool,
 }
 
-const NO_INPUT: &str =
+/// The message for commands that need an input.
+pub const NO_INPUT: &str =
     "there is no input yet: use `:input random`, `:input DATA.PART K` or `:input FILE.npy`";
 
 impl Cursor {
@@ -119,7 +116,9 @@ impl Cursor {
         &self.outputs
     }
 
-    fn is_layer(&self, id: NodeId) -> bool {
+    /// Whether node `id` is a layer (every node but the constants, which run
+    /// silently).
+    pub fn is_layer(&self, id: NodeId) -> bool {
         !matches!(self.graph.nodes[id].op, Op::Constant(_))
     }
 
@@ -497,108 +496,6 @@ impl Cursor {
         }
         out
     }
-
-    /// The loss `:backward` uses: the train block's, else cross-entropy for a
-    /// class label and mean squared error for values.
-    fn loss_for(&self, label: &Label) -> Loss {
-        self.loss.unwrap_or(match label {
-            Label::Class(_) => Loss::CrossEntropy,
-            Label::Values(_) => Loss::Mse,
-        })
-    }
-
-    /// `:backward`: a recorded forward pass in evaluation mode, the loss
-    /// against the input's label, and the gradient norm of every layer's
-    /// output and every parameter.
-    pub fn backward(&self) -> Result<String, String> {
-        let input = self.input.as_ref().ok_or(NO_INPUT)?;
-        let label = input
-            .label
-            .as_ref()
-            .ok_or("the input has no label: `:backward` needs one, so use `:input DATA.PART K`")?;
-        let kind = self.loss_for(label);
-        let targets = match label {
-            Label::Class(c) => Targets::Classes(vec![*c]),
-            Label::Values(v) => {
-                Targets::Values(Array2::from_shape_vec((1, v.len()), v.clone()).expect("one row"))
-            }
-        };
-        if matches!(
-            (kind, label),
-            (Loss::CrossEntropy | Loss::Bce, Label::Values(_))
-        ) {
-            return Err(format!(
-                "the loss is {} but the label is not a class",
-                loss_name(kind)
-            ));
-        }
-        let mut tape = Tape::new();
-        let mut stepper = Stepper::new(
-            &self.graph,
-            &self.store,
-            input.tensor.clone(),
-            &mut tape,
-            Mode::Eval,
-            0,
-        );
-        stepper.allow_non_finite();
-        let output = stepper
-            .run(&mut tape)
-            .map_err(|e| run_error(&e).trim_end().to_string())?;
-        let loss_var = loss::record(&mut tape, &self.graph, &stepper, output, kind, &targets);
-        let loss_value = tape
-            .value(loss_var)
-            .iter()
-            .next()
-            .copied()
-            .unwrap_or(f32::NAN);
-        let grads = tape.backward(loss_var);
-        let source = if self.loss.is_some() {
-            "the train block's loss"
-        } else {
-            "no train block uses the model"
-        };
-        let mut out = format!(
-            "loss {} = {} against label {label} ({source})\ngradient norms of the layers' outputs:\n",
-            loss_name(kind),
-            render::number(loss_value as f64)
-        );
-        let mut skipped = false;
-        let mut rows = Vec::new();
-        for (id, node) in self.graph.nodes.iter().enumerate() {
-            if !self.is_layer(id) {
-                continue;
-            }
-            let norm = stepper
-                .value_of(id)
-                .and_then(|v| grads.get(v))
-                .map(|g| render::number(render::norm(g)));
-            skipped |= norm.is_none() && id != 0;
-            rows.push((
-                format!("#{id} {}", node.path),
-                norm.unwrap_or_else(|| "-".to_string()),
-            ));
-        }
-        out.push_str(&render::aligned(&rows));
-        if skipped {
-            out.push_str(
-                "  (-: no gradient flows there, e.g. a final softmax fused into the loss)\n",
-            );
-        }
-        out.push_str("gradient norms of the parameters:\n");
-        let rows: Vec<(String, String)> = self
-            .store
-            .trainable()
-            .map(|name| {
-                let norm = grads
-                    .get(stepper.param_vars()[name])
-                    .map(|g| render::number(render::norm(g)));
-                (name.to_string(), norm.unwrap_or_else(|| "-".to_string()))
-            })
-            .collect();
-        out.push_str(&render::aligned(&rows));
-        Ok(out)
-    }
 }
 
 /// Looks `name` up among `paths`: an exact match, or a unique one ending in
@@ -637,7 +534,7 @@ fn find(paths: &[&str], name: &str, what: &str) -> Result<usize, String> {
 }
 
 /// A run error as a message.
-fn run_error(error: &RunError) -> String {
+pub fn run_error(error: &RunError) -> String {
     format!("stopped: {error}\n")
 }
 

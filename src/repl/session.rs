@@ -3,6 +3,7 @@
 //! takes one input and returns the text to print, so a session runs the same
 //! with or without a terminal, and in tests.
 
+use super::backward;
 use super::command::{self, Breakpoint, Command, InputSource};
 use super::cursor::{Cursor, Input, Label};
 use super::npy;
@@ -183,7 +184,7 @@ impl Session {
             Command::Break(Some(Breakpoint::Layer(name))) => self.cursor_mut()?.break_at(&name),
             Command::Break(Some(Breakpoint::Nan)) => Ok(self.cursor_mut()?.break_nan()),
             Command::Break(Some(Breakpoint::Off)) => Ok(self.cursor_mut()?.break_off()),
-            Command::Backward => self.cursor()?.backward(),
+            Command::Backward => backward::backward(self.cursor()?),
             Command::Quit => Ok(String::new()),
         }
     }
