@@ -152,12 +152,13 @@ fn stepping_equals_a_plain_forward_pass() {
         .expect("example loads");
     session.handle(":input digits.test 3");
     // Step one layer at a time, going back now and then, to use the replay.
+    let mut printed = String::new();
     for _ in 0..6 {
-        session.handle(":step");
+        printed.push_str(&session.handle(":step").text);
     }
     session.handle(":back");
     session.handle(":back");
-    session.handle(":step 20");
+    printed.push_str(&session.handle(":step 20").text);
     let cursor = session.current().expect("a model is in use");
     let stepped = cursor.outputs();
     assert_eq!(stepped.len(), cursor.graph.nodes.len());
@@ -178,6 +179,11 @@ fn stepping_equals_a_plain_forward_pass() {
         assert_eq!(value.shape(), plain.shape(), "node {id}");
         let bits = |t: &dl::autodiff::Tensor| t.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
         assert_eq!(bits(value), bits(plain), "node {id}");
+        // And what was printed are the statistics of the plain values.
+        let stats = dl::repl::render::Stats::of(plain).to_string();
+        let path = &cursor.graph.nodes[id].path;
+        assert!(printed.contains(&format!("#{id} {path} ")), "{printed}");
+        assert!(printed.contains(&stats), "node {id}: {stats}\n{printed}");
     }
     let predicted = dl::interp::predict(
         &cursor.graph,
