@@ -103,6 +103,26 @@ model Logs(x: [3]) { log dense(2) }
 }
 
 #[test]
+fn a_model_is_built_a_statement_at_a_time() {
+    snapshot(
+        "built_at_the_prompt",
+        None,
+        "\
+relu
+model Net(x: [4]) { dense(3) }
+:input random 2
+:step 2
+relu
+:step
+dence(2)
+dense(2) softmax
+:summary
+:run
+",
+    );
+}
+
+#[test]
 fn a_session_with_errors_recovers() {
     snapshot(
         "errors",

@@ -168,6 +168,15 @@ impl Cursor {
         Ok((ran, None))
     }
 
+    /// Runs, printing nothing, until `position` nodes have run (or the
+    /// graph ends); without an input, stays at the start.
+    pub fn run_to(&mut self, position: usize) {
+        if position > self.outputs.len() && self.input.is_some() {
+            // Only a missing input makes `advance` fail, and there is one.
+            let _ = self.advance(|_, id, _| id + 1 >= position);
+        }
+    }
+
     /// One line per layer: index, path, op, input and output shapes, statistics.
     pub fn step_line(&self, id: NodeId) -> String {
         let node = &self.graph.nodes[id];

@@ -60,6 +60,9 @@ pub struct Session {
     cursor: Option<Cursor>,
 }
 
+/// The keywords that start an item; other input is a statement.
+const ITEMS: [&str; 4] = ["data", "model", "cell", "train"];
+
 /// The name under which typed input appears in diagnostics.
 const TYPED: &str = "<repl>";
 
@@ -217,6 +220,12 @@ impl Session {
     /// Checks typed source as the continuation of the program. Accepted when
     /// it has no errors; an item named like an earlier one replaces it.
     fn define(&mut self, typed: &str) -> String {
+        let first = typed.split_whitespace().next().unwrap_or("");
+        if !ITEMS.contains(&first)
+            && let Some(out) = self.extend_model(typed)
+        {
+            return out;
+        }
         let kept = self.without_redefined(typed);
         let offset = kept.len() + 1;
         let candidate = format!("{kept}\n{}", typed.trim_end());
@@ -230,6 +239,12 @@ impl Session {
         let mut out = render(TYPED, &candidate[offset..], &shown, self.color);
         let Some(program) = program.filter(|_| !new.iter().any(Diagnostic::is_error)) else {
             out.push_str("not added to the program\n");
+            if !ITEMS.contains(&first) {
+                out.push_str(
+                    "(a statement such as `dense(10) relu` goes at the end of the model in use: \
+                     define a model, or `:use` one, first)\n",
+                );
+            }
             return out;
         };
         self.source = candidate;
@@ -260,6 +275,66 @@ impl Session {
             }
         }
         out
+    }
+
+    /// Adds body statements to the end of the model in use, when its
+    /// definition is in the program: `None` when there is no such model.
+    /// The model is instantiated again, keeping its input and position: its
+    /// earlier layers get the same initial values (they are drawn first), so
+    /// they compute what they did.
+    fn extend_model(&mut self, typed: &str) -> Option<String> {
+        let cursor = self.cursor.as_ref()?;
+        let (ast, _) = crate::syntax::parse(&self.source);
+        let span = ast?.items.iter().find_map(|item| match item {
+            Item::Model(m) if m.name.name == cursor.name => Some(m.span),
+            _ => None,
+        })?;
+        let brace = span.end as usize - 1;
+        if self.source.as_bytes().get(brace) != Some(&b'}') {
+            return None;
+        }
+        let name = cursor.name.clone();
+        let input = cursor.input.clone();
+        let position = cursor.outputs().len();
+        let candidate = format!(
+            "{}\n    {}\n{}",
+            &self.source[..brace],
+            typed.trim(),
+            &self.source[brace..]
+        );
+        let (_, before) = crate::check_source(&self.source);
+        let (program, diagnostics) = crate::check_source(&candidate);
+        // Errors the program had already are not the statement's doing.
+        let known = |d: &Diagnostic| {
+            before
+                .iter()
+                .any(|b| b.code == d.code && b.message == d.message)
+        };
+        let new: Vec<Diagnostic> = diagnostics.into_iter().filter(|d| !known(d)).collect();
+        let mut out = render("<program>", &candidate, &new, self.color);
+        let Some(program) = program.filter(|_| !new.iter().any(Diagnostic::is_error)) else {
+            out.push_str(&format!("not added to model {name}\n"));
+            return Some(out);
+        };
+        self.source = candidate;
+        self.program = program;
+        if let Err(e) = self.use_model(&name) {
+            out.push_str(&format!("error: {e}\n"));
+            return Some(out);
+        }
+        let cursor = self.cursor.as_mut()?;
+        if let Some(input) = input
+            && input.tensor.shape()[1..] == cursor.input_dims()[..]
+        {
+            cursor.set_input(input);
+            cursor.run_to(position);
+        }
+        out.push_str(&format!(
+            "added to model {name}: {} ({} parameters)\n",
+            typed.trim(),
+            format_count(&Dim::known(cursor.store.count() as i64))
+        ));
+        Some(out)
     }
 
     /// The program's text without the items that `typed` defines again.
