@@ -4,6 +4,8 @@
 //! [`check::check`] resolves names and infers every shape, producing the
 //! checked [`ir::Program`]. Every stage returns its result together with a
 //! list of [`diagnostic::Diagnostic`]s; [`diagnostic::render`] prints them.
+//! [`interp::Stepper`] runs a checked graph one node at a time, for training
+//! and for [`repl`], which steps through a model interactively (`dl repl`).
 
 pub mod autodiff;
 pub mod check;
@@ -12,6 +14,7 @@ pub mod diagnostic;
 pub mod interp;
 pub mod ir;
 pub mod kernels;
+pub mod repl;
 pub mod report;
 pub mod span;
 pub mod syntax;

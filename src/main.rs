@@ -86,6 +86,11 @@ enum Command {
         #[arg(long, default_value_t = 0)]
         seed: u64,
     },
+    /// Step through a model's forward pass one layer at a time, interactively.
+    Repl {
+        /// A program to load first.
+        file: Option<PathBuf>,
+    },
 }
 
 #[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -168,6 +173,7 @@ fn main() -> ExitCode {
             };
             finish(cli::Session::open(file).and_then(|session| cli::bench::run(&session, &options)))
         }
+        Command::Repl { file } => ExitCode::from(dl::repl::run(file.as_deref())),
     }
 }
 

@@ -77,6 +77,7 @@ pub struct Stepper<'g> {
     input: Tensor,
     params: HashMap<String, Var>,
     rng: ChaCha8Rng,
+    check_finite: bool,
     /// New running statistics computed in training mode, by tensor name.
     pub state_updates: Vec<(String, Tensor)>,
 }
@@ -107,8 +108,15 @@ impl<'g> Stepper<'g> {
             input,
             params,
             rng: ChaCha8Rng::seed_from_u64(seed),
+            check_finite: true,
             state_updates: Vec::new(),
         }
+    }
+
+    /// Lets NaN and infinite outputs through instead of stopping with
+    /// [`RunError::NonFinite`], so the REPL can show them.
+    pub fn allow_non_finite(&mut self) {
+        self.check_finite = false;
     }
 
     /// The tape variable of each parameter, by name.
@@ -132,7 +140,8 @@ impl<'g> Stepper<'g> {
         let node = &self.graph.nodes[id];
         let var = self.execute(node, tape)?;
         check_shape(node, tape.value(var))?;
-        if !matches!(node.op, Op::Input | Op::Param | Op::Constant(_))
+        if self.check_finite
+            && !matches!(node.op, Op::Input | Op::Param | Op::Constant(_))
             && tape.value(var).iter().any(|x| !x.is_finite())
         {
             return Err(RunError::NonFinite {

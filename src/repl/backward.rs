@@ -1,0 +1,112 @@
+//! `:backward`: the loss of one sample against its label, and the gradient
+//! norm of every layer's output and every parameter.
+
+use super::cursor::{Cursor, Label, NO_INPUT, run_error};
+use super::render;
+use crate::autodiff::Tape;
+use crate::check::train::loss_name;
+use crate::data::Targets;
+use crate::interp::{Mode, Stepper};
+use crate::ir::Loss;
+use crate::train::loss;
+use ndarray::Array2;
+
+/// The loss `:backward` uses: the train block's, else cross-entropy for a
+/// class label and mean squared error for values.
+fn loss_for(cursor: &Cursor, label: &Label) -> Loss {
+    cursor.loss.unwrap_or(match label {
+        Label::Class(_) => Loss::CrossEntropy,
+        Label::Values(_) => Loss::Mse,
+    })
+}
+
+/// `:backward` on `cursor`'s input: a recorded forward pass in evaluation
+/// mode, the loss against the input's label, and the gradient norm of every
+/// layer's output and every parameter.
+pub fn backward(cursor: &Cursor) -> Result<String, String> {
+    let input = cursor.input.as_ref().ok_or(NO_INPUT)?;
+    let label = input
+        .label
+        .as_ref()
+        .ok_or("the input has no label: `:backward` needs one, so use `:input DATA.PART K`")?;
+    let kind = loss_for(cursor, label);
+    let targets = match label {
+        Label::Class(c) => Targets::Classes(vec![*c]),
+        Label::Values(v) => {
+            Targets::Values(Array2::from_shape_vec((1, v.len()), v.clone()).expect("one row"))
+        }
+    };
+    if matches!(
+        (kind, label),
+        (Loss::CrossEntropy | Loss::Bce, Label::Values(_))
+    ) {
+        return Err(format!(
+            "the loss is {} but the label is not a class",
+            loss_name(kind)
+        ));
+    }
+    let mut tape = Tape::new();
+    let mut stepper = Stepper::new(
+        &cursor.graph,
+        &cursor.store,
+        input.tensor.clone(),
+        &mut tape,
+        Mode::Eval,
+        0,
+    );
+    stepper.allow_non_finite();
+    let output = stepper
+        .run(&mut tape)
+        .map_err(|e| run_error(&e).trim_end().to_string())?;
+    let loss_var = loss::record(&mut tape, &cursor.graph, &stepper, output, kind, &targets);
+    let loss_value = tape
+        .value(loss_var)
+        .iter()
+        .next()
+        .copied()
+        .unwrap_or(f32::NAN);
+    let grads = tape.backward(loss_var);
+    let source = if cursor.loss.is_some() {
+        "the train block's loss"
+    } else {
+        "no train block uses the model"
+    };
+    let mut out = format!(
+        "loss {} = {} against label {label} ({source})\ngradient norms of the layers' outputs:\n",
+        loss_name(kind),
+        render::number(loss_value as f64)
+    );
+    let mut skipped = false;
+    let mut rows = Vec::new();
+    for (id, node) in cursor.graph.nodes.iter().enumerate() {
+        if !cursor.is_layer(id) {
+            continue;
+        }
+        let norm = stepper
+            .value_of(id)
+            .and_then(|v| grads.get(v))
+            .map(|g| render::number(render::norm(g)));
+        skipped |= norm.is_none() && id != 0;
+        rows.push((
+            format!("#{id} {}", node.path),
+            norm.unwrap_or_else(|| "-".to_string()),
+        ));
+    }
+    out.push_str(&render::aligned(&rows));
+    if skipped {
+        out.push_str("  (-: no gradient flows there, e.g. a final softmax fused into the loss)\n");
+    }
+    out.push_str("gradient norms of the parameters:\n");
+    let rows: Vec<(String, String)> = cursor
+        .store
+        .trainable()
+        .map(|name| {
+            let norm = grads
+                .get(stepper.param_vars()[name])
+                .map(|g| render::number(render::norm(g)));
+            (name.to_string(), norm.unwrap_or_else(|| "-".to_string()))
+        })
+        .collect();
+    out.push_str(&render::aligned(&rows));
+    Ok(out)
+}
