@@ -1,0 +1,406 @@
+//! Recurrent layers over whole sequences: forward through time, and
+//! backpropagation through time.
+//!
+//! One weight `[I + H, g*H]` (rows for the input first, then for the previous
+//! hidden state) and one bias `[g*H]` per layer, `g` gate blocks of `H`
+//! columns each:
+//! - `Rnn` (g = 1): `h_t = tanh(x_t W_x + h_{t-1} W_h + b)`;
+//! - `Lstm` (g = 4, blocks i, f, g, o): `c_t = f c_{t-1} + i g`,
+//!   `h_t = o tanh(c_t)`;
+//! - `Gru` (g = 3, blocks r, z, candidate; Cho et al. 2014):
+//!   `h~ = tanh(x W_x + (r h_{t-1}) W_h + b)`, `h_t = z h_{t-1} + (1 - z) h~`.
+//!
+//! NOTE: the input half of every gate is one GEMM over all time steps
+//! (`[T*N, I] x [I, g*H]`); only the recurrent half is a GEMM per step. In
+//! backward, the weight and input gradients are likewise one GEMM each over
+//! the whole sequence; only the gradient flowing to `h_{t-1}` is per step.
+//! Inside, sequences are time-major (`[T, N, ..]`) so each step is one
+//! contiguous block. Everything runs on the calling thread, in a fixed order.
+
+use super::gemm;
+
+/// Which recurrent layer.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RecurrentKind {
+    /// Elman RNN with tanh.
+    Rnn,
+    /// LSTM, gate blocks i, f, g, o.
+    Lstm,
+    /// GRU, blocks r, z, candidate; reset applied before `W_h`.
+    Gru,
+}
+
+impl RecurrentKind {
+    /// The number of `H`-wide column blocks of the weight.
+    pub fn gates(self) -> usize {
+        match self {
+            RecurrentKind::Rnn => 1,
+            RecurrentKind::Lstm => 4,
+            RecurrentKind::Gru => 3,
+        }
+    }
+}
+
+/// Sizes of a recurrent layer applied to a batch.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct RecurrentGeometry {
+    /// The layer.
+    pub kind: RecurrentKind,
+    /// Sequences in the batch (`N`).
+    pub batch: usize,
+    /// Time steps (`T`).
+    pub steps: usize,
+    /// Input features per step (`I`).
+    pub input: usize,
+    /// Hidden size (`H`).
+    pub hidden: usize,
+}
+
+impl RecurrentGeometry {
+    /// Elements of the input `[N, T, I]`.
+    pub fn input_len(&self) -> usize {
+        self.batch * self.steps * self.input
+    }
+
+    /// Elements of the output `[N, T, H]`.
+    pub fn output_len(&self) -> usize {
+        self.batch * self.steps * self.hidden
+    }
+
+    /// Columns of the weight, `g*H`.
+    pub fn width(&self) -> usize {
+        self.kind.gates() * self.hidden
+    }
+
+    /// Elements of the weight `[I + H, g*H]`.
+    pub fn weight_len(&self) -> usize {
+        (self.input + self.hidden) * self.width()
+    }
+}
+
+/// What the forward pass keeps for backward, all time-major.
+#[derive(Clone, Debug)]
+pub struct RecurrentSaved {
+    /// The input, `[T, N, I]`.
+    x: Vec<f32>,
+    /// Hidden states `h_0 .. h_T`, `[T + 1, N, H]` (`h_0` = 0).
+    h: Vec<f32>,
+    /// LSTM cell states `c_0 .. c_T`, `[T + 1, N, H]`; empty otherwise.
+    c: Vec<f32>,
+    /// Gate activations per step, `[T, N, g*H]`.
+    gates: Vec<f32>,
+    /// GRU `r * h_{t-1}` per step, `[T, N, H]`; empty otherwise.
+    rh: Vec<f32>,
+}
+
+/// The logistic function, without overflow for large |x|.
+fn sigmoid(x: f32) -> f32 {
+    if x >= 0.0 {
+        1.0 / (1.0 + (-x).exp())
+    } else {
+        let e = x.exp();
+        e / (1.0 + e)
+    }
+}
+
+/// Columns `from..from + width` of the row-major `[rows, cols]` matrix `m`, as
+/// a contiguous `[rows, width]` matrix.
+fn columns(m: &[f32], cols: usize, from: usize, width: usize) -> Vec<f32> {
+    m.chunks(cols)
+        .flat_map(|row| row[from..from + width].iter().copied())
+        .collect()
+}
+
+/// Adds the contiguous `[rows, width]` matrix `src` into columns
+/// `from..from + width` of the `[rows, cols]` matrix `dst`.
+fn add_columns(dst: &mut [f32], cols: usize, from: usize, src: &[f32], width: usize) {
+    for (row, s) in dst.chunks_mut(cols).zip(src.chunks(width)) {
+        for (d, v) in row[from..from + width].iter_mut().zip(s) {
+            *d += v;
+        }
+    }
+}
+
+/// Runs the layer over the sequences `x` (`[N, T, I]`) with `weight`
+/// (`[I + H, g*H]`) and `bias` (`[g*H]`), writing every hidden state to
+/// `out` (`[N, T, H]`); returns what backward needs.
+///
+/// # Panics
+/// When a slice's length does not match the geometry (an internal error).
+pub fn recurrent_forward(
+    g: &RecurrentGeometry,
+    x: &[f32],
+    weight: &[f32],
+    bias: &[f32],
+    out: &mut [f32],
+) -> RecurrentSaved {
+    let (n, steps, i, h, gh) = (g.batch, g.steps, g.input, g.hidden, g.width());
+    assert_eq!(x.len(), g.input_len(), "recurrent: input");
+    assert_eq!(weight.len(), g.weight_len(), "recurrent: weight");
+    assert_eq!(bias.len(), gh, "recurrent: bias");
+    assert_eq!(out.len(), g.output_len(), "recurrent: output");
+    let rows = steps * n;
+    let mut xt = vec![0.0; rows * i];
+    for b in 0..n {
+        for t in 0..steps {
+            xt[(t * n + b) * i..][..i].copy_from_slice(&x[(b * steps + t) * i..][..i]);
+        }
+    }
+    let (wx, wh) = weight.split_at(i * gh);
+    let mut gates = vec![0.0; rows * gh];
+    gemm(rows, i, gh, &xt, false, wx, false, &mut gates, false);
+    for row in gates.chunks_mut(gh) {
+        row.iter_mut().zip(bias).for_each(|(v, b)| *v += b);
+    }
+    let block = n * h;
+    let mut hs = vec![0.0; (steps + 1) * block];
+    let mut cs = if g.kind == RecurrentKind::Lstm {
+        vec![0.0; (steps + 1) * block]
+    } else {
+        Vec::new()
+    };
+    let mut rh = if g.kind == RecurrentKind::Gru {
+        vec![0.0; rows * h]
+    } else {
+        Vec::new()
+    };
+    let (wh_rz, wh_c) = if g.kind == RecurrentKind::Gru {
+        (columns(wh, gh, 0, 2 * h), columns(wh, gh, 2 * h, h))
+    } else {
+        (Vec::new(), Vec::new())
+    };
+    let mut tmp_rz = vec![0.0; n * 2 * h];
+    let mut tmp_c = vec![0.0; block];
+    for t in 0..steps {
+        let (past, future) = hs.split_at_mut((t + 1) * block);
+        let h_prev = &past[t * block..];
+        let h_next = &mut future[..block];
+        let pre = &mut gates[t * n * gh..][..n * gh];
+        match g.kind {
+            RecurrentKind::Rnn => {
+                gemm(n, h, gh, h_prev, false, wh, false, pre, true);
+                for (p, hn) in pre.iter_mut().zip(h_next.iter_mut()) {
+                    *p = p.tanh();
+                    *hn = *p;
+                }
+            }
+            RecurrentKind::Lstm => {
+                gemm(n, h, gh, h_prev, false, wh, false, pre, true);
+                let (c_past, c_future) = cs.split_at_mut((t + 1) * block);
+                let c_prev = &c_past[t * block..];
+                let c_next = &mut c_future[..block];
+                for b in 0..n {
+                    let p = &mut pre[b * gh..][..gh];
+                    for j in 0..h {
+                        let ig = sigmoid(p[j]);
+                        let fg = sigmoid(p[h + j]);
+                        let gg = p[2 * h + j].tanh();
+                        let og = sigmoid(p[3 * h + j]);
+                        p[j] = ig;
+                        p[h + j] = fg;
+                        p[2 * h + j] = gg;
+                        p[3 * h + j] = og;
+                        let c = fg * c_prev[b * h + j] + ig * gg;
+                        c_next[b * h + j] = c;
+                        h_next[b * h + j] = og * c.tanh();
+                    }
+                }
+            }
+            RecurrentKind::Gru => {
+                gemm(
+                    n,
+                    h,
+                    2 * h,
+                    h_prev,
+                    false,
+                    &wh_rz,
+                    false,
+                    &mut tmp_rz,
+                    false,
+                );
+                let rh_t = &mut rh[t * block..][..block];
+                for b in 0..n {
+                    let p = &mut pre[b * gh..][..gh];
+                    for j in 0..2 * h {
+                        p[j] = sigmoid(p[j] + tmp_rz[b * 2 * h + j]);
+                    }
+                    for j in 0..h {
+                        rh_t[b * h + j] = p[j] * h_prev[b * h + j];
+                    }
+                }
+                gemm(n, h, h, rh_t, false, &wh_c, false, &mut tmp_c, false);
+                for b in 0..n {
+                    let p = &mut pre[b * gh..][..gh];
+                    for j in 0..h {
+                        let cand = (p[2 * h + j] + tmp_c[b * h + j]).tanh();
+                        p[2 * h + j] = cand;
+                        let z = p[h + j];
+                        h_next[b * h + j] = z * h_prev[b * h + j] + (1.0 - z) * cand;
+                    }
+                }
+            }
+        }
+    }
+    for b in 0..n {
+        for t in 0..steps {
+            out[(b * steps + t) * h..][..h].copy_from_slice(&hs[(t + 1) * block + b * h..][..h]);
+        }
+    }
+    RecurrentSaved {
+        x: xt,
+        h: hs,
+        c: cs,
+        gates,
+        rh,
+    }
+}
+
+/// Backpropagation through time: given the gradient of every hidden state
+/// (`grad_out`, `[N, T, H]`), adds the gradients of the input, weight and bias
+/// into the buffers given (`None` for one nobody needs).
+///
+/// # Panics
+/// When a slice's length does not match the geometry (an internal error).
+pub fn recurrent_backward(
+    g: &RecurrentGeometry,
+    saved: &RecurrentSaved,
+    weight: &[f32],
+    grad_out: &[f32],
+    grad_x: Option<&mut [f32]>,
+    grad_weight: Option<&mut [f32]>,
+    grad_bias: Option<&mut [f32]>,
+) {
+    let (n, steps, i, h, gh) = (g.batch, g.steps, g.input, g.hidden, g.width());
+    assert_eq!(weight.len(), g.weight_len(), "recurrent: weight");
+    assert_eq!(grad_out.len(), g.output_len(), "recurrent: output gradient");
+    let rows = steps * n;
+    let block = n * h;
+    let (wx, wh) = weight.split_at(i * gh);
+    let (wh_rz, wh_c) = if g.kind == RecurrentKind::Gru {
+        (columns(wh, gh, 0, 2 * h), columns(wh, gh, 2 * h, h))
+    } else {
+        (Vec::new(), Vec::new())
+    };
+    // Gradients of the gates' pre-activations, [T, N, g*H].
+    let mut dpre = vec![0.0; rows * gh];
+    let mut dh_next = vec![0.0; block];
+    let mut dc_next = vec![0.0; block];
+    let mut dh = vec![0.0; block];
+    let mut d_rz = vec![0.0; n * 2 * h];
+    let mut d_c = vec![0.0; block];
+    let mut d_rh = vec![0.0; block];
+    for t in (0..steps).rev() {
+        for b in 0..n {
+            for j in 0..h {
+                dh[b * h + j] = grad_out[(b * steps + t) * h + j] + dh_next[b * h + j];
+            }
+        }
+        let act = &saved.gates[t * n * gh..][..n * gh];
+        let dp = &mut dpre[t * n * gh..][..n * gh];
+        let h_prev = &saved.h[t * block..][..block];
+        match g.kind {
+            RecurrentKind::Rnn => {
+                for ((d, &a), &dy) in dp.iter_mut().zip(act).zip(&dh) {
+                    *d = dy * (1.0 - a * a);
+                }
+                gemm(n, gh, h, dp, false, wh, true, &mut dh_next, false);
+            }
+            RecurrentKind::Lstm => {
+                let c = &saved.c[(t + 1) * block..][..block];
+                let c_prev = &saved.c[t * block..][..block];
+                for b in 0..n {
+                    let a = &act[b * gh..][..gh];
+                    let d = &mut dp[b * gh..][..gh];
+                    for j in 0..h {
+                        let k = b * h + j;
+                        let (ig, fg, gg, og) = (a[j], a[h + j], a[2 * h + j], a[3 * h + j]);
+                        let tc = c[k].tanh();
+                        let dc = dc_next[k] + dh[k] * og * (1.0 - tc * tc);
+                        d[j] = dc * gg * ig * (1.0 - ig);
+                        d[h + j] = dc * c_prev[k] * fg * (1.0 - fg);
+                        d[2 * h + j] = dc * ig * (1.0 - gg * gg);
+                        d[3 * h + j] = dh[k] * tc * og * (1.0 - og);
+                        dc_next[k] = dc * fg;
+                    }
+                }
+                gemm(n, gh, h, dp, false, wh, true, &mut dh_next, false);
+            }
+            RecurrentKind::Gru => {
+                for b in 0..n {
+                    let a = &act[b * gh..][..gh];
+                    for j in 0..h {
+                        let k = b * h + j;
+                        let (z, cand) = (a[h + j], a[2 * h + j]);
+                        d_rz[b * 2 * h + h + j] = dh[k] * (h_prev[k] - cand) * z * (1.0 - z);
+                        d_c[k] = dh[k] * (1.0 - z) * (1.0 - cand * cand);
+                        dh_next[k] = dh[k] * z;
+                    }
+                }
+                gemm(n, h, h, &d_c, false, &wh_c, true, &mut d_rh, false);
+                for b in 0..n {
+                    let a = &act[b * gh..][..gh];
+                    for j in 0..h {
+                        let k = b * h + j;
+                        let r = a[j];
+                        d_rz[b * 2 * h + j] = d_rh[k] * h_prev[k] * r * (1.0 - r);
+                        dh_next[k] += d_rh[k] * r;
+                    }
+                }
+                gemm(n, 2 * h, h, &d_rz, false, &wh_rz, true, &mut dh_next, true);
+                for b in 0..n {
+                    let d = &mut dp[b * gh..][..gh];
+                    d[..2 * h].copy_from_slice(&d_rz[b * 2 * h..][..2 * h]);
+                    d[2 * h..].copy_from_slice(&d_c[b * h..][..h]);
+                }
+            }
+        }
+    }
+    if let Some(gb) = grad_bias {
+        assert_eq!(gb.len(), gh, "recurrent: bias gradient");
+        for row in dpre.chunks(gh) {
+            gb.iter_mut().zip(row).for_each(|(s, v)| *s += v);
+        }
+    }
+    if let Some(gw) = grad_weight {
+        assert_eq!(gw.len(), g.weight_len(), "recurrent: weight gradient");
+        let (gwx, gwh) = gw.split_at_mut(i * gh);
+        gemm(i, rows, gh, &saved.x, true, &dpre, false, gwx, true);
+        let h_prev = &saved.h[..rows * h];
+        if g.kind == RecurrentKind::Gru {
+            let d_rz_all = columns(&dpre, gh, 0, 2 * h);
+            let d_c_all = columns(&dpre, gh, 2 * h, h);
+            let mut w_rz = vec![0.0; h * 2 * h];
+            let mut w_c = vec![0.0; h * h];
+            gemm(
+                h,
+                rows,
+                2 * h,
+                h_prev,
+                true,
+                &d_rz_all,
+                false,
+                &mut w_rz,
+                false,
+            );
+            gemm(
+                h, rows, h, &saved.rh, true, &d_c_all, false, &mut w_c, false,
+            );
+            add_columns(gwh, gh, 0, &w_rz, 2 * h);
+            add_columns(gwh, gh, 2 * h, &w_c, h);
+        } else {
+            gemm(h, rows, gh, h_prev, true, &dpre, false, gwh, true);
+        }
+    }
+    if let Some(gx) = grad_x {
+        assert_eq!(gx.len(), g.input_len(), "recurrent: input gradient");
+        let mut dxt = vec![0.0; rows * i];
+        gemm(rows, gh, i, &dpre, false, wx, true, &mut dxt, false);
+        for b in 0..n {
+            for t in 0..steps {
+                let src = &dxt[(t * n + b) * i..][..i];
+                let dst = &mut gx[(b * steps + t) * i..][..i];
+                dst.iter_mut().zip(src).for_each(|(d, s)| *d += s);
+            }
+        }
+    }
+}
