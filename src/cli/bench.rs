@@ -259,7 +259,13 @@ fn synthetic_batches(
                     row.iter_mut().zip(t).for_each(|(v, t)| *v += t);
                 }
             }
-            (x, Targets::Classes(labels))
+            let y = if per_sample == 1 {
+                Targets::Classes(labels)
+            } else {
+                let ids = Array2::from_shape_vec((n, per_sample), labels).expect("n x positions");
+                Targets::Sequences(ids)
+            };
+            (x, y)
         }
         Loss::Bce => {
             if outputs != 1 {

@@ -34,15 +34,6 @@ pub enum RunError {
         /// What went non-finite ("output" or "gradient").
         what: &'static str,
     },
-    /// An op the interpreter cannot run yet.
-    Unsupported {
-        /// The node's path.
-        path: String,
-        /// Where the node is written.
-        span: Span,
-        /// The op.
-        op: String,
-    },
     /// A runtime shape differs from the checked one: a bug in `dl`.
     Internal(String),
 }
@@ -53,7 +44,6 @@ impl std::fmt::Display for RunError {
             RunError::NonFinite { path, what, .. } => {
                 write!(f, "the {what} of `{path}` is not finite (NaN or infinite)")
             }
-            RunError::Unsupported { path, op, .. } => write!(f, "`{path}`: {op} cannot be run yet"),
             RunError::Internal(message) => write!(f, "internal error: {message}"),
         }
     }

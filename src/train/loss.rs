@@ -38,6 +38,21 @@ pub fn record(
             .unwrap_or(output);
             tape.softmax_cross_entropy(logits, ids)
         }
+        (Loss::CrossEntropy, Targets::Sequences(ids)) => {
+            // Every position of every sequence is one row of scores.
+            let rank = graph.nodes[graph.output].shape.rank();
+            let logits = pre_activation(
+                graph,
+                stepper,
+                |op| matches!(op, Op::Softmax { axis } if *axis + 1 == rank),
+            )
+            .unwrap_or(output);
+            let classes = *tape.value(logits).shape().last().unwrap_or(&1);
+            let rows = tape.value(logits).len() / classes.max(1);
+            let flat = tape.reshape(logits, &[rows, classes]);
+            let ids: Vec<u32> = ids.iter().copied().collect();
+            tape.softmax_cross_entropy(flat, &ids)
+        }
         (Loss::Bce, Targets::Classes(ids)) => {
             let shape = tape.value(output).raw_dim();
             let t = Tensor::from_shape_vec(shape, ids.iter().map(|&c| c as f32).collect())
