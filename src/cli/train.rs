@@ -161,10 +161,9 @@ fn evaluate_one(
         Exit::Program
     })?;
     if options.json {
-        println!(
-            "{}",
-            json!({"event": "eval", "run": number, "part": name, "loss": evaluation.loss, "metrics": metrics_json(&evaluation), "baseline": baseline_json(&evaluation)})
-        );
+        let mut line = json!({"event": "eval", "run": number, "part": name, "loss": evaluation.loss, "metrics": metrics_json(&evaluation)});
+        add_baseline(&mut line, "baseline", Some(&evaluation));
+        println!("{line}");
     } else {
         println!(
             "run #{number} {} on {}.{name}: loss {:.4}{}",
@@ -259,7 +258,7 @@ fn train_one(
                 let mut line = json!({"event": "epoch", "run": number, "epoch": summary.epoch, "train_loss": summary.train_loss});
                 line["val_loss"] = summary.val.as_ref().map_or(Value::Null, |v| json!(v.loss));
                 line["val"] = summary.val.as_ref().map_or(Value::Null, metrics_json);
-                line["val_baseline"] = summary.val.as_ref().map_or(Value::Null, baseline_json);
+                add_baseline(&mut line, "val_baseline", summary.val.as_ref());
                 println!("{line}");
             } else {
                 let val = summary
@@ -281,7 +280,8 @@ fn train_one(
     })?;
     let seconds = started.elapsed().as_secs_f64();
     if json {
-        let line = json!({"event": "end", "run": number, "test": test.as_ref().map_or(Value::Null, metrics_json), "test_loss": test.as_ref().map(|t| t.loss), "test_baseline": test.as_ref().map_or(Value::Null, baseline_json), "seconds": seconds});
+        let mut line = json!({"event": "end", "run": number, "test": test.as_ref().map_or(Value::Null, metrics_json), "test_loss": test.as_ref().map(|t| t.loss), "seconds": seconds});
+        add_baseline(&mut line, "test_baseline", test.as_ref());
         println!("{line}");
     } else {
         if let Some(test) = &test {
@@ -322,12 +322,12 @@ fn metrics_json(evaluation: &Evaluation) -> Value {
     Value::Object(map)
 }
 
-/// The baseline of an evaluation as JSON: `{"name", "measure", "value"}`.
-fn baseline_json(evaluation: &Evaluation) -> Value {
-    evaluation.baseline.as_ref().map_or(
-        Value::Null,
-        |b| json!({"name": b.name, "measure": b.measure, "value": b.value}),
-    )
+/// Adds `key: {"name", "measure", "value"}` to the JSON object `line` when
+/// the evaluation has a baseline.
+fn add_baseline(line: &mut Value, key: &str, evaluation: Option<&Evaluation>) {
+    if let Some(b) = evaluation.and_then(|e| e.baseline.as_ref()) {
+        line[key] = json!({"name": b.name, "measure": b.measure, "value": b.value});
+    }
 }
 
 /// The metrics, then the baseline to compare them with, as text.

@@ -87,20 +87,46 @@ pub struct RecurrentSaved {
     h: Vec<f32>,
     /// LSTM cell states `c_0 .. c_T`, `[T + 1, N, H]`; empty otherwise.
     c: Vec<f32>,
+    /// LSTM `tanh(c_t)` for `t = 1 .. T`, `[T, N, H]`; empty otherwise.
+    tc: Vec<f32>,
     /// Gate activations per step, `[T, N, g*H]`.
     gates: Vec<f32>,
     /// GRU `r * h_{t-1}` per step, `[T, N, H]`; empty otherwise.
     rh: Vec<f32>,
 }
 
-/// The logistic function, without overflow for large |x|.
+/// `e^x` to within about 2 ulp (Cephes' `expf`: `2^n e^r` with `|r| <= ln 2 / 2`
+/// and a degree-6 polynomial), written without calls or branches so that a
+/// loop of it vectorises; the library's `expf` and `tanhf` took half of an
+/// LSTM step. Arguments are clamped to `[-87, 88]`, where `e^x` is a normal
+/// `f32`.
+#[inline(always)]
+fn exp(x: f32) -> f32 {
+    const ROUND: f32 = 12_582_912.0; // 1.5 * 2^23: adding it rounds to an integer
+    let x = x.clamp(-87.0, 88.0);
+    let n = (x * std::f32::consts::LOG2_E + ROUND) - ROUND;
+    let r = x - n * 0.693_359_375 + n * 2.121_944_4e-4;
+    let p = 1.987_569_1e-4f32;
+    let p = p * r + 1.398_199_9e-3;
+    let p = p * r + 8.333_452e-3;
+    let p = p * r + 4.166_579_6e-2;
+    let p = p * r + 1.666_666_5e-1;
+    let p = p * r + 5.000_000_1e-1;
+    let y = p * r * r + r + 1.0;
+    y * f32::from_bits(((n as i32 + 127) << 23) as u32)
+}
+
+/// The logistic function `1 / (1 + e^-x)`.
+#[inline(always)]
 fn sigmoid(x: f32) -> f32 {
-    if x >= 0.0 {
-        1.0 / (1.0 + (-x).exp())
-    } else {
-        let e = x.exp();
-        e / (1.0 + e)
-    }
+    1.0 / (1.0 + exp(-x))
+}
+
+/// `tanh x = sign(x) (1 - e^-2|x|) / (1 + e^-2|x|)`.
+#[inline(always)]
+fn tanh(x: f32) -> f32 {
+    let e = exp(-2.0 * x.abs());
+    ((1.0 - e) / (1.0 + e)).copysign(x)
 }
 
 /// Columns `from..from + width` of the row-major `[rows, cols]` matrix `m`, as
@@ -159,6 +185,11 @@ pub fn recurrent_forward(
     } else {
         Vec::new()
     };
+    let mut tc = if g.kind == RecurrentKind::Lstm {
+        vec![0.0; rows * h]
+    } else {
+        Vec::new()
+    };
     let mut rh = if g.kind == RecurrentKind::Gru {
         vec![0.0; rows * h]
     } else {
@@ -179,30 +210,30 @@ pub fn recurrent_forward(
         match g.kind {
             RecurrentKind::Rnn => {
                 gemm(n, h, gh, h_prev, false, wh, false, pre, true);
-                for (p, hn) in pre.iter_mut().zip(h_next.iter_mut()) {
-                    *p = p.tanh();
-                    *hn = *p;
-                }
+                pre.iter_mut().for_each(|p| *p = tanh(*p));
+                h_next.copy_from_slice(pre);
             }
             RecurrentKind::Lstm => {
                 gemm(n, h, gh, h_prev, false, wh, false, pre, true);
                 let (c_past, c_future) = cs.split_at_mut((t + 1) * block);
                 let c_prev = &c_past[t * block..];
                 let c_next = &mut c_future[..block];
+                let tc_t = &mut tc[t * block..][..block];
                 for b in 0..n {
                     let p = &mut pre[b * gh..][..gh];
+                    let (ifg, rest) = p.split_at_mut(2 * h);
+                    let (g_gate, o_gate) = rest.split_at_mut(h);
+                    ifg.iter_mut().for_each(|v| *v = sigmoid(*v));
+                    g_gate.iter_mut().for_each(|v| *v = tanh(*v));
+                    o_gate.iter_mut().for_each(|v| *v = sigmoid(*v));
+                    let (i_gate, f_gate) = ifg.split_at(h);
+                    let k = b * h;
                     for j in 0..h {
-                        let ig = sigmoid(p[j]);
-                        let fg = sigmoid(p[h + j]);
-                        let gg = p[2 * h + j].tanh();
-                        let og = sigmoid(p[3 * h + j]);
-                        p[j] = ig;
-                        p[h + j] = fg;
-                        p[2 * h + j] = gg;
-                        p[3 * h + j] = og;
-                        let c = fg * c_prev[b * h + j] + ig * gg;
-                        c_next[b * h + j] = c;
-                        h_next[b * h + j] = og * c.tanh();
+                        c_next[k + j] = f_gate[j] * c_prev[k + j] + i_gate[j] * g_gate[j];
+                    }
+                    for j in 0..h {
+                        tc_t[k + j] = tanh(c_next[k + j]);
+                        h_next[k + j] = o_gate[j] * tc_t[k + j];
                     }
                 }
             }
@@ -221,8 +252,9 @@ pub fn recurrent_forward(
                 let rh_t = &mut rh[t * block..][..block];
                 for b in 0..n {
                     let p = &mut pre[b * gh..][..gh];
-                    for j in 0..2 * h {
-                        p[j] = sigmoid(p[j] + tmp_rz[b * 2 * h + j]);
+                    let rz = &tmp_rz[b * 2 * h..][..2 * h];
+                    for (v, r) in p[..2 * h].iter_mut().zip(rz) {
+                        *v = sigmoid(*v + r);
                     }
                     for j in 0..h {
                         rh_t[b * h + j] = p[j] * h_prev[b * h + j];
@@ -232,7 +264,7 @@ pub fn recurrent_forward(
                 for b in 0..n {
                     let p = &mut pre[b * gh..][..gh];
                     for j in 0..h {
-                        let cand = (p[2 * h + j] + tmp_c[b * h + j]).tanh();
+                        let cand = tanh(p[2 * h + j] + tmp_c[b * h + j]);
                         p[2 * h + j] = cand;
                         let z = p[h + j];
                         h_next[b * h + j] = z * h_prev[b * h + j] + (1.0 - z) * cand;
@@ -250,6 +282,7 @@ pub fn recurrent_forward(
         x: xt,
         h: hs,
         c: cs,
+        tc,
         gates,
         rh,
     }
@@ -306,7 +339,7 @@ pub fn recurrent_backward(
                 gemm(n, gh, h, dp, false, wh, true, &mut dh_next, false);
             }
             RecurrentKind::Lstm => {
-                let c = &saved.c[(t + 1) * block..][..block];
+                let tc = &saved.tc[t * block..][..block];
                 let c_prev = &saved.c[t * block..][..block];
                 for b in 0..n {
                     let a = &act[b * gh..][..gh];
@@ -314,7 +347,7 @@ pub fn recurrent_backward(
                     for j in 0..h {
                         let k = b * h + j;
                         let (ig, fg, gg, og) = (a[j], a[h + j], a[2 * h + j], a[3 * h + j]);
-                        let tc = c[k].tanh();
+                        let tc = tc[k];
                         let dc = dc_next[k] + dh[k] * og * (1.0 - tc * tc);
                         d[j] = dc * gg * ig * (1.0 - ig);
                         d[h + j] = dc * c_prev[k] * fg * (1.0 - fg);
@@ -402,5 +435,35 @@ pub fn recurrent_backward(
                 dst.iter_mut().zip(src).for_each(|(d, s)| *d += s);
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fast_functions_match_the_library_ones() {
+        for k in -20_000..=20_000 {
+            let x = k as f32 * 0.004;
+            let e = f64::from(x).exp();
+            assert!(
+                (f64::from(exp(x)) - e).abs() <= 3e-7 * e,
+                "exp({x}) = {} vs {e}",
+                exp(x)
+            );
+            let t = f64::from(x).tanh();
+            assert!((f64::from(tanh(x)) - t).abs() <= 3e-7, "tanh({x})");
+            let s = 1.0 / (1.0 + (-f64::from(x)).exp());
+            assert!((f64::from(sigmoid(x)) - s).abs() <= 3e-7, "sigmoid({x})");
+        }
+        assert_eq!(tanh(0.0), 0.0);
+        assert_eq!(tanh(100.0), 1.0);
+        assert_eq!(tanh(-100.0), -1.0);
+        assert!(sigmoid(-1000.0) < 1e-37);
+        assert_eq!(sigmoid(1000.0), 1.0);
+        assert!(exp(-1000.0) > 0.0 && exp(1000.0).is_finite());
+        // NaN stays NaN, so the interpreter's finiteness checks still see it.
+        assert!(exp(f32::NAN).is_nan() && tanh(f32::NAN).is_nan());
     }
 }
