@@ -133,3 +133,31 @@ fn exploding_gradients_stop_training_without_clip_and_not_with_it() {
     let persistence = end["test_baseline"]["value"].as_f64().expect("baseline");
     assert!(rmse < persistence, "rmse {rmse}, persistence {persistence}");
 }
+
+#[test]
+fn recurrent_training_is_identical_with_1_and_2_threads() {
+    let log = |threads: &str| {
+        let out = dl(&[
+            "--threads",
+            threads,
+            "train",
+            "examples/sunspots.dl",
+            "--run",
+            "3",
+            "--epochs",
+            "3",
+            "--json",
+        ]);
+        succeeded(&out);
+        json_lines(&out)
+            .into_iter()
+            .map(|mut line| {
+                if let Some(obj) = line.as_object_mut() {
+                    obj.remove("seconds");
+                }
+                line
+            })
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(log("1"), log("2"));
+}
