@@ -89,6 +89,10 @@ pub fn run(session: &Session, options: &SampleOptions) -> Result<(), Exit> {
     let window = loaded.sample_shape[0];
     let mut context: Vec<usize> = match &options.prime {
         Some(prime) => prime_ids(prime, vocabulary, window)?,
+        None if loaded.train.is_empty() => {
+            eprintln!("error: the training part is empty; give the start with `--prime TEXT`");
+            return Err(Exit::Usage);
+        }
         None => loaded.train.x.row(0).iter().map(|&v| v as usize).collect(),
     };
     let mut rng = ChaCha8Rng::seed_from_u64(options.seed);

@@ -217,10 +217,11 @@ pub fn evaluate(
                 actual: &actual,
                 classes,
             };
-            (
-                metrics::evaluate(&run.metrics, &outcome),
-                Some(Confusion::new(classes, &actual, &predicted_classes)),
-            )
+            // Per-position targets (text) would give a vocabulary-sized
+            // matrix nobody reads; one class per sample gets one.
+            let confusion = matches!(part.y, Targets::Classes(_))
+                .then(|| Confusion::new(classes, &actual, &predicted_classes));
+            (metrics::evaluate(&run.metrics, &outcome), confusion)
         }
         Targets::Values(actual) => {
             let actual: Vec<f32> = actual.iter().copied().collect();
