@@ -15,9 +15,16 @@
 //! backward, the weight and input gradients are likewise one GEMM each over
 //! the whole sequence; only the gradient flowing to `h_{t-1}` is per step.
 //! Inside, sequences are time-major (`[T, N, ..]`) so each step is one
-//! contiguous block. Everything runs on the calling thread, in a fixed order.
+//! contiguous block.
+//!
+//! Sequences are independent, so the batch is cut into chunks (at least 16
+//! sequences each, at most 8 chunks; the cut depends on the batch size
+//! alone) that run in parallel; weight and bias gradients are summed over
+//! the chunks in chunk order, so results are bit-identical for any thread
+//! count.
 
 use super::gemm;
+use rayon::prelude::*;
 
 /// Which recurrent layer.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -78,9 +85,16 @@ impl RecurrentGeometry {
     }
 }
 
-/// What the forward pass keeps for backward, all time-major.
+/// What the forward pass keeps for backward: one [`ChunkState`] per chunk
+/// of the batch, with the geometry of that chunk and its first sequence.
 #[derive(Clone, Debug)]
 pub struct RecurrentSaved {
+    chunks: Vec<(usize, RecurrentGeometry, ChunkState)>,
+}
+
+/// What the forward pass keeps of one chunk of sequences, all time-major.
+#[derive(Clone, Debug)]
+struct ChunkState {
     /// The input, `[T, N, I]`.
     x: Vec<f32>,
     /// Hidden states `h_0 .. h_T`, `[T + 1, N, H]` (`h_0` = 0).
@@ -152,9 +166,26 @@ fn add_columns(dst: &mut [f32], cols: usize, from: usize, src: &[f32], width: us
     }
 }
 
+/// Sequences per chunk below which a batch is not split.
+const CHUNK_SEQUENCES: usize = 16;
+/// The most chunks a batch is split into.
+const MAX_CHUNKS: usize = 8;
+
+/// The chunks of a batch of `batch` sequences, as `(first, end)`: as many
+/// chunks of at least [`CHUNK_SEQUENCES`] as fit, at most [`MAX_CHUNKS`].
+/// The split depends on the batch size alone, so results do not depend on
+/// the thread count.
+fn chunk_bounds(batch: usize) -> Vec<(usize, usize)> {
+    let count = (batch / CHUNK_SEQUENCES).clamp(1, MAX_CHUNKS);
+    (0..count)
+        .map(|c| (batch * c / count, batch * (c + 1) / count))
+        .collect()
+}
+
 /// Runs the layer over the sequences `x` (`[N, T, I]`) with `weight`
 /// (`[I + H, g*H]`) and `bias` (`[g*H]`), writing every hidden state to
-/// `out` (`[N, T, H]`); returns what backward needs.
+/// `out` (`[N, T, H]`); returns what backward needs. Sequences are
+/// independent, so chunks of the batch run in parallel.
 ///
 /// # Panics
 /// When a slice's length does not match the geometry (an internal error).
@@ -165,6 +196,45 @@ pub fn recurrent_forward(
     bias: &[f32],
     out: &mut [f32],
 ) -> RecurrentSaved {
+    assert_eq!(x.len(), g.input_len(), "recurrent: input");
+    assert_eq!(weight.len(), g.weight_len(), "recurrent: weight");
+    assert_eq!(bias.len(), g.width(), "recurrent: bias");
+    assert_eq!(out.len(), g.output_len(), "recurrent: output");
+    let run = |&(first, end): &(usize, usize)| {
+        let cg = RecurrentGeometry {
+            batch: end - first,
+            ..*g
+        };
+        let x = &x[first * g.steps * g.input..end * g.steps * g.input];
+        let mut o = vec![0.0; cg.output_len()];
+        let state = chunk_forward(&cg, x, weight, bias, &mut o);
+        (first, cg, state, o)
+    };
+    let bounds = chunk_bounds(g.batch);
+    let results: Vec<_> = if bounds.len() > 1 {
+        bounds.par_iter().map(run).collect()
+    } else {
+        bounds.iter().map(run).collect()
+    };
+    let per = g.steps * g.hidden;
+    let chunks = results
+        .into_iter()
+        .map(|(first, cg, state, o)| {
+            out[first * per..][..o.len()].copy_from_slice(&o);
+            (first, cg, state)
+        })
+        .collect();
+    RecurrentSaved { chunks }
+}
+
+/// [`recurrent_forward`] on one chunk of sequences.
+fn chunk_forward(
+    g: &RecurrentGeometry,
+    x: &[f32],
+    weight: &[f32],
+    bias: &[f32],
+    out: &mut [f32],
+) -> ChunkState {
     let (n, steps, i, h, gh) = (g.batch, g.steps, g.input, g.hidden, g.width());
     assert_eq!(x.len(), g.input_len(), "recurrent: input");
     assert_eq!(weight.len(), g.weight_len(), "recurrent: weight");
@@ -283,7 +353,7 @@ pub fn recurrent_forward(
             out[(b * steps + t) * h..][..h].copy_from_slice(&hs[(t + 1) * block + b * h..][..h]);
         }
     }
-    RecurrentSaved {
+    ChunkState {
         x: xt,
         h: hs,
         c: cs,
@@ -295,13 +365,67 @@ pub fn recurrent_forward(
 
 /// Backpropagation through time: given the gradient of every hidden state
 /// (`grad_out`, `[N, T, H]`), adds the gradients of the input, weight and bias
-/// into the buffers given (`None` for one nobody needs).
+/// into the buffers given (`None` for one nobody needs). Chunks of the batch
+/// run in parallel; their weight and bias gradients are summed in chunk order.
 ///
 /// # Panics
 /// When a slice's length does not match the geometry (an internal error).
 pub fn recurrent_backward(
     g: &RecurrentGeometry,
     saved: &RecurrentSaved,
+    weight: &[f32],
+    grad_out: &[f32],
+    grad_x: Option<&mut [f32]>,
+    grad_weight: Option<&mut [f32]>,
+    grad_bias: Option<&mut [f32]>,
+) {
+    assert_eq!(weight.len(), g.weight_len(), "recurrent: weight");
+    assert_eq!(grad_out.len(), g.output_len(), "recurrent: output gradient");
+    let (want_x, want_w, want_b) = (grad_x.is_some(), grad_weight.is_some(), grad_bias.is_some());
+    let run = |(first, cg, state): &(usize, RecurrentGeometry, ChunkState)| {
+        let per = g.steps * g.hidden;
+        let grad_out = &grad_out[first * per..][..cg.output_len()];
+        let mut gx = want_x.then(|| vec![0.0; cg.input_len()]);
+        let mut gw = want_w.then(|| vec![0.0; cg.weight_len()]);
+        let mut gb = want_b.then(|| vec![0.0; cg.width()]);
+        chunk_backward(
+            cg,
+            state,
+            weight,
+            grad_out,
+            gx.as_deref_mut(),
+            gw.as_deref_mut(),
+            gb.as_deref_mut(),
+        );
+        (*first, gx, gw, gb)
+    };
+    let results: Vec<_> = if saved.chunks.len() > 1 {
+        saved.chunks.par_iter().map(run).collect()
+    } else {
+        saved.chunks.iter().map(run).collect()
+    };
+    let (mut grad_x, mut grad_weight, mut grad_bias) = (grad_x, grad_weight, grad_bias);
+    let add = |dst: &mut [f32], src: &[f32]| dst.iter_mut().zip(src).for_each(|(d, s)| *d += s);
+    for (first, gx, gw, gb) in results {
+        if let (Some(dst), Some(src)) = (grad_x.as_deref_mut(), gx) {
+            assert_eq!(dst.len(), g.input_len(), "recurrent: input gradient");
+            add(&mut dst[first * g.steps * g.input..][..src.len()], &src);
+        }
+        if let (Some(dst), Some(src)) = (grad_weight.as_deref_mut(), gw) {
+            assert_eq!(dst.len(), g.weight_len(), "recurrent: weight gradient");
+            add(dst, &src);
+        }
+        if let (Some(dst), Some(src)) = (grad_bias.as_deref_mut(), gb) {
+            assert_eq!(dst.len(), g.width(), "recurrent: bias gradient");
+            add(dst, &src);
+        }
+    }
+}
+
+/// [`recurrent_backward`] on one chunk of sequences.
+fn chunk_backward(
+    g: &RecurrentGeometry,
+    saved: &ChunkState,
     weight: &[f32],
     grad_out: &[f32],
     grad_x: Option<&mut [f32]>,
@@ -446,6 +570,87 @@ pub fn recurrent_backward(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::kernels::test_util::fill;
+
+    /// Output and input, weight and bias gradients of the whole-batch kernel.
+    fn run_chunked(
+        g: &RecurrentGeometry,
+        x: &[f32],
+        w: &[f32],
+        b: &[f32],
+        dy: &[f32],
+    ) -> [Vec<f32>; 4] {
+        let mut out = vec![0.0; g.output_len()];
+        let saved = recurrent_forward(g, x, w, b, &mut out);
+        let (mut gx, mut gw, mut gb) = (
+            vec![0.0; g.input_len()],
+            vec![0.0; g.weight_len()],
+            vec![0.0; g.width()],
+        );
+        recurrent_backward(
+            g,
+            &saved,
+            w,
+            dy,
+            Some(&mut gx),
+            Some(&mut gw),
+            Some(&mut gb),
+        );
+        [out, gx, gw, gb]
+    }
+
+    #[test]
+    fn chunks_agree_with_one_pass_and_any_thread_count() {
+        for kind in [RecurrentKind::Rnn, RecurrentKind::Lstm, RecurrentKind::Gru] {
+            let g = RecurrentGeometry {
+                kind,
+                batch: 37,
+                steps: 6,
+                input: 3,
+                hidden: 5,
+            };
+            assert_eq!(chunk_bounds(g.batch), vec![(0, 18), (18, 37)]);
+            let x = fill(g.input_len(), 1);
+            let w: Vec<f32> = fill(g.weight_len(), 2).iter().map(|v| v * 0.5).collect();
+            let b = fill(g.width(), 3);
+            let dy = fill(g.output_len(), 4);
+            let chunked = run_chunked(&g, &x, &w, &b, &dy);
+            // The same computation as a single chunk.
+            let mut out = vec![0.0; g.output_len()];
+            let state = chunk_forward(&g, &x, &w, &b, &mut out);
+            let (mut gx, mut gw, mut gb) = (
+                vec![0.0; g.input_len()],
+                vec![0.0; g.weight_len()],
+                vec![0.0; g.width()],
+            );
+            chunk_backward(
+                &g,
+                &state,
+                &w,
+                &dy,
+                Some(&mut gx),
+                Some(&mut gw),
+                Some(&mut gb),
+            );
+            for (got, want) in chunked.iter().zip([out, gx, gw, gb]) {
+                for (a, b) in got.iter().zip(&want) {
+                    assert!(
+                        (a - b).abs() <= 1e-5 * (1.0 + b.abs()),
+                        "{kind:?}: {a} vs {b}"
+                    );
+                }
+            }
+            let pool = |n| {
+                rayon::ThreadPoolBuilder::new()
+                    .num_threads(n)
+                    .build()
+                    .unwrap()
+            };
+            let one = pool(1).install(|| run_chunked(&g, &x, &w, &b, &dy));
+            let two = pool(2).install(|| run_chunked(&g, &x, &w, &b, &dy));
+            assert_eq!(one, two, "{kind:?}: bit-identical for 1 and 2 threads");
+        }
+    }
 
     #[test]
     fn fast_functions_match_the_library_ones() {
