@@ -63,6 +63,29 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Write text with a character model trained on `text` data.
+    Sample {
+        /// The `.dl` program.
+        file: PathBuf,
+        /// Trained weights (`save =` of the `train` block).
+        #[arg(long, value_name = "W")]
+        weights: PathBuf,
+        /// Use the K-th `train` block (counting from 1; default: the first on `text` data).
+        #[arg(long, value_name = "K")]
+        run: Option<usize>,
+        /// Characters to write.
+        #[arg(long, value_name = "N", default_value_t = 500)]
+        length: usize,
+        /// Softmax temperature (below 1: safer, above 1: more varied).
+        #[arg(long, value_name = "T", default_value_t = 0.8)]
+        temperature: f64,
+        /// Seed of the random draws.
+        #[arg(long, value_name = "S", default_value_t = 0)]
+        seed: u64,
+        /// Text to start from (default: a window of the training text).
+        #[arg(long, value_name = "TEXT")]
+        prime: Option<String>,
+    },
     /// Time training steps of a `train` block's model on synthetic data; print one JSON line.
     Bench {
         /// The program to run.
@@ -153,6 +176,27 @@ fn main() -> ExitCode {
                 json,
             };
             finish(cli::Session::open(file).and_then(|session| cli::train::run(&session, &options)))
+        }
+        Command::Sample {
+            file,
+            weights,
+            run,
+            length,
+            temperature,
+            seed,
+            prime,
+        } => {
+            let options = cli::sample::SampleOptions {
+                weights,
+                run,
+                length,
+                temperature,
+                seed,
+                prime,
+            };
+            finish(
+                cli::Session::open(file).and_then(|session| cli::sample::run(&session, &options)),
+            )
         }
         Command::Bench {
             file,

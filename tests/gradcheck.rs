@@ -11,7 +11,7 @@
 //! `op_coverage_is_complete` reads `src/autodiff/op.rs` and fails when an `Op`
 //! or `Unary` variant has no gradient case here.
 
-use dl::autodiff::{Tape, Tensor, Unary, Var};
+use dl::autodiff::{RecurrentKind, Tape, Tensor, Unary, Var};
 use dl::data::Targets;
 use dl::diagnostic::Severity;
 use dl::interp::{Mode, ParamStore, Stepper};
@@ -750,6 +750,23 @@ fn op_cases() -> Vec<OpCase> {
             true,
         ),
     ]);
+    // Recurrent layers over 6 steps: gradients of the input, weight and bias.
+    for (name, kind, gates) in [
+        ("recurrent rnn [2,6,3] h 4", RecurrentKind::Rnn, 1),
+        ("recurrent lstm [2,6,3] h 4", RecurrentKind::Lstm, 4),
+        ("recurrent gru [2,6,3] h 4", RecurrentKind::Gru, 3),
+    ] {
+        cases.push(case(
+            name,
+            &["Recurrent"],
+            vec![
+                r.uniform(&[2, 6, 3], -1.0, 1.0),
+                r.uniform(&[7, gates * 4], -0.8, 0.8),
+                r.uniform(&[gates * 4], -0.5, 0.5),
+            ],
+            move |t, v| t.recurrent(kind, v[0], v[1], v[2]),
+        ));
+    }
     // Losses.
     let probs = r.uniform(&[4, 3], 0.1, 0.9);
     let (bits_a, bits_b) = (r.bits(&[4, 3]), r.bits(&[5, 1]));
@@ -1242,6 +1259,61 @@ fn layer_cases() -> Vec<LayerCase> {
             Loss::Mse,
         ),
         layer(
+            "rnn over 6 steps, last, dense",
+            "model M(x: [T, 3]) { rnn(4) last dense(1) }",
+            r.uniform(&[3, 6, 3], -1.0, 1.0),
+            values(r, 3),
+            Loss::Mse,
+        ),
+        layer(
+            "lstm over 6 steps, every step used",
+            "model M(x: [T, 3]) { lstm(4) tanh mean(axis = 0) dense(1) }",
+            r.uniform(&[3, 6, 3], -1.0, 1.0),
+            values(r, 3),
+            Loss::Mse,
+        ),
+        layer(
+            "gru over 6 steps, stacked on lstm",
+            "model M(x: [T, 2]) { lstm(3) gru(4) last dense(1) }",
+            r.uniform(&[3, 6, 2], -1.0, 1.0),
+            values(r, 3),
+            Loss::Mse,
+        ),
+        LayerCase {
+            model: "M",
+            ..layer(
+                "Elman cell over 5 steps",
+                r#"cell Elman(x: [I], hidden: int) state (h: [hidden] = zeros) {
+                    param U: [I, hidden]
+                    param W: [hidden, hidden]
+                    param b: [hidden] = zeros
+                    next h = tanh(x @ U + h @ W + b)
+                    h
+                }
+                model M(x: [T, 3]) { Elman(4) last dense(1) }"#,
+                r.uniform(&[3, 5, 3], -1.0, 1.0),
+                values(r, 3),
+                Loss::Mse,
+            )
+        },
+        LayerCase {
+            model: "M",
+            ..layer(
+                "LSTMCell over 5 steps, two states, every output used",
+                LSTM_CELL,
+                r.uniform(&[2, 5, 2], -1.0, 1.0),
+                values(r, 2),
+                Loss::Mse,
+            )
+        },
+        layer(
+            "embedding (repeated ids) lstm over 5 steps",
+            "model M(x: [5]) { embedding(7, 3) lstm(4) last dense(1) }",
+            ids.clone(),
+            values(r, 3),
+            Loss::Mse,
+        ),
+        layer(
             "embedding (repeated ids) flatten dense",
             "model M(x: [5]) { embedding(7, 3) flatten dense(1) }",
             ids,
@@ -1318,6 +1390,31 @@ fn layer_cases() -> Vec<LayerCase> {
         ),
     ]
 }
+
+/// The textbook LSTM cell of LANGUAGE.md, used over a sequence and reduced
+/// with `mean` so that every step's output matters.
+const LSTM_CELL: &str = r#"
+cell LSTMCell(x: [I], hidden: int) state (h: [hidden] = zeros, c: [hidden] = zeros) {
+    param Wf: [I + hidden, hidden]
+    param Wi: [I + hidden, hidden]
+    param Wc: [I + hidden, hidden]
+    param Wo: [I + hidden, hidden]
+    param bf: [hidden] = ones
+    param bi: [hidden] = zeros
+    param bc: [hidden] = zeros
+    param bo: [hidden] = zeros
+    let z = concat(x, h, axis = -1)
+    let f = sigmoid(z @ Wf + bf)
+    let i = sigmoid(z @ Wi + bi)
+    let g = tanh(z @ Wc + bc)
+    let o = sigmoid(z @ Wo + bo)
+    next c = f * c + i * g
+    next h = o * tanh(c)
+    h
+}
+model M(x: [T, 2]) { LSTMCell(4) mean(axis = 0) dense(1) }
+model B(x: [T, 2]) { lstm(4) mean(axis = 0) dense(1) }
+"#;
 
 fn graph_of(case: &LayerCase) -> Graph {
     let (program, diagnostics) = dl::check_source(case.source);
@@ -1527,6 +1624,128 @@ fn logistic_regression_gradient_is_the_textbook_one() {
         assert!(
             (j - want_j).abs() <= 1e-5,
             "scenario {scenario}: J = {j}, textbook {want_j}"
+        );
+    }
+}
+
+// ---------------------------------------------------------------------------
+// The textbook LSTM cell and the built-in `lstm` are the same function.
+
+/// The one tensor of `store` whose name contains `part` and ends with `suffix`.
+fn named<'s>(store: &'s ParamStore, part: &str, suffix: &str) -> &'s str {
+    let found: Vec<&str> = store
+        .values
+        .keys()
+        .filter(|n| n.contains(part) && n.ends_with(suffix))
+        .map(String::as_str)
+        .collect();
+    assert_eq!(found.len(), 1, "{part}*{suffix}: {found:?}");
+    found[0]
+}
+
+#[test]
+fn lstm_cell_matches_builtin_lstm_with_mapped_weights() {
+    let (program, diagnostics) = dl::check_source(LSTM_CELL);
+    assert!(
+        diagnostics.iter().all(|d| d.severity != Severity::Error),
+        "{diagnostics:#?}"
+    );
+    let program = program.expect("parsed");
+    let graph = |name: &str| {
+        program
+            .models
+            .iter()
+            .find(|m| m.name == name)
+            .expect("model")
+            .graph
+            .clone()
+    };
+    let (cell_graph, builtin_graph) = (graph("M"), graph("B"));
+    let mut r = Rng::new(9);
+    let mut cell = ParamStore::init(&cell_graph, 5);
+    for value in cell.values.values_mut() {
+        let shape = value.shape().to_vec();
+        *value = r.uniform(&shape, -0.7, 0.7);
+    }
+    // Built-in columns are the gate blocks i, f, g, o: Wi, Wf, Wc, Wo side by side.
+    let blocks = ["i", "f", "c", "o"];
+    let weight = |prefix: &str| {
+        let parts: Vec<_> = blocks
+            .iter()
+            .map(|g| {
+                cell.get(named(&cell, ".LSTMCell_", &format!(".{prefix}{g}")))
+                    .view()
+            })
+            .collect();
+        ndarray::concatenate(ndarray::Axis(parts[0].ndim() - 1), &parts).expect("blocks")
+    };
+    let mut builtin = ParamStore::init(&builtin_graph, 5);
+    let (w, b) = (weight("W"), weight("b"));
+    let (w_name, b_name) = (
+        named(&builtin, ".lstm_", ".weight").to_string(),
+        named(&builtin, ".lstm_", ".bias").to_string(),
+    );
+    builtin.values.insert(w_name.clone(), w);
+    builtin.values.insert(b_name.clone(), b);
+    for suffix in [".weight", ".bias"] {
+        let from = named(&cell, ".dense_", suffix).to_string();
+        let to = named(&builtin, ".dense_", suffix).to_string();
+        builtin.values.insert(to, cell.get(&from).clone());
+    }
+
+    let input = r.uniform(&[3, 7, 2], -1.0, 1.0);
+    let targets = values(&mut r, 3);
+    let run = |graph: &Graph, store: &ParamStore| {
+        let mut tape = Tape::new();
+        let mut stepper = Stepper::new(graph, store, input.clone(), &mut tape, Mode::Train, 0);
+        let out = stepper.run(&mut tape).expect("runs");
+        // The recurrent layer's own output, [3, 7, 4]: the node before `mean`.
+        let seq = graph
+            .nodes
+            .iter()
+            .position(|n| n.path.contains("mean"))
+            .map(|id| stepper.value_of(graph.nodes[id].inputs[0]).expect("ran"))
+            .expect("a mean node");
+        let loss = dl::train::loss::record(&mut tape, graph, &stepper, out, Loss::Mse, &targets);
+        let grads = tape.backward(loss);
+        let by_name: std::collections::HashMap<String, Tensor> = stepper
+            .param_vars()
+            .iter()
+            .filter_map(|(n, v)| grads.get(*v).map(|g| (n.clone(), g.clone())))
+            .collect();
+        (tape.value(seq).clone(), scalar(tape.value(loss)), by_name)
+    };
+    let (cell_seq, cell_loss, cell_grads) = run(&cell_graph, &cell);
+    let (builtin_seq, builtin_loss, builtin_grads) = run(&builtin_graph, &builtin);
+    let close = |a: &Tensor, b: &Tensor, what: &str| {
+        assert_eq!(a.shape(), b.shape(), "{what}");
+        for (x, y) in a.iter().zip(b.iter()) {
+            assert!((x - y).abs() <= 1e-5, "{what}: {x} vs {y}");
+        }
+    };
+    close(&cell_seq, &builtin_seq, "hidden states");
+    assert!((cell_loss - builtin_loss).abs() <= 1e-5);
+    let grad = |grads: &std::collections::HashMap<String, Tensor>, name: &str| {
+        grads.get(name).cloned().expect("a gradient")
+    };
+    for (k, g) in blocks.iter().enumerate() {
+        for (prefix, builtin_name) in [("W", &w_name), ("b", &b_name)] {
+            let cell_name = named(&cell, ".LSTMCell_", &format!(".{prefix}{g}"));
+            let whole = grad(&builtin_grads, builtin_name);
+            let axis = ndarray::Axis(whole.ndim() - 1);
+            let part = whole.slice_axis(axis, ndarray::Slice::from(k * 4..(k + 1) * 4));
+            close(
+                &grad(&cell_grads, cell_name),
+                &part.to_owned(),
+                &format!("gradient of {cell_name}"),
+            );
+        }
+    }
+    for suffix in [".weight", ".bias"] {
+        close(
+            &grad(&cell_grads, named(&cell, ".dense_", suffix)),
+            &grad(&builtin_grads, named(&builtin, ".dense_", suffix)),
+            suffix,
         );
     }
 }

@@ -9,5 +9,6 @@
 mod op;
 mod tape;
 
+pub use crate::kernels::recurrent::RecurrentKind;
 pub use op::Unary;
 pub use tape::{Grads, Tape, Tensor, Var};

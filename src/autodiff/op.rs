@@ -134,6 +134,12 @@ pub enum Op {
     MaxPool(crate::kernels::pool::Pool2dGeometry, Vec<u32>),
     /// Average pooling on NCHW.
     AvgPool(crate::kernels::pool::Pool2dGeometry),
+    /// A recurrent layer over whole sequences (inputs: `[N, T, I]`, the
+    /// weight, the bias), with the states its backward needs.
+    Recurrent(
+        crate::kernels::recurrent::RecurrentGeometry,
+        Box<crate::kernels::recurrent::RecurrentSaved>,
+    ),
     /// Mean softmax cross-entropy of logits against class ids; keeps the softmax.
     SoftmaxCrossEntropy {
         /// Softmax of the logits.

@@ -4,6 +4,7 @@ use super::op::{Op, Unary, sigmoid};
 use crate::kernels;
 use crate::kernels::conv::Conv2dGeometry;
 use crate::kernels::pool::Pool2dGeometry;
+use crate::kernels::recurrent::{RecurrentGeometry, RecurrentKind};
 use ndarray::{ArrayD, Axis, IxDyn};
 
 /// A tensor of `f32`, any rank, row-major.
@@ -293,6 +294,36 @@ impl Tape {
         self.push(value, op, vec![x])
     }
 
+    /// A recurrent layer of `kind` over the sequences `x` (`[n, t, i]`), with
+    /// `weight` (`[i + h, gates * h]`) and `bias` (`[gates * h]`): every hidden
+    /// state, `[n, t, h]`. Backward is backpropagation through time.
+    pub fn recurrent(&mut self, kind: RecurrentKind, x: Var, weight: Var, bias: Var) -> Var {
+        let xs = self.value(x).shape().to_vec();
+        let width = self.value(bias).len();
+        let g = RecurrentGeometry {
+            kind,
+            batch: xs[0],
+            steps: xs[1],
+            input: xs[2],
+            hidden: width / kind.gates(),
+        };
+        let mut out = vec![0.0; g.output_len()];
+        let saved = kernels::recurrent::recurrent_forward(
+            &g,
+            &contiguous(self.value(x)),
+            &contiguous(self.value(weight)),
+            &contiguous(self.value(bias)),
+            &mut out,
+        );
+        let value =
+            Tensor::from_shape_vec(IxDyn(&[g.batch, g.steps, g.hidden]), out).expect("output size");
+        self.push(
+            value,
+            Op::Recurrent(g, Box::new(saved)),
+            vec![x, weight, bias],
+        )
+    }
+
     /// Mean cross-entropy of softmax(`logits`) (`[N, K]`) against class ids.
     pub fn softmax_cross_entropy(&mut self, logits: Var, targets: &[u32]) -> Var {
         let probs = softmax(self.value(logits), 1);
@@ -516,6 +547,28 @@ impl Tape {
                 vec![Some(
                     Tensor::from_shape_vec(input(0).raw_dim(), gi).expect("same size"),
                 )]
+            }
+            Op::Recurrent(g, saved) => {
+                let wants = |i: usize| self.nodes[node.inputs[i].0].needs_grad;
+                let mut gx = wants(0).then(|| vec![0.0; g.input_len()]);
+                let mut gw = wants(1).then(|| vec![0.0; g.weight_len()]);
+                let mut gb = wants(2).then(|| vec![0.0; g.width()]);
+                kernels::recurrent::recurrent_backward(
+                    g,
+                    saved,
+                    &contiguous(input(1)),
+                    &contiguous(grad),
+                    gx.as_deref_mut(),
+                    gw.as_deref_mut(),
+                    gb.as_deref_mut(),
+                );
+                [gx, gw, gb]
+                    .into_iter()
+                    .enumerate()
+                    .map(|(i, d)| {
+                        d.map(|d| Tensor::from_shape_vec(input(i).raw_dim(), d).expect("same size"))
+                    })
+                    .collect()
             }
             Op::SoftmaxCrossEntropy { probs, targets } => {
                 let scale =

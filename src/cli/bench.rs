@@ -230,7 +230,9 @@ fn io_dims(graph: &Graph) -> Result<(Vec<usize>, Vec<usize>), String> {
 /// - `cross_entropy`: class templates `T ~ N(0, 1)` of the input shape,
 ///   labels uniform over the output's classes, `x = T[y] + e`, `e ~ N(0, 1)`;
 /// - `bce`: `x ~ N(0, 1)`, `w ~ N(0, 1)`, `y = 1[x . w + 0.5 e > 0]`;
-/// - regression losses: `x ~ N(0, 1)`, `W ~ N(0, 1 / F)`, `y = x W + 0.5 e`.
+/// - regression losses on sequences of one feature (`[T, 1]`) with one
+///   output: sine waves, see [`sine_waves`];
+/// - other regression: `x ~ N(0, 1)`, `W ~ N(0, 1 / F)`, `y = x W + 0.5 e`.
 fn synthetic_batches(
     graph: &Graph,
     loss: Loss,
@@ -259,7 +261,13 @@ fn synthetic_batches(
                     row.iter_mut().zip(t).for_each(|(v, t)| *v += t);
                 }
             }
-            (x, Targets::Classes(labels))
+            let y = if per_sample == 1 {
+                Targets::Classes(labels)
+            } else {
+                let ids = Array2::from_shape_vec((n, per_sample), labels).expect("n x positions");
+                Targets::Sequences(ids)
+            };
+            (x, y)
         }
         Loss::Bce => {
             if outputs != 1 {
@@ -279,6 +287,9 @@ fn synthetic_batches(
                 })
                 .collect();
             (x, Targets::Classes(labels))
+        }
+        Loss::Mse | Loss::HalfMse | Loss::Mae if matches!(input[..], [_, 1]) && outputs == 1 => {
+            sine_waves(&mut rng, n, input[0])
         }
         Loss::Mse | Loss::HalfMse | Loss::Mae => {
             let x = normals(&mut rng, n * features);
@@ -313,6 +324,23 @@ fn synthetic_batches(
             (x, y.select(rows))
         })
         .collect())
+}
+
+/// `n` sine waves of `steps` values and, as targets, the value after them,
+/// like the reference scripts' sequence data: per wave a frequency
+/// `f ~ U(0.1, 0.5)` and a phase `p ~ U(0, 2 pi)`; `x_t = sin(f t + p)` for
+/// `t < steps`, target `sin(f steps + p)`.
+fn sine_waves(rng: &mut ChaCha8Rng, n: usize, steps: usize) -> (Vec<f32>, Targets) {
+    let mut x = Vec::with_capacity(n * steps);
+    let mut y = Vec::with_capacity(n);
+    for _ in 0..n {
+        let f = 0.1 + 0.4 * rng.random::<f32>();
+        let p = std::f32::consts::TAU * rng.random::<f32>();
+        x.extend((0..steps).map(|t| (f * t as f32 + p).sin()));
+        y.push((f * steps as f32 + p).sin());
+    }
+    let y = Array2::from_shape_vec((n, 1), y).expect("n x 1");
+    (x, Targets::Values(y))
 }
 
 /// `count` standard normal samples.

@@ -1,6 +1,7 @@
 //! The commands of the `dl` binary; this is the only code that prints.
 
 pub mod bench;
+pub mod sample;
 pub mod train;
 
 use dl::check::LoadedShape;
@@ -36,6 +37,14 @@ impl Session {
                 Err(Exit::Usage)
             }
         }
+    }
+
+    /// The folder paths in the program are relative to.
+    pub fn base_dir(&self) -> PathBuf {
+        self.file
+            .parent()
+            .map(|p| p.to_path_buf())
+            .unwrap_or_default()
     }
 
     /// Prints diagnostics to stderr, coloured on a terminal.

@@ -48,59 +48,9 @@ pub fn run(session: &Session, options: &TrainOptions) -> Result<(), Exit> {
         }
         None => (0..program.trains.len()).collect(),
     };
-    let base_dir = session
-        .file
-        .parent()
-        .map(|p| p.to_path_buf())
-        .unwrap_or_default();
+    let base_dir = session.base_dir();
     for index in selected {
-        let name = program.trains[index].data.clone();
-        let set = program
-            .data
-            .iter()
-            .find(|d| d.name == name)
-            .expect("the checker resolved the data name");
-        let loaded = dl::data::load(set, &base_dir).map_err(|e| {
-            let mut d = Diagnostic::error(
-                "E0701",
-                format!("cannot load data set `{}`", set.name),
-                set.span,
-                "while reading this data",
-            )
-            .with_note(e.to_string());
-            if let Some(help) = e.help().filter(|h| !e.to_string().contains(h)) {
-                d = d.with_help(help);
-            }
-            session.report(&[d]);
-            Exit::Program
-        })?;
-        let shapes = HashMap::from([(
-            name.clone(),
-            LoadedShape {
-                input: Shape::batched_known(
-                    &loaded
-                        .sample_shape
-                        .iter()
-                        .map(|&d| d as i64)
-                        .collect::<Vec<_>>(),
-                ),
-                task: match loaded.classes {
-                    Some(k) => Task::Classification {
-                        classes: Some(dl::check::dim::Dim::known(k as i64)),
-                    },
-                    None => Task::Regression,
-                },
-            },
-        )]);
-        let bound = session.check_with(&shapes)?;
-        let run = bound.trains.get(index).cloned().ok_or(Exit::Program)?;
-        let graph = run.graph.clone().ok_or_else(|| {
-            eprintln!(
-                "error: the model of run {} could not be instantiated for the data",
-                index + 1
-            );
-            Exit::Program
-        })?;
+        let (loaded, run, graph) = load_run(session, &program, index)?;
         let mut store = ParamStore::init(&graph, run.seed);
         if let Some(weights) = &options.weights {
             dl::train::checkpoint::load(&mut store, weights).map_err(|e| {
@@ -135,6 +85,64 @@ pub fn run(session: &Session, options: &TrainOptions) -> Result<(), Exit> {
     Ok(())
 }
 
+/// Reads the data of run `index` (0-based) of `program`, checks the program
+/// against its shapes and instantiates the run's model for them.
+pub fn load_run(
+    session: &Session,
+    program: &ir::Program,
+    index: usize,
+) -> Result<(dl::data::Loaded, ir::TrainRun, ir::Graph), Exit> {
+    let base_dir = session.base_dir();
+    let name = program.trains[index].data.clone();
+    let set = program
+        .data
+        .iter()
+        .find(|d| d.name == name)
+        .expect("the checker resolved the data name");
+    let loaded = dl::data::load(set, &base_dir).map_err(|e| {
+        let mut d = Diagnostic::error(
+            "E0701",
+            format!("cannot load data set `{}`", set.name),
+            set.span,
+            "while reading this data",
+        )
+        .with_note(e.to_string());
+        if let Some(help) = e.help().filter(|h| !e.to_string().contains(h)) {
+            d = d.with_help(help);
+        }
+        session.report(&[d]);
+        Exit::Program
+    })?;
+    let shapes = HashMap::from([(
+        name.clone(),
+        LoadedShape {
+            input: Shape::batched_known(
+                &loaded
+                    .sample_shape
+                    .iter()
+                    .map(|&d| d as i64)
+                    .collect::<Vec<_>>(),
+            ),
+            task: match loaded.classes {
+                Some(k) => Task::Classification {
+                    classes: Some(dl::check::dim::Dim::known(k as i64)),
+                },
+                None => Task::Regression,
+            },
+        },
+    )]);
+    let bound = session.check_with(&shapes)?;
+    let run = bound.trains.get(index).cloned().ok_or(Exit::Program)?;
+    let graph = run.graph.clone().ok_or_else(|| {
+        eprintln!(
+            "error: the model of run {} could not be instantiated for the data",
+            index + 1
+        );
+        Exit::Program
+    })?;
+    Ok((loaded, run, graph))
+}
+
 fn evaluate_one(
     number: usize,
     run: &ir::TrainRun,
@@ -153,10 +161,9 @@ fn evaluate_one(
         Exit::Program
     })?;
     if options.json {
-        println!(
-            "{}",
-            json!({"event": "eval", "run": number, "part": name, "loss": evaluation.loss, "metrics": metrics_json(&evaluation)})
-        );
+        let mut line = json!({"event": "eval", "run": number, "part": name, "loss": evaluation.loss, "metrics": metrics_json(&evaluation)});
+        add_baseline(&mut line, "baseline", Some(&evaluation));
+        println!("{line}");
     } else {
         println!(
             "run #{number} {} on {}.{name}: loss {:.4}{}",
@@ -251,6 +258,7 @@ fn train_one(
                 let mut line = json!({"event": "epoch", "run": number, "epoch": summary.epoch, "train_loss": summary.train_loss});
                 line["val_loss"] = summary.val.as_ref().map_or(Value::Null, |v| json!(v.loss));
                 line["val"] = summary.val.as_ref().map_or(Value::Null, metrics_json);
+                add_baseline(&mut line, "val_baseline", summary.val.as_ref());
                 println!("{line}");
             } else {
                 let val = summary
@@ -342,6 +350,7 @@ fn train_one(
         if small {
             line["params"] = params_json(store);
         }
+        add_baseline(&mut line, "test_baseline", test.as_ref());
         println!("{line}");
     } else {
         if let Some(test) = &test {
@@ -433,13 +442,6 @@ fn report_train_error(session: &Session, error: &TrainError, run_optimizer_span:
         )
         .with_note("layers run in order; this is the first whose values stopped being finite numbers")
         .with_help("lower the learning rate, add `clip = 1.0` to the train block, or check the data for extreme values")]),
-        TrainError::Run(dl::interp::RunError::Unsupported { path, span, op }) => session.report(&[Diagnostic::error(
-            "E0802",
-            format!("`{op}` cannot be run yet"),
-            *span,
-            format!("`{path}` needs an operation this version of dl does not execute"),
-        )
-        .with_note("dl check accepts it; executing recurrent layers and cells is still being built")]),
         TrainError::RankDeficient(deficient) => {
             let mut d = Diagnostic::error(
                 "E0803",
@@ -497,7 +499,25 @@ fn metrics_json(evaluation: &Evaluation) -> Value {
     Value::Object(map)
 }
 
+/// Adds `key: {"name", "measure", "value"}` to the JSON object `line` when
+/// the evaluation has a baseline.
+fn add_baseline(line: &mut Value, key: &str, evaluation: Option<&Evaluation>) {
+    if let Some(b) = evaluation.and_then(|e| e.baseline.as_ref()) {
+        line[key] = json!({"name": b.name, "measure": b.measure, "value": b.value});
+    }
+}
+
+/// The metrics, then the baseline to compare them with, as text.
 fn metrics_text(evaluation: &Evaluation) -> String {
+    let baseline = evaluation
+        .baseline
+        .as_ref()
+        .map(|b| format!("; {} {} {:.4}", b.name, b.measure, b.value))
+        .unwrap_or_default();
+    format!("{}{baseline}", metric_list(evaluation))
+}
+
+fn metric_list(evaluation: &Evaluation) -> String {
     let multi = evaluation
         .confusion
         .as_ref()

@@ -5,7 +5,7 @@
 //! finite number (missing values are not supported).
 
 use super::error::{DataError, ErrorKind};
-use super::{Source, Targets};
+use super::{Source, SourceKind, Targets};
 use ::csv::{ReaderBuilder, StringRecord, Trim};
 use ndarray::Array2;
 use std::fs::File;
@@ -241,6 +241,7 @@ pub(crate) fn read(
         sample_shape: vec![features],
         classes,
         feature_names,
+        kind: SourceKind::Plain,
     })
 }
 
@@ -250,8 +251,8 @@ pub(crate) fn read(
 /// Sample `i` has inputs `s[i], ..., s[i + w - 1]` (shape `[w, 1]`) and the
 /// target `s[i + w - 1 + h]`, the value `h` steps after the window, so a
 /// series of length `L` gives `L - w - h + 1` samples, in time order.
-/// Targets are regression values (`[1]`); transforms such as `standardize`
-/// only change the inputs.
+/// Targets are regression values (`[1]`); `standardize` scales them with
+/// the inputs (one mean and deviation for the whole series).
 pub(crate) fn series(
     path: &Path,
     column: &str,
@@ -303,5 +304,6 @@ pub(crate) fn series(
         sample_shape: vec![w, 1],
         classes: None,
         feature_names,
+        kind: SourceKind::Series,
     })
 }

@@ -31,8 +31,6 @@ pub enum ErrorKind {
     /// A source or transform argument the data cannot satisfy, such as a
     /// reshape with the wrong element count.
     BadArgument,
-    /// A source that the loader does not implement yet.
-    Unsupported,
 }
 
 /// A CSV column: its 1-based position and its header name.

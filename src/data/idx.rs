@@ -7,7 +7,7 @@
 //! gzipped; that is detected by the gzip magic `1f 8b`, not by the name.
 
 use super::error::{DataError, ErrorKind};
-use super::{Part, Source, Targets};
+use super::{Part, Source, SourceKind, Targets};
 use flate2::read::MultiGzDecoder;
 use ndarray::Array2;
 use std::io::Read;
@@ -195,5 +195,6 @@ pub(crate) fn mnist(dir: &Path) -> Result<Source, DataError> {
         sample_shape: vec![1, rows, cols],
         classes: Some(10),
         feature_names,
+        kind: SourceKind::Plain,
     })
 }

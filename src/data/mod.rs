@@ -24,6 +24,7 @@ mod csv;
 mod error;
 mod idx;
 mod synthetic;
+mod text;
 mod transform;
 
 pub use batch::{Batches, batch_size, epoch};
@@ -54,6 +55,35 @@ pub struct Loaded {
     /// The name of each input column (CSV header names; generated names such
     /// as `pixel_3_14`, `x0` or `sunactivity[t-2]` for other sources).
     pub feature_names: Vec<String>,
+    /// What the source is, for its model input and its baseline.
+    pub kind: SourceKind,
+}
+
+/// The kinds of source whose rows need more than the generic treatment.
+#[derive(Clone, Debug, PartialEq)]
+pub enum SourceKind {
+    /// Rows are the samples' input values, as they are.
+    Plain,
+    /// `series`: windows of one series; the baseline is persistence (the
+    /// next value is the window's last value).
+    Series,
+    /// `text`: rows hold character ids, one-hot encoded as the model's input;
+    /// the baseline is predicting the training part's character frequencies.
+    Text {
+        /// The characters, in id order (sorted).
+        vocabulary: Vec<char>,
+    },
+}
+
+/// What a trivial predictor scores on a part, to set a model's score against.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Baseline {
+    /// The predictor, e.g. `"persistence"`.
+    pub name: &'static str,
+    /// What is measured, e.g. `"rmse"` or `"loss"`.
+    pub measure: &'static str,
+    /// The score.
+    pub value: f64,
 }
 
 impl Loaded {
@@ -63,6 +93,56 @@ impl Loaded {
             "train" => Some(&self.train),
             "val" => self.val.as_ref(),
             "test" => self.test.as_ref(),
+            _ => None,
+        }
+    }
+
+    /// The model's input for the rows of `part`: `[rows] + sample_shape`,
+    /// with character ids one-hot encoded for `text`.
+    pub fn input(&self, part: &Part) -> ndarray::ArrayD<f32> {
+        let mut shape = vec![part.rows()];
+        shape.extend_from_slice(&self.sample_shape);
+        match &self.kind {
+            SourceKind::Text { vocabulary } => text::one_hot(&part.x, vocabulary.len()),
+            _ => part
+                .x
+                .clone()
+                .into_dyn()
+                .into_shape_with_order(ndarray::IxDyn(&shape))
+                .expect("rows hold one sample each"),
+        }
+    }
+
+    /// The trivial predictor's score on `part`: persistence RMSE for a
+    /// series, the cross-entropy of the training part's character
+    /// frequencies for text; `None` for other sources.
+    pub fn baseline(&self, part: &Part) -> Option<Baseline> {
+        match (&self.kind, &part.y) {
+            (SourceKind::Series, Targets::Values(y)) if part.rows() > 0 => {
+                let last = part.x.ncols().checked_sub(1)?;
+                let sum: f64 = part
+                    .x
+                    .column(last)
+                    .iter()
+                    .zip(y.iter())
+                    .map(|(&p, &t)| (f64::from(p) - f64::from(t)).powi(2))
+                    .sum();
+                Some(Baseline {
+                    name: "persistence",
+                    measure: "rmse",
+                    value: (sum / part.rows() as f64).sqrt(),
+                })
+            }
+            (SourceKind::Text { vocabulary }, Targets::Sequences(ids)) if !ids.is_empty() => {
+                let Targets::Sequences(train) = &self.train.y else {
+                    return None;
+                };
+                Some(Baseline {
+                    name: "character frequencies",
+                    measure: "loss",
+                    value: text::frequency_loss(train, ids, vocabulary.len()),
+                })
+            }
             _ => None,
         }
     }
@@ -108,6 +188,8 @@ pub enum Targets {
     Classes(Vec<u32>),
     /// Real values, `rows × 1` (regression).
     Values(Array2<f32>),
+    /// Class ids per position, `rows × T` (the next character of `text`).
+    Sequences(Array2<u32>),
 }
 
 impl Targets {
@@ -116,6 +198,17 @@ impl Targets {
         match self {
             Targets::Classes(c) => c.len(),
             Targets::Values(v) => v.nrows(),
+            Targets::Sequences(s) => s.nrows(),
+        }
+    }
+
+    /// Every class id, in row-major order (one per sample, or one per
+    /// position of each sample); `None` for real values.
+    pub fn class_ids(&self) -> Option<Vec<u32>> {
+        match self {
+            Targets::Classes(c) => Some(c.clone()),
+            Targets::Sequences(s) => Some(s.iter().copied().collect()),
+            Targets::Values(_) => None,
         }
     }
 
@@ -132,6 +225,7 @@ impl Targets {
         match self {
             Targets::Classes(c) => Targets::Classes(rows.iter().map(|&r| c[r]).collect()),
             Targets::Values(v) => Targets::Values(v.select(Axis(0), rows)),
+            Targets::Sequences(s) => Targets::Sequences(s.select(Axis(0), rows)),
         }
     }
 }
@@ -159,8 +253,11 @@ impl Targets {
 /// part.
 ///
 /// The `series` source gives windows of shape `[window, 1]` with the value
-/// `horizon` steps after the window as the target; `text` is not supported
-/// yet and returns [`ErrorKind::Unsupported`].
+/// `horizon` steps after the window as the target; `standardize` on it uses
+/// one mean and deviation for the whole series and applies them to the
+/// targets too. `text(path, seq)` gives non-overlapping windows of `seq`
+/// characters (inputs `[seq, V]` one-hot) with the next character at each
+/// position as targets; it takes no value transforms.
 pub fn load(set: &ir::DataSet, base_dir: &Path) -> Result<Loaded, DataError> {
     let source = match &set.source {
         ir::Source::Csv {
@@ -176,15 +273,7 @@ pub fn load(set: &ir::DataSet, base_dir: &Path) -> Result<Loaded, DataError> {
             window,
             horizon,
         } => csv::series(&base_dir.join(path), column, *window, *horizon)?,
-        ir::Source::Text { .. } => {
-            return Err(DataError::new(
-                ErrorKind::Unsupported,
-                format!(
-                    "data `{}`: the `text` source is not supported by the data loader yet",
-                    set.name
-                ),
-            ));
-        }
+        ir::Source::Text { path, seq } => text::read(&base_dir.join(path), *seq)?,
         ir::Source::SyntheticLinear {
             n,
             features,
@@ -216,6 +305,8 @@ pub(crate) struct Source {
     pub classes: Option<usize>,
     /// Column names.
     pub feature_names: Vec<String>,
+    /// What the source is.
+    pub kind: SourceKind,
 }
 
 /// ChaCha stream numbers, one per purpose (see the module docs).

@@ -5,7 +5,7 @@
 //! numbers. Values are computed in `f64` and stored as `f32`.
 
 use super::error::{DataError, ErrorKind};
-use super::{Source, Targets, normal, rng, stream, uniform};
+use super::{Source, SourceKind, Targets, normal, rng, stream, uniform};
 use ndarray::Array2;
 
 fn positive(source: &str, name: &str, value: i64) -> Result<usize, DataError> {
@@ -63,6 +63,7 @@ pub(crate) fn linear(n: i64, features: i64, noise: f64, seed: u64) -> Result<Sou
         sample_shape: vec![f],
         classes: None,
         feature_names: (0..f).map(|j| format!("x{j}")).collect(),
+        kind: SourceKind::Plain,
     })
 }
 
@@ -99,5 +100,6 @@ pub(crate) fn blobs(n: i64, classes: i64, features: i64, seed: u64) -> Result<So
         sample_shape: vec![f],
         classes: Some(k),
         feature_names: (0..f).map(|j| format!("x{j}")).collect(),
+        kind: SourceKind::Plain,
     })
 }

@@ -73,7 +73,7 @@ fn split(train: Option<f64>, val: f64, test: f64, seed: u64, shuffle: bool) -> T
 fn classes(t: &Targets) -> &[u32] {
     match t {
         Targets::Classes(c) => c,
-        Targets::Values(_) => panic!("expected classes"),
+        _ => panic!("expected classes"),
     }
 }
 
@@ -124,7 +124,7 @@ fn csv_regression_diabetes() {
             assert_eq!(v.dim(), (442, 1));
             assert_eq!(v[[0, 0]], 151.0);
         }
-        Targets::Classes(_) => panic!("regression expected"),
+        _ => panic!("regression expected"),
     }
 }
 
@@ -157,17 +157,65 @@ fn series_sunspots() {
         panic!()
     };
     assert_eq!(y[[0, 0]], d.train.x[[1, 23]]); // the value after the window
+    // Persistence: the window's last value predicts the next one.
+    let b = d.baseline(&d.train).expect("a baseline");
+    assert_eq!((b.name, b.measure), ("persistence", "rmse"));
+    assert!(b.value > 5.0 && b.value < 40.0, "{b:?}");
 }
 
 #[test]
-fn text_is_not_supported_yet() {
+fn standardize_on_a_series_scales_targets_with_inputs() {
+    let src = Src::Series {
+        path: "data/sunspots_yearly.csv".into(),
+        column: "sunactivity".into(),
+        window: 24,
+        horizon: 1,
+    };
+    let split = T::Split {
+        train: Some(0.8),
+        val: 0.0,
+        test: 0.2,
+        seed: 0,
+        shuffle: false,
+    };
+    let d = load(&set(src, vec![T::Standardize, split]), &examples()).unwrap();
+    let Targets::Values(y) = &d.train.y else {
+        panic!()
+    };
+    // One scale for the whole series: the target is still the next input.
+    assert_eq!(y[[0, 0]], d.train.x[[1, 23]]);
+    let mean = d.train.x.mean().unwrap();
+    assert!(mean.abs() < 0.05, "{mean}");
+}
+
+#[test]
+fn text_gives_next_character_targets() {
     let src = Src::Text {
         path: "data/devils_dictionary.txt".into(),
         seq: 32,
     };
-    let e = load(&set(src, vec![]), &examples()).unwrap_err();
-    assert_eq!(e.kind(), ErrorKind::Unsupported);
-    assert!(e.to_string().contains("not supported"), "{e}");
+    let d = load(&set(src.clone(), vec![]), &examples()).unwrap();
+    let SourceKind::Text { vocabulary } = &d.kind else {
+        panic!("{:?}", d.kind)
+    };
+    let v = vocabulary.len();
+    assert_eq!(d.sample_shape, vec![32, v]);
+    assert_eq!(d.classes, Some(v));
+    let Targets::Sequences(y) = &d.train.y else {
+        panic!()
+    };
+    // Each target is the next input; the last one is the next window's first.
+    assert_eq!(y[[0, 0]] as f32, d.train.x[[0, 1]]);
+    assert_eq!(y[[0, 31]] as f32, d.train.x[[1, 0]]);
+    let input = d.input(&d.train.select(&[0]));
+    assert_eq!(input.shape(), &[1, 32, v]);
+    assert_eq!(input.sum(), 32.0);
+    assert_eq!(input[[0, 1, y[[0, 0]] as usize]], 1.0);
+    // The frequency baseline is below a uniform guess's ln(V).
+    let b = d.baseline(&d.train).expect("a baseline");
+    assert!(b.value > 1.0 && b.value < (v as f64).ln(), "{b:?}");
+    let e = load(&set(src, vec![T::Standardize]), &examples()).unwrap_err();
+    assert!(e.to_string().contains("one-hot"), "{e}");
 }
 
 #[test]

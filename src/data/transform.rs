@@ -38,7 +38,7 @@
 //! then test, drawing from one generator in that order.
 
 use super::error::{DataError, ErrorKind};
-use super::{Loaded, Part, Source, Targets, rng, shuffle, stream};
+use super::{Loaded, Part, Source, SourceKind, Targets, rng, shuffle, stream};
 use crate::ir::Transform;
 use ndarray::{Array2, Axis};
 
@@ -211,6 +211,27 @@ fn standardize(x: &mut Array2<f32>, stats: &Stats) {
     }
 }
 
+/// `standardize` on a series: one mean and standard deviation over every
+/// value of the training windows (inputs and targets alike, since they are
+/// the same series), applied to all inputs and targets.
+fn standardize_series(x: &mut Array2<f32>, y: &mut Targets, train: &[usize]) {
+    let Targets::Values(targets) = y else {
+        return;
+    };
+    let values: Vec<f64> = train
+        .iter()
+        .flat_map(|&r| x.row(r).to_vec().into_iter().chain([targets[[r, 0]]]))
+        .map(f64::from)
+        .collect();
+    let n = values.len().max(1) as f64;
+    let mean = values.iter().sum::<f64>() / n;
+    let var = values.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / n;
+    let std = if var > 0.0 { var.sqrt() } else { 1.0 };
+    let scale = |v: &mut f32| *v = ((f64::from(*v) - mean) / std) as f32;
+    x.iter_mut().for_each(scale);
+    targets.iter_mut().for_each(scale);
+}
+
 /// The new per-sample shape for `reshape(dims)` (one `-1` is inferred).
 fn reshape(current: &[usize], dims: &[i64]) -> Result<Vec<usize>, DataError> {
     let elements: usize = current.iter().product();
@@ -267,11 +288,12 @@ fn is_identity(idx: &[usize], n: usize) -> bool {
 pub(crate) fn apply(source: Source, transforms: &[Transform]) -> Result<Loaded, DataError> {
     let Source {
         mut x,
-        y,
+        mut y,
         mut test,
         mut sample_shape,
         classes,
         feature_names,
+        kind,
     } = source;
     // Pass 1: rows.
     let mut plan = Plan::new(x.nrows(), test.as_ref().map(Part::rows));
@@ -280,6 +302,15 @@ pub(crate) fn apply(source: Source, transforms: &[Transform]) -> Result<Loaded, 
     }
     // Pass 2: values, in program order.
     for t in transforms {
+        if let (
+            SourceKind::Text { .. },
+            Transform::Scale(_) | Transform::Standardize | Transform::Reshape(_),
+        ) = (&kind, t)
+        {
+            return Err(bad(
+                "`text` data is one-hot characters: `scale`, `standardize` and `reshape` do not apply to it",
+            ));
+        }
         match t {
             Transform::Scale(k) => {
                 if !k.is_finite() {
@@ -296,6 +327,10 @@ pub(crate) fn apply(source: Source, transforms: &[Transform]) -> Result<Loaded, 
                     return Err(bad(
                         "standardize needs at least one training row to compute its statistics",
                     ));
+                }
+                if kind == SourceKind::Series {
+                    standardize_series(&mut x, &mut y, &plan.train);
+                    continue;
                 }
                 let stats = stats(&x, &plan.train);
                 standardize(&mut x, &stats);
@@ -328,5 +363,6 @@ pub(crate) fn apply(source: Source, transforms: &[Transform]) -> Result<Loaded, 
         sample_shape,
         classes,
         feature_names,
+        kind,
     })
 }

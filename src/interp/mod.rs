@@ -3,10 +3,10 @@
 
 mod params;
 
-pub use params::{ParamStore, standard_normal};
+pub use params::{ParamStore, initial_tensor, standard_normal};
 
-use crate::autodiff::{Tape, Tensor, Unary, Var};
-use crate::ir::{Activation, BinOp, Graph, Node, NodeId, Op, Pool, Reduce};
+use crate::autodiff::{RecurrentKind, Tape, Tensor, Unary, Var};
+use crate::ir::{Activation, BinOp, CellGraph, Graph, Node, NodeId, Op, Pool, Recurrent, Reduce};
 use crate::span::Span;
 use ndarray::IxDyn;
 use rand::{RngExt, SeedableRng};
@@ -34,15 +34,6 @@ pub enum RunError {
         /// What went non-finite ("output" or "gradient").
         what: &'static str,
     },
-    /// An op the interpreter cannot run yet.
-    Unsupported {
-        /// The node's path.
-        path: String,
-        /// Where the node is written.
-        span: Span,
-        /// The op.
-        op: String,
-    },
     /// A runtime shape differs from the checked one: a bug in `dl`.
     Internal(String),
 }
@@ -53,7 +44,6 @@ impl std::fmt::Display for RunError {
             RunError::NonFinite { path, what, .. } => {
                 write!(f, "the {what} of `{path}` is not finite (NaN or infinite)")
             }
-            RunError::Unsupported { path, op, .. } => write!(f, "`{path}`: {op} cannot be run yet"),
             RunError::Internal(message) => write!(f, "internal error: {message}"),
         }
     }
@@ -68,13 +58,23 @@ pub struct StepReport {
     pub var: Var,
 }
 
+/// What a graph's [`Op::Input`] node reads.
+enum Feed {
+    /// A model's input batch, put on the tape when the input node runs.
+    Tensor(Tensor),
+    /// One time step of a sequence already on the tape (a cell's step).
+    Var(Var),
+}
+
 /// Runs a graph node by node on a tape.
 pub struct Stepper<'g> {
     graph: &'g Graph,
     mode: Mode,
     next: usize,
     values: Vec<Option<Var>>,
-    input: Tensor,
+    input: Feed,
+    /// A cell step's state as of the previous step, by slot.
+    states: Vec<Var>,
     params: HashMap<String, Var>,
     rng: ChaCha8Rng,
     check_finite: bool,
@@ -105,7 +105,8 @@ impl<'g> Stepper<'g> {
             mode,
             next: 0,
             values: vec![None; graph.nodes.len()],
-            input,
+            input: Feed::Tensor(input),
+            states: Vec::new(),
             params,
             rng: ChaCha8Rng::seed_from_u64(seed),
             check_finite: true,
@@ -137,11 +138,15 @@ impl<'g> Stepper<'g> {
     /// Runs the next node.
     pub fn step(&mut self, tape: &mut Tape) -> Result<StepReport, RunError> {
         let id = self.next;
-        let node = &self.graph.nodes[id];
+        let graph = self.graph;
+        let node = &graph.nodes[id];
         let var = self.execute(node, tape)?;
         check_shape(node, tape.value(var))?;
         if self.check_finite
-            && !matches!(node.op, Op::Input | Op::Param | Op::Constant(_))
+            && !matches!(
+                node.op,
+                Op::Input | Op::Param | Op::Constant(_) | Op::StateIn(_)
+            )
             && tape.value(var).iter().any(|x| !x.is_finite())
         {
             return Err(RunError::NonFinite {
@@ -176,17 +181,27 @@ impl<'g> Stepper<'g> {
         axis + usize::from(self.graph.nodes[node.inputs[0]].shape.batched)
     }
 
-    fn execute(&mut self, node: &Node, tape: &mut Tape) -> Result<Var, RunError> {
-        let unsupported = || RunError::Unsupported {
-            path: node.path.clone(),
-            span: node.span,
-            op: node.label.clone(),
-        };
+    fn execute(&mut self, node: &'g Node, tape: &mut Tape) -> Result<Var, RunError> {
         Ok(match &node.op {
-            Op::Input => tape.leaf(self.input.clone(), false),
+            Op::Input => match &self.input {
+                Feed::Tensor(t) => tape.leaf(t.clone(), false),
+                Feed::Var(v) => *v,
+            },
             Op::Param => self.param(node, 0),
             Op::Constant(c) => tape.leaf(Tensor::from_elem(IxDyn(&[]), *c as f32), false),
-            Op::StateIn(_) | Op::Recurrent { .. } | Op::Cell(_) => return Err(unsupported()),
+            Op::StateIn(slot) => *self.states.get(*slot).ok_or_else(|| {
+                RunError::Internal(format!("`{}`: state read outside a cell", node.path))
+            })?,
+            Op::Recurrent { kind, .. } => {
+                let kind = match kind {
+                    Recurrent::Rnn => RecurrentKind::Rnn,
+                    Recurrent::Lstm => RecurrentKind::Lstm,
+                    Recurrent::Gru => RecurrentKind::Gru,
+                };
+                let x = self.input_var(node, 0);
+                tape.recurrent(kind, x, self.param(node, 0), self.param(node, 1))
+            }
+            Op::Cell(cell) => self.run_cell(node, cell, tape)?,
             Op::Conv2d { window, bias, .. } => {
                 let b = bias.then(|| self.param(node, 1));
                 tape.conv2d(
@@ -315,6 +330,62 @@ impl<'g> Stepper<'g> {
                 tape.select(x, axis, steps.saturating_sub(1))
             }
         })
+    }
+
+    /// Runs a cell's step graph along the time axis (axis 1) of its input,
+    /// each step on the previous step's state, and stacks the step outputs
+    /// along time. Every step's ops are recorded on the tape, so backward is
+    /// backpropagation through time; the parameters are the same tape leaves
+    /// at every step, so their gradients sum over the steps.
+    fn run_cell(
+        &mut self,
+        node: &'g Node,
+        cell: &'g CellGraph,
+        tape: &mut Tape,
+    ) -> Result<Var, RunError> {
+        let x = self.input_var(node, 0);
+        let shape = tape.value(x).shape().to_vec();
+        let (batch, steps) = (shape[0], shape[1]);
+        let mut child = Stepper {
+            graph: &cell.step,
+            mode: self.mode,
+            next: 0,
+            values: vec![None; cell.step.nodes.len()],
+            input: Feed::Var(x),
+            states: Vec::new(),
+            params: self.params.clone(),
+            rng: ChaCha8Rng::seed_from_u64(self.rng.random()),
+            state_updates: Vec::new(),
+            check_finite: self.check_finite,
+        };
+        for slot in &cell.state {
+            let mut dims = vec![batch];
+            dims.extend(slot.shape.known_dims().ok_or_else(|| {
+                RunError::Internal(format!(
+                    "`{}`: state `{}` has a symbolic shape at run time",
+                    node.path, slot.name
+                ))
+            })?);
+            let value = initial_tensor(&dims, &slot.init, &mut child.rng);
+            child.states.push(tape.leaf(value, false));
+        }
+        let mut outputs = Vec::with_capacity(steps);
+        for t in 0..steps {
+            child.input = Feed::Var(tape.select(x, 1, t));
+            child.next = 0;
+            child.values.iter_mut().for_each(|v| *v = None);
+            let out = child.run(tape)?;
+            child.states = cell
+                .state
+                .iter()
+                .map(|slot| child.values[slot.next].expect("the step graph ran"))
+                .collect();
+            let mut step_shape = tape.value(out).shape().to_vec();
+            step_shape.insert(1, 1);
+            outputs.push(tape.reshape(out, &step_shape));
+        }
+        self.state_updates.append(&mut child.state_updates);
+        Ok(tape.concat(&outputs, 1))
     }
 
     fn batchnorm(&mut self, node: &Node, tape: &mut Tape, momentum: f32, eps: f32) -> Var {

@@ -82,10 +82,14 @@ pub fn standard_normal(rng: &mut ChaCha8Rng) -> f32 {
 }
 
 fn initial_value(spec: &ParamSpec, rng: &mut ChaCha8Rng) -> Tensor {
-    let shape = dims(spec);
+    initial_tensor(&dims(spec), &spec.init, rng)
+}
+
+/// A tensor of `shape` drawn as `init` says from `rng`.
+pub fn initial_tensor(shape: &[usize], init: &Init, rng: &mut ChaCha8Rng) -> Tensor {
     let count: usize = shape.iter().product();
-    let (fan_in, fan_out) = fans(&shape);
-    let data: Vec<f32> = match spec.init {
+    let (fan_in, fan_out) = fans(shape);
+    let data: Vec<f32> = match *init {
         Init::Zeros => vec![0.0; count],
         Init::Ones => vec![1.0; count],
         Init::Normal(mean, std) => (0..count)
@@ -107,5 +111,5 @@ fn initial_value(spec: &ParamSpec, rng: &mut ChaCha8Rng) -> Tensor {
             (0..count).map(|_| std * standard_normal(rng)).collect()
         }
     };
-    Tensor::from_shape_vec(IxDyn(&shape), data).expect("count matches shape")
+    Tensor::from_shape_vec(IxDyn(shape), data).expect("count matches shape")
 }

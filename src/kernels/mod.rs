@@ -24,13 +24,15 @@
 //!
 //! Modules: [`matmul`] (GEMM), [`conv`] (conv2d by column matrix + GEMM,
 //! parallel over the batch), [`pool`] (max, average and global average
-//! pooling).
+//! pooling), [`recurrent`] (rnn, lstm and gru over whole sequences, with
+//! backpropagation through time).
 
 #![warn(missing_docs)]
 
 pub mod conv;
 pub mod matmul;
 pub mod pool;
+pub mod recurrent;
 
 pub use conv::{Conv2dGeometry, conv2d_backward, conv2d_forward};
 pub use matmul::gemm;

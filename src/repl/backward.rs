@@ -15,7 +15,7 @@ use ndarray::Array2;
 /// class label and mean squared error for values.
 fn loss_for(cursor: &Cursor, label: &Label) -> Loss {
     cursor.loss.unwrap_or(match label {
-        Label::Class(_) => Loss::CrossEntropy,
+        Label::Class(_) | Label::Sequence(_) => Loss::CrossEntropy,
         Label::Values(_) => Loss::Mse,
     })
 }
@@ -32,6 +32,9 @@ pub fn backward(cursor: &Cursor) -> Result<String, String> {
     let kind = loss_for(cursor, label);
     let targets = match label {
         Label::Class(c) => Targets::Classes(vec![*c]),
+        Label::Sequence(ids) => Targets::Sequences(
+            Array2::from_shape_vec((1, ids.len()), ids.clone()).expect("one row"),
+        ),
         Label::Values(v) => {
             Targets::Values(Array2::from_shape_vec((1, v.len()), v.clone()).expect("one row"))
         }

@@ -14,12 +14,24 @@ pub enum Label {
     Class(u32),
     /// Regression targets.
     Values(Vec<f32>),
+    /// A class id per position (the next characters of a `text` sample).
+    Sequence(Vec<u32>),
 }
 
 impl std::fmt::Display for Label {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             Label::Class(c) => write!(f, "class {c}"),
+            Label::Sequence(ids) => {
+                let shown: Vec<String> = ids.iter().take(8).map(u32::to_string).collect();
+                let more = if ids.len() > 8 { ", ..." } else { "" };
+                write!(
+                    f,
+                    "classes [{}{more}] at {} positions",
+                    shown.join(", "),
+                    ids.len()
+                )
+            }
             Label::Values(v) => {
                 let parts: Vec<String> = v.iter().map(|&x| render::number(x as f64)).collect();
                 write!(f, "{}", parts.join(", "))

@@ -556,13 +556,14 @@ impl Session {
                         loaded.sample_shape, dims
                     ));
                 }
-                let values = rows.x.row(index).to_vec();
-                let label = match &rows.y {
-                    Targets::Classes(ids) => Label::Class(ids[index]),
-                    Targets::Values(v) => Label::Values(v.row(index).to_vec()),
+                let sample = rows.select(&[index]);
+                let label = match &sample.y {
+                    Targets::Classes(ids) => Label::Class(ids[0]),
+                    Targets::Values(v) => Label::Values(v.row(0).to_vec()),
+                    Targets::Sequences(ids) => Label::Sequence(ids.row(0).to_vec()),
                 };
                 Input {
-                    tensor: Tensor::from_shape_vec(IxDyn(&shape), values).expect("sized"),
+                    tensor: loaded.input(&sample),
                     label: Some(label),
                     origin: format!("{data}.{part} sample {index}"),
                 }

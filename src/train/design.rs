@@ -10,7 +10,6 @@
 //! memory stays at `(P + 1)^2` whatever the number of samples, and the fit
 //! never forms `JᵀJ` (whose condition number is the square of `J`'s).
 
-use super::trainer::batch_input;
 use crate::autodiff::Tape;
 use crate::data::{Loaded, Part, Targets};
 use crate::interp::{Mode, ParamStore, RunError, Stepper};
@@ -172,14 +171,7 @@ fn forward(
     data: &Loaded,
 ) -> Result<Vec<f64>, RunError> {
     let mut tape = Tape::inference();
-    let mut stepper = Stepper::new(
-        graph,
-        store,
-        batch_input(chunk, &data.sample_shape),
-        &mut tape,
-        Mode::Eval,
-        0,
-    );
+    let mut stepper = Stepper::new(graph, store, data.input(chunk), &mut tape, Mode::Eval, 0);
     let output = stepper.run(&mut tape)?;
     Ok(tape.value(output).iter().map(|&v| f64::from(v)).collect())
 }

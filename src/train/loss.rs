@@ -28,15 +28,22 @@ pub fn record(
     targets: &Targets,
 ) -> Var {
     match (loss, targets) {
-        (Loss::CrossEntropy, Targets::Classes(ids)) => {
+        (Loss::CrossEntropy, Targets::Classes(_) | Targets::Sequences(_)) => {
             let rank = graph.nodes[graph.output].shape.rank();
-            let logits = pre_activation(
+            let mut logits = pre_activation(
                 graph,
                 stepper,
                 |op| matches!(op, Op::Softmax { axis } if *axis + 1 == rank),
             )
             .unwrap_or(output);
-            tape.softmax_cross_entropy(logits, ids)
+            // Scores per position of a sequence: every position is one row.
+            if tape.value(logits).ndim() > 2 {
+                let classes = *tape.value(logits).shape().last().unwrap_or(&1);
+                let rows = tape.value(logits).len() / classes.max(1);
+                logits = tape.reshape(logits, &[rows, classes]);
+            }
+            let ids = targets.class_ids().unwrap_or_default();
+            tape.softmax_cross_entropy(logits, &ids)
         }
         (Loss::Bce, Targets::Classes(ids)) => {
             let shape = tape.value(output).raw_dim();

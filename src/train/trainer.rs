@@ -5,12 +5,11 @@ use super::least_squares::{self, RankDeficient};
 use super::loss;
 use super::metrics::{self, Confusion, Outcome, Reported};
 use super::{design, grid};
-use crate::autodiff::{Tape, Tensor};
-use crate::data::{self as batch, Loaded, Part, Targets};
+use crate::autodiff::Tape;
+use crate::data::{self as batch, Baseline, Loaded, Part, Targets};
 use crate::interp::{Mode, ParamStore, RunError, Stepper};
 use crate::ir::{Graph, Metric, Optimizer, TrainRun};
 use crate::span::Span;
-use ndarray::IxDyn;
 use std::time::Instant;
 
 /// Rows per evaluation batch.
@@ -93,6 +92,9 @@ pub struct Evaluation {
     pub metrics: Vec<(Metric, Reported)>,
     /// For classification, the confusion matrix.
     pub confusion: Option<Confusion>,
+    /// A trivial predictor's score on the same part (persistence for a
+    /// series, character frequencies for text), to compare against.
+    pub baseline: Option<Baseline>,
 }
 
 /// Why training stopped early.
@@ -140,17 +142,6 @@ impl std::fmt::Display for TrainError {
             TrainError::Refused(why) => write!(f, "{why}"),
         }
     }
-}
-
-/// A batch of a part as the model's input: `[rows] + sample_shape`.
-pub(super) fn batch_input(part: &Part, sample_shape: &[usize]) -> Tensor {
-    let mut shape = vec![part.rows()];
-    shape.extend_from_slice(sample_shape);
-    part.x
-        .clone()
-        .into_dyn()
-        .into_shape_with_order(IxDyn(&shape))
-        .expect("rows hold one sample each")
 }
 
 /// Trains `store` for `epochs` epochs of `run` on `data`, reporting through
@@ -243,12 +234,7 @@ fn train_epochs(
         let (mut total, mut samples) = (0.0f64, 0usize);
         for (step, rows) in batches.enumerate() {
             let part = data.train.select(&rows);
-            let loss_value = learner.step_at(
-                batch_input(&part, &data.sample_shape),
-                &part.y,
-                epoch,
-                step + 1,
-            )?;
+            let loss_value = learner.step_at(data.input(&part), &part.y, epoch, step + 1)?;
             total += loss_value as f64 * part.rows() as f64;
             samples += part.rows();
             events(Event::Batch {
@@ -286,14 +272,7 @@ pub fn evaluate(
     for rows in batch::Batches::in_order(part, Some(EVAL_BATCH)) {
         let chunk = part.select(&rows);
         let mut tape = Tape::inference();
-        let mut stepper = Stepper::new(
-            graph,
-            store,
-            batch_input(&chunk, &data.sample_shape),
-            &mut tape,
-            Mode::Eval,
-            0,
-        );
+        let mut stepper = Stepper::new(graph, store, data.input(&chunk), &mut tape, Mode::Eval, 0);
         let output = stepper.run(&mut tape)?;
         let loss_var = loss::record(&mut tape, graph, &stepper, output, run.loss, &chunk.y);
         total += tape
@@ -304,24 +283,26 @@ pub fn evaluate(
             .unwrap_or(f32::NAN) as f64
             * chunk.rows() as f64;
         match &chunk.y {
-            Targets::Classes(_) => {
+            Targets::Classes(_) | Targets::Sequences(_) => {
                 predicted_classes.extend(loss::predicted_classes(graph, tape.value(output)))
             }
             Targets::Values(_) => predicted_values.extend(tape.value(output).iter().copied()),
         }
     }
     let (metrics, confusion) = match &part.y {
-        Targets::Classes(actual) => {
+        Targets::Classes(_) | Targets::Sequences(_) => {
+            let actual = part.y.class_ids().unwrap_or_default();
             let classes = data.classes.unwrap_or(2).max(2);
             let outcome = Outcome::Classes {
                 predicted: &predicted_classes,
-                actual,
+                actual: &actual,
                 classes,
             };
-            (
-                metrics::evaluate(&run.metrics, &outcome),
-                Some(Confusion::new(classes, actual, &predicted_classes)),
-            )
+            // Per-position targets (text) would give a vocabulary-sized
+            // matrix nobody reads; one class per sample gets one.
+            let confusion = matches!(part.y, Targets::Classes(_))
+                .then(|| Confusion::new(classes, &actual, &predicted_classes));
+            (metrics::evaluate(&run.metrics, &outcome), confusion)
         }
         Targets::Values(actual) => {
             let actual: Vec<f32> = actual.iter().copied().collect();
@@ -336,5 +317,6 @@ pub fn evaluate(
         loss: total / part.rows().max(1) as f64,
         metrics,
         confusion,
+        baseline: data.baseline(part),
     })
 }

@@ -1,0 +1,184 @@
+//! `dl sample`: writes text with a character model trained on `text` data.
+//!
+//! The model reads the last `T` characters (its input window) and gives
+//! scores for the next character at every position; the scores of the last
+//! position, divided by the temperature, are turned into probabilities and
+//! the next character is drawn from them with a seeded generator. The new
+//! character joins the window, and so on.
+
+use super::{Exit, Session};
+use dl::autodiff::Tensor;
+use dl::data::SourceKind;
+use dl::interp::{ParamStore, predict};
+use dl::ir::{Graph, Op};
+use ndarray::IxDyn;
+use rand::{RngExt, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+use std::io::Write;
+use std::path::PathBuf;
+
+/// Options of `dl sample`.
+pub struct SampleOptions {
+    /// The trained weights.
+    pub weights: PathBuf,
+    /// The `train` block whose model and data to use (1-based; default the
+    /// first on `text` data).
+    pub run: Option<usize>,
+    /// Characters to write.
+    pub length: usize,
+    /// Softmax temperature: below 1 is more conservative, above 1 more varied.
+    pub temperature: f64,
+    /// Seed of the draws.
+    pub seed: u64,
+    /// Text to start from (default: the first window of the training part).
+    pub prime: Option<String>,
+}
+
+/// Runs `dl sample`.
+pub fn run(session: &Session, options: &SampleOptions) -> Result<(), Exit> {
+    if !(options.temperature > 0.0 && options.temperature.is_finite()) {
+        eprintln!("error: the temperature must be a positive number");
+        return Err(Exit::Usage);
+    }
+    let program = session.check()?;
+    let is_text = |data: &str| {
+        program
+            .data
+            .iter()
+            .any(|d| d.name == data && matches!(d.source, dl::ir::Source::Text { .. }))
+    };
+    let index = match options.run {
+        Some(k) if (1..=program.trains.len()).contains(&k) => k - 1,
+        Some(k) => {
+            eprintln!(
+                "error: there is no run {k}; {} has {} `train` block(s)",
+                session.file.display(),
+                program.trains.len()
+            );
+            return Err(Exit::Usage);
+        }
+        None => program
+            .trains
+            .iter()
+            .position(|t| is_text(&t.data))
+            .ok_or_else(|| {
+                eprintln!(
+                    "error: {} has no `train` block on `text` data to sample from",
+                    session.file.display()
+                );
+                Exit::Program
+            })?,
+    };
+    if !is_text(&program.trains[index].data) {
+        eprintln!(
+            "error: run {} trains on `{}`, which is not `text` data; `dl sample` writes characters",
+            index + 1,
+            program.trains[index].data
+        );
+        return Err(Exit::Program);
+    }
+    let (loaded, _run, graph) = super::train::load_run(session, &program, index)?;
+    let SourceKind::Text { vocabulary } = &loaded.kind else {
+        return Err(Exit::Program);
+    };
+    let mut store = ParamStore::init(&graph, 0);
+    dl::train::checkpoint::load(&mut store, &options.weights).map_err(|e| {
+        eprintln!("error: cannot use the weights: {e}");
+        Exit::Program
+    })?;
+    let window = loaded.sample_shape[0];
+    let mut context: Vec<usize> = match &options.prime {
+        Some(prime) => prime_ids(prime, vocabulary, window)?,
+        None if loaded.train.is_empty() => {
+            eprintln!("error: the training part is empty; give the start with `--prime TEXT`");
+            return Err(Exit::Usage);
+        }
+        None => loaded.train.x.row(0).iter().map(|&v| v as usize).collect(),
+    };
+    let mut rng = ChaCha8Rng::seed_from_u64(options.seed);
+    let mut out = std::io::stdout().lock();
+    if let Some(prime) = &options.prime {
+        let _ = write!(out, "{prime}");
+    }
+    for _ in 0..options.length {
+        let scores = next_scores(
+            &graph,
+            &store,
+            &context[context.len() - window..],
+            vocabulary.len(),
+        )
+        .map_err(|e| {
+            eprintln!("error: {e}");
+            Exit::Program
+        })?;
+        let next = draw(&scores, options.temperature, &mut rng);
+        let _ = write!(out, "{}", vocabulary[next]);
+        context.push(next);
+    }
+    let _ = writeln!(out);
+    Ok(())
+}
+
+/// The ids of `prime`, padded on the left with spaces (or the first
+/// character of the vocabulary) to at least `window` characters.
+fn prime_ids(prime: &str, vocabulary: &[char], window: usize) -> Result<Vec<usize>, Exit> {
+    let ids: Vec<usize> = prime
+        .chars()
+        .map(|c| {
+            vocabulary.binary_search(&c).map_err(|_| {
+                eprintln!("error: the prime's character {c:?} is not in the training text");
+                Exit::Usage
+            })
+        })
+        .collect::<Result<_, _>>()?;
+    let pad = vocabulary.binary_search(&' ').unwrap_or(0);
+    let mut padded = vec![pad; window.saturating_sub(ids.len())];
+    padded.extend(ids);
+    Ok(padded)
+}
+
+/// Log-probabilities (or scores) of the character after `window`.
+fn next_scores(
+    graph: &Graph,
+    store: &ParamStore,
+    window: &[usize],
+    vocab: usize,
+) -> Result<Vec<f64>, dl::interp::RunError> {
+    let mut input = Tensor::zeros(IxDyn(&[1, window.len(), vocab]));
+    for (t, &id) in window.iter().enumerate() {
+        input[[0, t, id]] = 1.0;
+    }
+    let output = predict(graph, store, input)?;
+    let last = output.shape()[1] - 1;
+    let row = output.index_axis(ndarray::Axis(1), last);
+    // A model ending in softmax gives probabilities; use their logarithms.
+    let probabilities = matches!(graph.nodes[graph.output].op, Op::Softmax { .. });
+    Ok(row
+        .iter()
+        .map(|&v| {
+            if probabilities {
+                f64::from(v.max(f32::MIN_POSITIVE)).ln()
+            } else {
+                f64::from(v)
+            }
+        })
+        .collect())
+}
+
+/// Draws an index with probability proportional to `exp(score / temperature)`.
+fn draw(scores: &[f64], temperature: f64, rng: &mut ChaCha8Rng) -> usize {
+    let max = scores.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+    let weights: Vec<f64> = scores
+        .iter()
+        .map(|s| ((s - max) / temperature).exp())
+        .collect();
+    let total: f64 = weights.iter().sum();
+    let mut u = rng.random::<f64>() * total;
+    for (i, w) in weights.iter().enumerate() {
+        if u < *w {
+            return i;
+        }
+        u -= w;
+    }
+    weights.len() - 1
+}
