@@ -427,6 +427,24 @@ pub fn dimension_syntax(span: Span) -> Diagnostic {
     .with_help("write a number, a dimension variable, an `int` option, or `+ - *` of them")
 }
 
+/// A shape entry that evaluates to zero or less.
+pub fn dimension_below_one(text: &str, value: i64, span: Span) -> Diagnostic {
+    Diagnostic::error(
+        "E0611",
+        if text.parse::<i64>().is_ok() {
+            format!("a dimension must be at least 1, not {value}")
+        } else {
+            format!("the dimension `{text}` is {value}; every dimension must be at least 1")
+        },
+        span,
+        format!("this is {value}"),
+    )
+    .with_help(
+        "every axis of a tensor needs at least one element; check where the value comes from \
+         (an option given where the model or cell is used, or the input's shape)",
+    )
+}
+
 /// A shape entry naming a non-integer.
 pub fn dimension_not_int(value: &Value, span: Span) -> Diagnostic {
     Diagnostic::error(

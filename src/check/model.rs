@@ -1192,7 +1192,20 @@ impl<'a> BodyChecker<'a> {
         let dims = shape
             .dims
             .iter()
-            .map(|e| eval_dim(e, env, &mut diagnostics))
+            .map(|e| {
+                let dim = eval_dim(e, env, &mut diagnostics);
+                match dim.as_known() {
+                    Some(value) if value < 1 => {
+                        let d = error::dimension_below_one(&self.text(e.span), value, e.span);
+                        // One report per expression, however many shapes use it.
+                        if !self.diagnostics.iter().any(|seen| seen.message == d.message) {
+                            diagnostics.push(d);
+                        }
+                        Dim::error()
+                    }
+                    _ => dim,
+                }
+            })
             .collect();
         self.diagnostics.extend(diagnostics);
         dims
