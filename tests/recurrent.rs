@@ -161,3 +161,36 @@ fn recurrent_training_is_identical_with_1_and_2_threads() {
     };
     assert_eq!(log("1"), log("2"));
 }
+
+#[test]
+fn a_prime_shorter_than_the_window_is_read_as_it_is() {
+    let dir = std::env::temp_dir().join(format!("dl-prime-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    std::fs::write(dir.join("ab.txt"), "abc de".repeat(400)).expect("text");
+    std::fs::write(
+        dir.join("ab.dl"),
+        r#"data t = text("ab.txt", seq = 8) | split(train = 0.9, val = 0.1, seed = 1)
+model G(x: [T, V]) { gru(32) dense(V) }
+train G on t { loss = cross_entropy  optimizer = adam(lr = 0.01)  epochs = 30  batch = 16  save = "g.safetensors" }
+"#,
+    )
+    .expect("program");
+    let program = dir.join("ab.dl");
+    let weights = dir.join("g.safetensors");
+    succeeded(&dl(&["train", program.to_str().unwrap()]));
+    // A one-character prime: the model reads one character, then two, ...
+    // (padding it with seven spaces would show it a window it never saw).
+    let out = dl(&[
+        "sample",
+        program.to_str().unwrap(),
+        "--weights",
+        weights.to_str().unwrap(),
+        "--prime",
+        "a",
+        "--length",
+        "17",
+    ]);
+    succeeded(&out);
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "abc deabc deabc de\n");
+    std::fs::remove_dir_all(&dir).ok();
+}

@@ -1198,7 +1198,11 @@ impl<'a> BodyChecker<'a> {
                     Some(value) if value < 1 => {
                         let d = error::dimension_below_one(&self.text(e.span), value, e.span);
                         // One report per expression, however many shapes use it.
-                        if !self.diagnostics.iter().any(|seen| seen.message == d.message) {
+                        if !self
+                            .diagnostics
+                            .iter()
+                            .any(|seen| seen.message == d.message)
+                        {
                             diagnostics.push(d);
                         }
                         Dim::error()

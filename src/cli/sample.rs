@@ -5,15 +5,26 @@
 //! position, divided by the temperature, are turned into probabilities and
 //! the next character is drawn from them with a seeded generator. The new
 //! character joins the window, and so on.
+//!
+//! A prime shorter than `T` is read as it is, when the model accepts inputs
+//! of any length (its input is declared `[T, V]` with a dimension variable):
+//! the window grows with each new character until it reaches `T`. Padding
+//! the prime would show the model windows unlike any it was trained on. A
+//! model declared for exactly `T` steps gets the prime padded with spaces.
 
 use super::{Exit, Session};
 use dl::autodiff::Tensor;
+use dl::check::LoadedShape;
+use dl::check::dim::Dim;
+use dl::check::shape::Shape;
 use dl::data::SourceKind;
 use dl::interp::{ParamStore, predict};
+use dl::ir::Task;
 use dl::ir::{Graph, Op};
 use ndarray::IxDyn;
 use rand::{RngExt, SeedableRng};
 use rand_chacha::ChaCha8Rng;
+use std::collections::HashMap;
 use std::io::Write;
 use std::path::PathBuf;
 
@@ -77,7 +88,7 @@ pub fn run(session: &Session, options: &SampleOptions) -> Result<(), Exit> {
         );
         return Err(Exit::Program);
     }
-    let (loaded, _run, graph) = super::train::load_run(session, &program, index)?;
+    let (loaded, run, graph) = super::train::load_run(session, &program, index)?;
     let SourceKind::Text { vocabulary } = &loaded.kind else {
         return Err(Exit::Program);
     };
@@ -87,8 +98,17 @@ pub fn run(session: &Session, options: &SampleOptions) -> Result<(), Exit> {
         Exit::Program
     })?;
     let window = loaded.sample_shape[0];
+    let vocab = vocabulary.len();
+    let mut graphs = GraphsByLength::new(session, index, &run.data, window, vocab, graph);
     let mut context: Vec<usize> = match &options.prime {
-        Some(prime) => prime_ids(prime, vocabulary, window)?,
+        Some(prime) => {
+            let ids = prime_ids(prime, vocabulary)?;
+            if ids.len() < window && !graphs.accepts(ids.len()) {
+                pad_to(ids, window, vocabulary)
+            } else {
+                ids
+            }
+        }
         None if loaded.train.is_empty() => {
             eprintln!("error: the training part is empty; give the start with `--prime TEXT`");
             return Err(Exit::Usage);
@@ -101,13 +121,9 @@ pub fn run(session: &Session, options: &SampleOptions) -> Result<(), Exit> {
         let _ = write!(out, "{prime}");
     }
     for _ in 0..options.length {
-        let scores = next_scores(
-            &graph,
-            &store,
-            &context[context.len() - window..],
-            vocabulary.len(),
-        )
-        .map_err(|e| {
+        let recent = &context[context.len().saturating_sub(window)..];
+        let graph = graphs.get(recent.len()).ok_or(Exit::Program)?;
+        let scores = next_scores(graph, &store, recent, vocab).map_err(|e| {
             eprintln!("error: {e}");
             Exit::Program
         })?;
@@ -119,9 +135,71 @@ pub fn run(session: &Session, options: &SampleOptions) -> Result<(), Exit> {
     Ok(())
 }
 
-/// The ids of `prime`, padded on the left with spaces (or the first
-/// character of the vocabulary) to at least `window` characters.
-fn prime_ids(prime: &str, vocabulary: &[char], window: usize) -> Result<Vec<usize>, Exit> {
+/// The model instantiated for each window length it is run on.
+struct GraphsByLength<'s> {
+    session: &'s Session,
+    run: usize,
+    data: String,
+    vocab: usize,
+    graphs: std::collections::HashMap<usize, Option<Graph>>,
+}
+
+impl<'s> GraphsByLength<'s> {
+    fn new(
+        session: &'s Session,
+        run: usize,
+        data: &str,
+        window: usize,
+        vocab: usize,
+        graph: Graph,
+    ) -> GraphsByLength<'s> {
+        GraphsByLength {
+            session,
+            run,
+            data: data.to_string(),
+            vocab,
+            graphs: std::collections::HashMap::from([(window, Some(graph))]),
+        }
+    }
+
+    /// Whether the model can read windows of `length` characters.
+    fn accepts(&mut self, length: usize) -> bool {
+        self.get(length).is_some()
+    }
+
+    /// The model for windows of `length` characters, if its input allows it.
+    fn get(&mut self, length: usize) -> Option<&Graph> {
+        let (session, run, data, vocab) = (self.session, self.run, &self.data, self.vocab);
+        self.graphs
+            .entry(length)
+            .or_insert_with(|| {
+                let shapes = HashMap::from([(
+                    data.clone(),
+                    LoadedShape {
+                        input: Shape::batched_known(&[length as i64, vocab as i64]),
+                        task: Task::Classification {
+                            classes: Some(Dim::known(vocab as i64)),
+                        },
+                    },
+                )]);
+                let (program, _) = dl::check_source_with_data(&session.source, &shapes);
+                program?.trains.get(run)?.graph.clone()
+            })
+            .as_ref()
+    }
+}
+
+/// `ids` padded on the left with spaces (or the first character of the
+/// vocabulary) to `window` characters.
+fn pad_to(ids: Vec<usize>, window: usize, vocabulary: &[char]) -> Vec<usize> {
+    let pad = vocabulary.binary_search(&' ').unwrap_or(0);
+    let mut padded = vec![pad; window.saturating_sub(ids.len())];
+    padded.extend(ids);
+    padded
+}
+
+/// The ids of the characters of `prime`.
+fn prime_ids(prime: &str, vocabulary: &[char]) -> Result<Vec<usize>, Exit> {
     let ids: Vec<usize> = prime
         .chars()
         .map(|c| {
@@ -131,10 +209,7 @@ fn prime_ids(prime: &str, vocabulary: &[char], window: usize) -> Result<Vec<usiz
             })
         })
         .collect::<Result<_, _>>()?;
-    let pad = vocabulary.binary_search(&' ').unwrap_or(0);
-    let mut padded = vec![pad; window.saturating_sub(ids.len())];
-    padded.extend(ids);
-    Ok(padded)
+    Ok(ids)
 }
 
 /// Log-probabilities (or scores) of the character after `window`.
