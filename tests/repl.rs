@@ -327,18 +327,65 @@ fn terminal_session_completes_and_keeps_history() -> Result<(), rexpect::error::
 /// Layers the interpreter cannot run yet stop stepping with a message; the
 /// session goes on.
 #[test]
-fn layers_that_cannot_run_are_messages() {
+fn recurrent_layers_step_and_run() {
     let mut session = Session::new(false);
     session.handle("model Seq(x: [5, 2]) { lstm(3) last dense(1) }");
     session.handle(":input random");
+    let reply = session.handle(":step 2");
+    assert!(
+        reply.text.contains("[1, 5, 2] -> [1, 5, 3]"),
+        "{}",
+        reply.text
+    );
     let reply = session.handle(":run");
     assert!(
-        reply.text.contains("output #") || reply.text.contains("cannot be run yet"),
+        reply.text.contains("output #3 Seq.dense_0"),
         "{}",
         reply.text
     );
     let reply = session.handle(":where");
-    assert!(reply.text.contains("Seq.x"), "{}", reply.text);
+    assert!(reply.text.contains("Seq.lstm_0"), "{}", reply.text);
+}
+
+#[test]
+fn a_model_with_errors_is_not_run_in_part() {
+    let mut session = Session::new(false);
+    let dir = temp_dir("broken");
+    let file = dir.join("broken.dl");
+    std::fs::write(
+        &file,
+        "model Broken(x: [4]) { dense(3) relu dence(2) }\n\
+         model User(x: [4]) { Broken }\n\
+         model Fine(x: [4]) { dense(2) }\n",
+    )
+    .unwrap();
+    let reply = session.handle(&format!(":load {}", file.display()));
+    assert!(reply.text.contains("E0102"), "{}", reply.text);
+    let reply = session.handle(":use Broken");
+    assert!(
+        reply.text.contains("model `Broken` has errors"),
+        "{}",
+        reply.text
+    );
+    let reply = session.handle(":use User");
+    assert!(
+        reply.text.contains("uses `Broken`, which has errors"),
+        "{}",
+        reply.text
+    );
+    let reply = session.handle(":use Fine");
+    assert!(reply.text.contains("using model Fine"), "{}", reply.text);
+    // A syntax error loads nothing and keeps the session.
+    std::fs::write(&file, "model Half(x: [4]) { dense(3)\n").unwrap();
+    let reply = session.handle(&format!(":load {}", file.display()));
+    assert!(
+        reply.text.contains("the session is as it was"),
+        "{}",
+        reply.text
+    );
+    let reply = session.handle(":models");
+    assert!(reply.text.contains("Fine"), "{}", reply.text);
+    std::fs::remove_dir_all(dir).unwrap();
 }
 
 #[test]
@@ -358,6 +405,14 @@ fn weights_come_from_checkpoints() {
     assert!(reply.text.contains("loaded 2 tensors"), "{}", reply.text);
     let reply = session.handle(":show Tiny.dense_0.bias");
     assert!(reply.text.contains(" 1.5000, -2.0000"), "{}", reply.text);
+    // Adding a layer keeps the loaded weights and the breakpoints.
+    session.handle(":break Tiny.dense_0");
+    let reply = session.handle("relu");
+    assert!(reply.text.contains("added to model Tiny"), "{}", reply.text);
+    let reply = session.handle(":show Tiny.dense_0.bias");
+    assert!(reply.text.contains(" 1.5000, -2.0000"), "{}", reply.text);
+    let reply = session.handle(":break");
+    assert!(reply.text.contains("Tiny.dense_0"), "{}", reply.text);
 
     session.handle("model Other(x: [3]) { dense(2) }");
     let reply = session.handle(":use Other");

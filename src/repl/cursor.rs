@@ -123,6 +123,28 @@ impl Cursor {
         self.outputs.clear();
     }
 
+    /// Takes over what the user set on `old`, a cursor on an earlier version
+    /// of the same model: the values of the tensors that kept their name and
+    /// shape (loaded weights survive an added layer), and the breakpoints on
+    /// layers that still exist. Goes back to the start.
+    pub fn keep_from(&mut self, old: &Cursor) {
+        for (name, value) in &old.store.values {
+            if let Some(slot) = self.store.values.get_mut(name)
+                && slot.shape() == value.shape()
+            {
+                slot.assign(value);
+            }
+        }
+        self.breaks = old
+            .breaks
+            .iter()
+            .copied()
+            .filter(|&id| id < self.graph.nodes.len())
+            .collect();
+        self.break_nan = old.break_nan;
+        self.outputs.clear();
+    }
+
     /// The output of every node run so far, in order.
     pub fn outputs(&self) -> &[Tensor] {
         &self.outputs

@@ -86,12 +86,14 @@ impl Session {
             .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
         let (program, diagnostics) = crate::check_source(&text);
         let mut out = render(&path.display().to_string(), &text, &diagnostics, self.color);
-        *self = Session::new(self.color);
-        self.file = Some(path.to_path_buf());
         let Some(program) = program else {
-            out.push_str("nothing loaded: fix the syntax and `:load` again\n");
+            out.push_str(
+                "nothing loaded (the session is as it was): fix the syntax and `:load` again\n",
+            );
             return Ok(out);
         };
+        *self = Session::new(self.color);
+        self.file = Some(path.to_path_buf());
         self.source = text;
         self.program = program;
         out.push_str(&format!("loaded {}: {}\n", path.display(), self.contents()));
@@ -112,6 +114,48 @@ impl Session {
             );
         }
         Ok(out)
+    }
+
+    /// `name` itself, or a definition its text names, when that definition's
+    /// source has an error: such a model would run only in part.
+    fn broken_definition(&self, name: &str) -> Option<String> {
+        let (_, diagnostics) = crate::check_source(&self.source);
+        let errors: Vec<usize> = diagnostics
+            .iter()
+            .filter(|d| d.is_error())
+            .map(|d| d.span().start as usize)
+            .collect();
+        if errors.is_empty() {
+            return None;
+        }
+        let (parsed, _) = crate::syntax::parse(&self.source);
+        let definitions: Vec<(String, crate::span::Span)> = parsed?
+            .items
+            .iter()
+            .filter_map(|item| match item {
+                Item::Model(m) => Some((m.name.name.clone(), m.span)),
+                Item::Cell(c) => Some((c.name.name.clone(), c.span)),
+                _ => None,
+            })
+            .collect();
+        let broken = |span: crate::span::Span| {
+            errors
+                .iter()
+                .any(|&e| (span.start as usize..span.end as usize).contains(&e))
+        };
+        let (_, own) = definitions.iter().find(|(n, _)| n == name)?;
+        if broken(*own) {
+            return Some(name.to_string());
+        }
+        let text = self.source.get(own.range()).unwrap_or("");
+        definitions
+            .iter()
+            .filter(|(n, span)| n != name && broken(*span))
+            .find(|(n, _)| {
+                text.split(|c: char| !(c.is_alphanumeric() || c == '_'))
+                    .any(|word| word == n)
+            })
+            .map(|(n, _)| n.clone())
     }
 
     fn runnable_models(&self) -> Vec<String> {
@@ -296,6 +340,7 @@ impl Session {
         let name = cursor.name.clone();
         let input = cursor.input.clone();
         let position = cursor.outputs().len();
+        let previous = self.cursor.take();
         let candidate = format!(
             "{}\n    {}\n{}",
             &self.source[..brace],
@@ -313,6 +358,7 @@ impl Session {
         let new: Vec<Diagnostic> = diagnostics.into_iter().filter(|d| !known(d)).collect();
         let mut out = render("<program>", &candidate, &new, self.color);
         let Some(program) = program.filter(|_| !new.iter().any(Diagnostic::is_error)) else {
+            self.cursor = previous;
             out.push_str(&format!("not added to model {name}\n"));
             return Some(out);
         };
@@ -323,6 +369,9 @@ impl Session {
             return Some(out);
         }
         let cursor = self.cursor.as_mut()?;
+        if let Some(previous) = &previous {
+            cursor.keep_from(previous);
+        }
         if let Some(input) = input
             && input.tensor.shape()[1..] == cursor.input_dims()[..]
         {
@@ -419,6 +468,19 @@ impl Session {
             return Err(format!(
                 "`{name}` is a cell: it runs inside a model, so `:use` a model that uses it"
             ));
+        }
+        if let Some(broken) = self.broken_definition(name) {
+            return Err(if broken == name {
+                format!(
+                    "model `{name}` has errors (shown when it was read): type the corrected \
+                     definition, or fix the file and `:load` it again"
+                )
+            } else {
+                format!(
+                    "model `{name}` uses `{broken}`, which has errors (shown when it was read): \
+                     type the corrected definition, or fix the file and `:load` it again"
+                )
+            });
         }
         let train = self.program.trains.iter().position(|t| t.model == name);
         let input = summary.graph.nodes.first().map(|n| n.shape.to_string());
