@@ -267,21 +267,31 @@ impl Cursor {
         if let Some(e) = error {
             return Ok(run_error(&e));
         }
-        if let Some(&last) = ran.last()
-            && self.next_layer().is_some()
-        {
-            let why = if self.breaks.contains(&last) {
-                "breakpoint"
-            } else {
-                "breakpoint nan: a value is NaN or infinite"
-            };
-            return Ok(format!(
-                "stopped after #{last} {} ({why})\n{}",
-                self.graph.nodes[last].path,
-                self.step_line(last)
-            ));
+        let Some(&last) = ran.last() else {
+            return Ok(self.result());
+        };
+        let non_finite = self
+            .outputs
+            .get(last)
+            .is_some_and(|v| Stats::of(v).non_finite());
+        let why = if self.breaks.contains(&last) {
+            "breakpoint"
+        } else if self.break_nan && non_finite {
+            "breakpoint nan: a value is NaN or infinite"
+        } else {
+            return Ok(self.result());
+        };
+        let stopped = format!(
+            "stopped after #{last} {} ({why})\n{}",
+            self.graph.nodes[last].path,
+            self.step_line(last)
+        );
+        if self.next_layer().is_some() {
+            Ok(stopped)
+        } else {
+            // The breakpoint is on the last layer: say so, then show the output.
+            Ok(format!("{stopped}{}", self.result()))
         }
-        Ok(self.result())
     }
 
     /// The graph's output, as a prediction when the model classifies.
