@@ -219,6 +219,21 @@ fn text_gives_next_character_targets() {
 }
 
 #[test]
+fn text_drops_a_byte_order_mark() {
+    let dir = temp_dir("bom");
+    std::fs::write(dir.join("t.txt"), "\u{feff}abcabcabc").unwrap();
+    let src = Src::Text {
+        path: "t.txt".into(),
+        seq: 3,
+    };
+    let d = load(&set(src, vec![]), &dir).unwrap();
+    let SourceKind::Text { vocabulary } = &d.kind else {
+        panic!("{:?}", d.kind)
+    };
+    assert_eq!(vocabulary, &vec!['a', 'b', 'c']);
+}
+
+#[test]
 fn synthetic_linear_is_deterministic_and_linear() {
     let src = |noise, seed| Src::SyntheticLinear {
         n: 50,

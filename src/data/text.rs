@@ -10,8 +10,11 @@ use std::path::Path;
 /// and, at each position, the character after it as the target. The
 /// vocabulary is the file's distinct characters, sorted; rows of `x` hold
 /// character ids, which [`one_hot`] turns into the model's `[T, V]` input.
+/// A UTF-8 byte-order mark at the start of the file is not text and is
+/// dropped.
 pub(crate) fn read(path: &Path, seq: i64) -> Result<Source, DataError> {
     let text = std::fs::read_to_string(path).map_err(|e| DataError::open(path, &e))?;
+    let text = text.strip_prefix('\u{feff}').unwrap_or(&text);
     let chars: Vec<char> = text.chars().collect();
     let mut vocabulary = chars.clone();
     vocabulary.sort_unstable();
