@@ -77,7 +77,12 @@ enum Command {
         #[arg(long, value_name = "N", default_value_t = 500)]
         length: usize,
         /// Softmax temperature (below 1: safer, above 1: more varied).
-        #[arg(long, value_name = "T", default_value_t = 0.8)]
+        #[arg(
+            long,
+            value_name = "T",
+            default_value_t = 0.8,
+            allow_negative_numbers = true
+        )]
         temperature: f64,
         /// Seed of the random draws.
         #[arg(long, value_name = "S", default_value_t = 0)]
