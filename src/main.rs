@@ -67,52 +67,15 @@ enum Command {
     Sample {
         /// The `.dl` program.
         file: PathBuf,
-        /// Trained weights (`save =` of the `train` block).
-        #[arg(long, value_name = "W")]
-        weights: PathBuf,
-        /// Use the K-th `train` block (counting from 1; default: the first on `text` data).
-        #[arg(long, value_name = "K")]
-        run: Option<usize>,
-        /// Characters to write.
-        #[arg(long, value_name = "N", default_value_t = 500)]
-        length: usize,
-        /// Softmax temperature (below 1: safer, above 1: more varied).
-        #[arg(
-            long,
-            value_name = "T",
-            default_value_t = 0.8,
-            allow_negative_numbers = true
-        )]
-        temperature: f64,
-        /// Seed of the random draws.
-        #[arg(long, value_name = "S", default_value_t = 0)]
-        seed: u64,
-        /// Text to start from (default: a window of the training text).
-        #[arg(long, value_name = "TEXT")]
-        prime: Option<String>,
+        #[command(flatten)]
+        options: cli::sample::SampleOptions,
     },
     /// Time training steps of a `train` block's model on synthetic data; print one JSON line.
     Bench {
         /// The program to run.
         file: PathBuf,
-        /// Use the K-th `train` block (counting from 1; default the first).
-        #[arg(long, value_name = "K")]
-        run: Option<usize>,
-        /// Timed steps (default: the block's epochs times the number of batches).
-        #[arg(long, value_name = "S")]
-        steps: Option<usize>,
-        /// Rows per batch (default: the block's batch size).
-        #[arg(long, value_name = "B")]
-        batch: Option<usize>,
-        /// Untimed warm-up steps on a throw-away model.
-        #[arg(long, value_name = "W", default_value_t = 20)]
-        warmup: usize,
-        /// Distinct synthetic batches that the loop cycles through.
-        #[arg(long, value_name = "N", default_value_t = 100)]
-        n_batches: usize,
-        /// Seed of the synthetic data.
-        #[arg(long, default_value_t = 0)]
-        seed: u64,
+        #[command(flatten)]
+        options: cli::bench::BenchOptions,
     },
     /// Step through a model's forward pass one layer at a time, interactively.
     Repl {
@@ -165,7 +128,7 @@ fn main() -> ExitCode {
                 epochs,
                 json,
             };
-            finish(cli::Session::open(file).and_then(|session| cli::train::run(&session, &options)))
+            with_session(file, |session| cli::train::run(session, &options))
         }
         Command::Eval {
             file,
@@ -180,50 +143,24 @@ fn main() -> ExitCode {
                 epochs: None,
                 json,
             };
-            finish(cli::Session::open(file).and_then(|session| cli::train::run(&session, &options)))
+            with_session(file, |session| cli::train::run(session, &options))
         }
-        Command::Sample {
-            file,
-            weights,
-            run,
-            length,
-            temperature,
-            seed,
-            prime,
-        } => {
-            let options = cli::sample::SampleOptions {
-                weights,
-                run,
-                length,
-                temperature,
-                seed,
-                prime,
-            };
-            finish(
-                cli::Session::open(file).and_then(|session| cli::sample::run(&session, &options)),
-            )
+        Command::Sample { file, options } => {
+            with_session(file, |session| cli::sample::run(session, &options))
         }
-        Command::Bench {
-            file,
-            run,
-            steps,
-            batch,
-            warmup,
-            n_batches,
-            seed,
-        } => {
-            let options = cli::bench::BenchOptions {
-                run,
-                steps,
-                batch,
-                warmup,
-                n_batches,
-                seed,
-            };
-            finish(cli::Session::open(file).and_then(|session| cli::bench::run(&session, &options)))
+        Command::Bench { file, options } => {
+            with_session(file, |session| cli::bench::run(session, &options))
         }
         Command::Repl { file } => ExitCode::from(dl::repl::run(file.as_deref())),
     }
+}
+
+/// Opens `file` and runs `command` on it, turning the outcome into an exit code.
+fn with_session(
+    file: PathBuf,
+    command: impl FnOnce(&cli::Session) -> Result<(), cli::Exit>,
+) -> ExitCode {
+    finish(cli::Session::open(file).and_then(|session| command(&session)))
 }
 
 fn read_source(file: &Path) -> Result<String, ExitCode> {

@@ -1,14 +1,8 @@
 //! The `dl` binary: exit codes, output streams and formats.
 
-use std::process::Command;
+mod common;
 
-fn dl(args: &[&str]) -> std::process::Output {
-    Command::new(env!("CARGO_BIN_EXE_dl"))
-        .args(args)
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
-        .output()
-        .expect("dl runs")
-}
+use common::{dl, temp_dir};
 
 #[test]
 fn check_succeeds_on_an_example_and_prints_the_table() {
@@ -49,8 +43,7 @@ fn json_format_gives_models_and_counts() {
 
 #[test]
 fn diagnostics_are_uncoloured_when_piped() {
-    let dir = std::env::temp_dir().join(format!("dl-cli-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).expect("temp dir");
+    let dir = temp_dir("cli");
     let file = dir.join("bad.dl");
     std::fs::write(&file, "model M(x: [4]) {\n    dence(3)\n}\n").expect("write");
     let out = dl(&["check", file.to_str().expect("utf-8 path")]);

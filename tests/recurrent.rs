@@ -2,17 +2,13 @@
 //! against persistence, the character model against character frequencies
 //! and `dl sample`, and exploding gradients with and without `clip`.
 
+mod common;
+
+use common::{dl, temp_dir};
+
 use serde_json::Value;
 use std::path::Path;
-use std::process::{Command, Output};
-
-fn dl(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_dl"))
-        .args(args)
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
-        .output()
-        .expect("dl runs")
-}
+use std::process::Output;
 
 fn succeeded(out: &Output) {
     assert_eq!(
@@ -48,8 +44,7 @@ fn lstm_forecast_beats_persistence_on_sunspots() {
 
 #[test]
 fn character_model_beats_frequencies_and_samples_text() {
-    let dir = std::env::temp_dir().join(format!("dl-char-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).expect("temp dir");
+    let dir = temp_dir("char");
     let book = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/data/devils_dictionary.txt");
     let program = format!(
         "data book = text(\"{}\", seq = 32) | split(train = 0.25, val = 0.05, seed = 1)\n\
@@ -164,8 +159,7 @@ fn recurrent_training_is_identical_with_1_and_2_threads() {
 
 #[test]
 fn a_prime_shorter_than_the_window_is_read_as_it_is() {
-    let dir = std::env::temp_dir().join(format!("dl-prime-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).expect("temp dir");
+    let dir = temp_dir("prime");
     std::fs::write(dir.join("ab.txt"), "abc de".repeat(400)).expect("text");
     std::fs::write(
         dir.join("ab.dl"),

@@ -3,11 +3,15 @@
 //! pass, `.npy` inputs, and a session in a real pseudo-terminal for history,
 //! tab completion and multi-line input.
 
+mod common;
+
+use common::temp_dir;
+
 use dl::autodiff::Tape;
 use dl::interp::{Mode, Stepper};
 use dl::repl::session::Session;
 use std::io::Write;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command, Stdio};
 
 /// Runs `dl repl [file]` with `script` on standard input; stdout and stderr
@@ -213,12 +217,6 @@ fn stepping_equals_a_plain_forward_pass() {
     .unwrap();
     assert_eq!(tape.value(output), &predicted);
     assert_eq!(stepped[cursor.graph.output], predicted);
-}
-
-fn temp_dir(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("dl-repl-{name}-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).expect("temporary folder");
-    dir
 }
 
 #[test]

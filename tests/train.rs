@@ -1,6 +1,10 @@
 //! End-to-end training on real data: accuracy floors, bit-for-bit
 //! determinism across thread counts, checkpoints, and a seeded log snapshot.
 
+mod common;
+
+use common::{dl, temp_dir};
+
 use dl::check::LoadedShape;
 use dl::check::dim::Dim;
 use dl::check::shape::Shape;
@@ -10,7 +14,6 @@ use dl::ir::{Graph, Metric, Task, TrainRun};
 use dl::train::{Evaluation, Event, TrainError};
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
 fn examples() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("examples")
@@ -158,14 +161,6 @@ fn same_seed_gives_the_same_losses_bit_for_bit_with_1_and_2_threads() {
     assert_eq!(weights_one, weights_two);
 }
 
-fn dl(args: &[&str]) -> std::process::Output {
-    Command::new(env!("CARGO_BIN_EXE_dl"))
-        .args(args)
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
-        .output()
-        .expect("dl runs")
-}
-
 #[test]
 fn seeded_training_log_is_stable() {
     let out = dl(&[
@@ -201,8 +196,7 @@ fn seeded_training_log_is_stable() {
 
 #[test]
 fn checkpoint_round_trip_through_the_cli() {
-    let dir = std::env::temp_dir().join(format!("dl-train-ckpt-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).expect("temp dir");
+    let dir = temp_dir("train-ckpt");
     let data = examples().join("data/digits.csv");
     let program = format!(
         "data digits = csv(\"{}\", label = \"label\") | scale(1 / 16) | split(train = 0.8, test = 0.2, seed = 1)\n\
@@ -362,7 +356,7 @@ fn the_three_methods_find_the_same_line_within_the_grid_step() {
 
 /// A copy of the diabetes data with `bmi` repeated as a last feature column.
 fn diabetes_with_duplicated_column() -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("dl-rank-{}", std::process::id()));
+    let dir = temp_dir("rank");
     std::fs::create_dir_all(dir.join("data")).expect("temp dir");
     let text = std::fs::read_to_string(examples().join("data/diabetes.csv")).expect("data");
     let mut out = String::new();

@@ -89,6 +89,11 @@ impl Tape {
         &self.nodes[var.0].value
     }
 
+    /// The value of a scalar `var` such as a loss (NaN if it is empty).
+    pub fn scalar(&self, var: Var) -> f32 {
+        self.value(var).iter().next().copied().unwrap_or(f32::NAN)
+    }
+
     /// Records an input (`needs_grad = false`) or parameter (`true`).
     pub fn leaf(&mut self, value: Tensor, needs_grad: bool) -> Var {
         self.nodes.push(Node {

@@ -22,41 +22,32 @@ use serde_json::{Value, json};
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
 /// Options of `dl bench`.
+#[derive(clap::Args)]
 pub struct BenchOptions {
-    /// The `train` block to use (1-based; default the first).
+    /// Use the K-th `train` block (counting from 1; default the first).
+    #[arg(long, value_name = "K")]
     pub run: Option<usize>,
-    /// Timed steps (default: the block's epochs times `n_batches`).
+    /// Timed steps (default: the block's epochs times the number of batches).
+    #[arg(long, value_name = "S")]
     pub steps: Option<usize>,
     /// Rows per batch (default: the block's batch size).
+    #[arg(long, value_name = "B")]
     pub batch: Option<usize>,
     /// Untimed warm-up steps on a throw-away model.
+    #[arg(long, value_name = "W", default_value_t = 20)]
     pub warmup: usize,
-    /// Distinct synthetic batches the loop cycles through.
+    /// Distinct synthetic batches that the loop cycles through.
+    #[arg(long, value_name = "N", default_value_t = 100)]
     pub n_batches: usize,
     /// Seed of the synthetic data.
+    #[arg(long, default_value_t = 0)]
     pub seed: u64,
 }
 
 /// Runs `dl bench`.
 pub fn run(session: &Session, options: &BenchOptions) -> Result<(), Exit> {
     let program = session.check()?;
-    let file = session.file.display();
-    let count = program.trains.len();
-    let index = match options.run {
-        None if count > 0 => 0,
-        Some(k) if (1..=count).contains(&k) => k - 1,
-        _ => {
-            eprintln!(
-                "error: there is no run {}; {file} has {count} `train` block(s)",
-                options.run.unwrap_or(1)
-            );
-            return Err(if count == 0 {
-                Exit::Program
-            } else {
-                Exit::Usage
-            });
-        }
-    };
+    let index = session.run_index(&program, options.run.unwrap_or(1))?;
     let run = &program.trains[index];
     let graph = graph_of(&program, run).ok_or_else(|| {
         eprintln!(

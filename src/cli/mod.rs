@@ -47,6 +47,24 @@ impl Session {
             .unwrap_or_default()
     }
 
+    /// The index of run `k` (counting from 1, as `--run K` does) of
+    /// `program`, or a usage error naming how many runs there are.
+    pub fn run_index(&self, program: &dl::ir::Program, k: usize) -> Result<usize, Exit> {
+        if (1..=program.trains.len()).contains(&k) {
+            return Ok(k - 1);
+        }
+        eprintln!(
+            "error: there is no run {k}; {} has {} `train` block(s)",
+            self.file.display(),
+            program.trains.len()
+        );
+        Err(if program.trains.is_empty() {
+            Exit::Program
+        } else {
+            Exit::Usage
+        })
+    }
+
     /// Prints diagnostics to stderr, coloured on a terminal.
     pub fn report(&self, diagnostics: &[Diagnostic]) {
         let color = std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none();

@@ -29,19 +29,30 @@ use std::io::Write;
 use std::path::PathBuf;
 
 /// Options of `dl sample`.
+#[derive(clap::Args)]
 pub struct SampleOptions {
-    /// The trained weights.
+    /// Trained weights (`save =` of the `train` block).
+    #[arg(long, value_name = "W")]
     pub weights: PathBuf,
-    /// The `train` block whose model and data to use (1-based; default the
-    /// first on `text` data).
+    /// Use the K-th `train` block (counting from 1; default: the first on `text` data).
+    #[arg(long, value_name = "K")]
     pub run: Option<usize>,
     /// Characters to write.
+    #[arg(long, value_name = "N", default_value_t = 500)]
     pub length: usize,
-    /// Softmax temperature: below 1 is more conservative, above 1 more varied.
+    /// Softmax temperature (below 1: safer, above 1: more varied).
+    #[arg(
+        long,
+        value_name = "T",
+        default_value_t = 0.8,
+        allow_negative_numbers = true
+    )]
     pub temperature: f64,
-    /// Seed of the draws.
+    /// Seed of the random draws.
+    #[arg(long, value_name = "S", default_value_t = 0)]
     pub seed: u64,
-    /// Text to start from (default: the first window of the training part).
+    /// Text to start from (default: a window of the training text).
+    #[arg(long, value_name = "TEXT")]
     pub prime: Option<String>,
 }
 
@@ -59,15 +70,7 @@ pub fn run(session: &Session, options: &SampleOptions) -> Result<(), Exit> {
             .any(|d| d.name == data && matches!(d.source, dl::ir::Source::Text { .. }))
     };
     let index = match options.run {
-        Some(k) if (1..=program.trains.len()).contains(&k) => k - 1,
-        Some(k) => {
-            eprintln!(
-                "error: there is no run {k}; {} has {} `train` block(s)",
-                session.file.display(),
-                program.trains.len()
-            );
-            return Err(Exit::Usage);
-        }
+        Some(k) => session.run_index(&program, k)?,
         None => program
             .trains
             .iter()

@@ -37,15 +37,7 @@ pub fn run(session: &Session, options: &TrainOptions) -> Result<(), Exit> {
         return Err(Exit::Program);
     }
     let selected: Vec<usize> = match options.run {
-        Some(k) if (1..=program.trains.len()).contains(&k) => vec![k - 1],
-        Some(k) => {
-            eprintln!(
-                "error: there is no run {k}; {} has {} `train` block(s)",
-                session.file.display(),
-                program.trains.len()
-            );
-            return Err(Exit::Usage);
-        }
+        Some(k) => vec![session.run_index(&program, k)?],
         None => (0..program.trains.len()).collect(),
     };
     let base_dir = session.base_dir();

@@ -62,12 +62,7 @@ pub fn backward(cursor: &Cursor) -> Result<String, String> {
         .run(&mut tape)
         .map_err(|e| run_error(&e).trim_end().to_string())?;
     let loss_var = loss::record(&mut tape, &cursor.graph, &stepper, output, kind, &targets);
-    let loss_value = tape
-        .value(loss_var)
-        .iter()
-        .next()
-        .copied()
-        .unwrap_or(f32::NAN);
+    let loss_value = tape.scalar(loss_var);
     let grads = tape.backward(loss_var);
     let source = if cursor.loss.is_some() {
         "the train block's loss"

@@ -248,12 +248,8 @@ fn resolve(name: &str) -> Result<&'static str, String> {
     if let Some(command) = COMMANDS.iter().find(|c| c.name == alias) {
         return Ok(command.name);
     }
-    let suggestion = COMMANDS
-        .iter()
-        .map(|c| (strsim::levenshtein(c.name, name), c.name))
-        .filter(|(d, _)| *d <= 2)
-        .min()
-        .map(|(_, n)| format!("; did you mean `:{n}`?"))
+    let suggestion = crate::check::error::suggest(name, COMMANDS.iter().map(|c| c.name))
+        .map(|n| format!("; did you mean `:{n}`?"))
         .unwrap_or_default();
     if name.is_empty() {
         Err("a command name must follow `:`; `:help` lists them".to_string())

@@ -551,6 +551,11 @@ impl Cursor {
     }
 }
 
+/// The last dot-separated part of a path: `conv2d_0` of `LeNet5.conv2d_0`.
+fn last_part(path: &str) -> &str {
+    path.rsplit_once('.').map_or(path, |(_, last)| last)
+}
+
 /// Looks `name` up among `paths`: an exact match, or a unique one ending in
 /// `.name`; the error suggests a close name.
 fn find(paths: &[&str], name: &str, what: &str) -> Result<usize, String> {
@@ -564,15 +569,9 @@ fn find(paths: &[&str], name: &str, what: &str) -> Result<usize, String> {
     match matches.as_slice() {
         [one] => Ok(*one),
         [] => {
-            let close = paths
-                .iter()
-                .map(|p| {
-                    let short = p.rsplit_once('.').map_or(*p, |(_, s)| s);
-                    (strsim::levenshtein(short, name), *p)
-                })
-                .filter(|(d, _)| *d <= 2)
-                .min()
-                .map(|(_, p)| format!("; did you mean `{p}`?"))
+            let close = crate::check::error::suggest(name, paths.iter().map(|p| last_part(p)))
+                .and_then(|best| paths.iter().find(|p| last_part(p) == best))
+                .map(|p| format!("; did you mean `{p}`?"))
                 .unwrap_or_default();
             Err(format!("no {what} `{name}`{close}"))
         }

@@ -453,14 +453,9 @@ impl Session {
             .iter()
             .find(|m| m.name == name)
             .ok_or_else(|| {
-                let close = self
-                    .program
-                    .models
-                    .iter()
-                    .map(|m| (strsim::levenshtein(&m.name, name), m.name.as_str()))
-                    .filter(|(d, _)| *d <= 2)
-                    .min()
-                    .map(|(_, n)| format!("; did you mean `{n}`?"))
+                let names = self.program.models.iter().map(|m| m.name.as_str());
+                let close = crate::check::error::suggest(name, names)
+                    .map(|n| format!("; did you mean `{n}`?"))
                     .unwrap_or_default();
                 format!("no model `{name}`{close}")
             })?;

@@ -9,7 +9,7 @@
 
 use super::design::{self, Reduced};
 use super::trainer::TrainError;
-use super::trainer::{Event, evaluate};
+use super::trainer::{Event, mean_loss};
 use crate::check::train::{MAX_LEAST_SQUARES_PARAMS, grid_points, grid_values};
 use crate::data::Loaded;
 use crate::interp::{ParamStore, RunError};
@@ -50,11 +50,10 @@ impl Evaluator<'_> {
                 store,
             } => {
                 design::set_params(store, theta);
-                match evaluate(graph, store, &data.train, data, run) {
-                    Ok(evaluation) => Ok(evaluation.loss),
-                    // A point where the model overflows is not a candidate.
+                // A point where the model overflows is not a candidate.
+                match mean_loss(graph, store, &data.train, data, run) {
                     Err(RunError::NonFinite { .. }) => Ok(f64::INFINITY),
-                    Err(e) => Err(e),
+                    other => other,
                 }
             }
         }

@@ -88,12 +88,7 @@ impl<'a> Learner<'a> {
         );
         let output = stepper.run(&mut tape)?;
         let loss_var = loss::record(&mut tape, graph, &stepper, output, self.run.loss, targets);
-        let loss_value = tape
-            .value(loss_var)
-            .iter()
-            .next()
-            .copied()
-            .unwrap_or(f32::NAN);
+        let loss_value = tape.scalar(loss_var);
         if !loss_value.is_finite() {
             let node = &graph.nodes[graph.output];
             return Err(RunError::NonFinite {

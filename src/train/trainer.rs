@@ -5,7 +5,7 @@ use super::least_squares::{self, RankDeficient};
 use super::loss;
 use super::metrics::{self, Confusion, Outcome, Reported};
 use super::{design, grid};
-use crate::autodiff::Tape;
+use crate::autodiff::{Tape, Tensor};
 use crate::data::{self as batch, Baseline, Loaded, Part, Targets};
 use crate::interp::{Mode, ParamStore, RunError, Stepper};
 use crate::ir::{Graph, Metric, Optimizer, TrainRun};
@@ -258,6 +258,39 @@ fn train_epochs(
     Ok(())
 }
 
+/// The mean loss of the model on a whole part, in evaluation mode.
+pub fn mean_loss(
+    graph: &Graph,
+    store: &ParamStore,
+    part: &Part,
+    data: &Loaded,
+    run: &TrainRun,
+) -> Result<f64, RunError> {
+    mean_loss_with(graph, store, part, data, run, |_, _| {})
+}
+
+/// [`mean_loss`], handing each chunk's targets and output to `outputs`.
+fn mean_loss_with(
+    graph: &Graph,
+    store: &ParamStore,
+    part: &Part,
+    data: &Loaded,
+    run: &TrainRun,
+    mut outputs: impl FnMut(&Targets, &Tensor),
+) -> Result<f64, RunError> {
+    let mut total = 0.0f64;
+    for rows in batch::Batches::in_order(part, Some(EVAL_BATCH)) {
+        let chunk = part.select(&rows);
+        let mut tape = Tape::inference();
+        let mut stepper = Stepper::new(graph, store, data.input(&chunk), &mut tape, Mode::Eval, 0);
+        let output = stepper.run(&mut tape)?;
+        let loss_var = loss::record(&mut tape, graph, &stepper, output, run.loss, &chunk.y);
+        total += tape.scalar(loss_var) as f64 * chunk.rows() as f64;
+        outputs(&chunk.y, tape.value(output));
+    }
+    Ok(total / part.rows().max(1) as f64)
+}
+
 /// Loss and metrics of the model on a whole part, in evaluation mode.
 pub fn evaluate(
     graph: &Graph,
@@ -266,29 +299,14 @@ pub fn evaluate(
     data: &Loaded,
     run: &TrainRun,
 ) -> Result<Evaluation, RunError> {
-    let mut total = 0.0f64;
     let mut predicted_classes = Vec::with_capacity(part.rows());
     let mut predicted_values = Vec::with_capacity(part.rows());
-    for rows in batch::Batches::in_order(part, Some(EVAL_BATCH)) {
-        let chunk = part.select(&rows);
-        let mut tape = Tape::inference();
-        let mut stepper = Stepper::new(graph, store, data.input(&chunk), &mut tape, Mode::Eval, 0);
-        let output = stepper.run(&mut tape)?;
-        let loss_var = loss::record(&mut tape, graph, &stepper, output, run.loss, &chunk.y);
-        total += tape
-            .value(loss_var)
-            .iter()
-            .next()
-            .copied()
-            .unwrap_or(f32::NAN) as f64
-            * chunk.rows() as f64;
-        match &chunk.y {
-            Targets::Classes(_) | Targets::Sequences(_) => {
-                predicted_classes.extend(loss::predicted_classes(graph, tape.value(output)))
-            }
-            Targets::Values(_) => predicted_values.extend(tape.value(output).iter().copied()),
+    let loss = mean_loss_with(graph, store, part, data, run, |y, output| match y {
+        Targets::Classes(_) | Targets::Sequences(_) => {
+            predicted_classes.extend(loss::predicted_classes(graph, output))
         }
-    }
+        Targets::Values(_) => predicted_values.extend(output.iter().copied()),
+    })?;
     let (metrics, confusion) = match &part.y {
         Targets::Classes(_) | Targets::Sequences(_) => {
             let actual = part.y.class_ids().unwrap_or_default();
@@ -314,7 +332,7 @@ pub fn evaluate(
         }
     };
     Ok(Evaluation {
-        loss: total / part.rows().max(1) as f64,
+        loss,
         metrics,
         confusion,
         baseline: data.baseline(part),
