@@ -14,6 +14,7 @@ pub mod diagnostic;
 pub mod interp;
 pub mod ir;
 pub mod kernels;
+pub mod nn;
 pub mod repl;
 pub mod report;
 pub mod span;

@@ -279,9 +279,18 @@ fn conv_case(
     if bias {
         inputs.push(rng.uniform(&[w[0]], -1.0, 1.0));
     }
+    let out = |a: usize| output_size(x[2 + a], w[2 + a], stride[a], padding[a], false);
+    let output = [out(0), out(1)];
     case(name, &["Conv2d"], inputs, move |t, v| {
-        t.conv2d(v[0], v[1], v.get(2).copied(), stride, padding)
+        t.conv2d(v[0], v[1], v.get(2).copied(), stride, padding, output)
     })
+}
+
+/// The checker's output size, for kernels that are given it.
+fn output_size(input: usize, kernel: usize, stride: usize, padding: usize, ceil: bool) -> usize {
+    let size = |v: usize| v as i64;
+    dl::nn::window::output_size(size(input), size(kernel), size(stride), size(padding), ceil)
+        as usize
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -300,8 +309,10 @@ fn pool_case(
     } else {
         (rng.uniform(x, -1.0, 1.0), &["AvgPool"])
     };
+    let out = |a: usize| output_size(x[2 + a], kernel[a], stride[a], padding[a], ceil);
+    let output = [out(0), out(1)];
     case(name, op, vec![input], move |t, v| {
-        t.pool2d(v[0], max, kernel, stride, padding, ceil)
+        t.pool2d(v[0], max, kernel, stride, padding, output)
     })
 }
 
@@ -644,6 +655,20 @@ fn op_cases() -> Vec<OpCase> {
                 [1, 1],
             );
             c.constant(1)
+        },
+        // `round = "ceil"` on a convolution: 7 with kernel 2 and stride 2
+        // gives 4 windows, the last covering only input row (column) 6.
+        {
+            let inputs = vec![
+                r.uniform(&[2, 2, 7, 7], -1.0, 1.0),
+                r.uniform(&[3, 2, 2, 2], -1.0, 1.0),
+            ];
+            case(
+                "conv2d ceil (a partial last window)",
+                &["Conv2d"],
+                inputs,
+                |t, v| t.conv2d(v[0], v[1], None, [2, 2], [0, 0], [4, 4]),
+            )
         },
         // Pooling, with padding and with ceil mode adding a partial window:
         // 6 with kernel 3, stride 2, padding 1 gives 3 windows (floor) or 4

@@ -6,10 +6,10 @@ mod common;
 use common::{dl, temp_dir};
 
 use dl::check::LoadedShape;
-use dl::check::dim::Dim;
-use dl::check::shape::Shape;
 use dl::data::Loaded;
 use dl::interp::ParamStore;
+use dl::ir::dim::Dim;
+use dl::ir::shape::Shape;
 use dl::ir::{Graph, Metric, Task, TrainRun};
 use dl::train::{Evaluation, Event, TrainError};
 use std::collections::HashMap;

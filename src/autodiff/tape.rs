@@ -234,7 +234,8 @@ impl Tape {
     }
 
     /// 2-D convolution of `x` (`[n, c, h, w]`) with `weight` (`[o, c, kh, kw]`)
-    /// and an optional `bias` (`[o]`).
+    /// and an optional `bias` (`[o]`), to an output of `output` (height,
+    /// width) as the checker computed it.
     pub fn conv2d(
         &mut self,
         x: Var,
@@ -242,6 +243,7 @@ impl Tape {
         bias: Option<Var>,
         stride: [usize; 2],
         padding: [usize; 2],
+        output: [usize; 2],
     ) -> Var {
         let (xs, ws) = (
             self.value(x).shape().to_vec(),
@@ -256,7 +258,8 @@ impl Tape {
             stride,
             padding,
         )
-        .expect("conv2d: the checker proved the output size is at least 1");
+        .and_then(|g| g.with_output(output))
+        .expect("conv2d: the checker's output size fits the geometry");
         let mut out = vec![0.0; g.output_len()];
         {
             let input = contiguous(self.value(x));
@@ -271,7 +274,8 @@ impl Tape {
         self.push(value, Op::Conv2d(g), inputs)
     }
 
-    /// Max (`max = true`) or average pooling of `x` (`[n, c, h, w]`).
+    /// Max (`max = true`) or average pooling of `x` (`[n, c, h, w]`) to an
+    /// output of `output` (height, width) as the checker computed it.
     pub fn pool2d(
         &mut self,
         x: Var,
@@ -279,11 +283,12 @@ impl Tape {
         kernel: [usize; 2],
         stride: [usize; 2],
         padding: [usize; 2],
-        ceil: bool,
+        output: [usize; 2],
     ) -> Var {
         let xs = self.value(x).shape().to_vec();
-        let g = Pool2dGeometry::new(xs[0], xs[1], [xs[2], xs[3]], kernel, stride, padding, ceil)
-            .expect("pool: the checker proved the output size is at least 1");
+        let g = Pool2dGeometry::new(xs[0], xs[1], [xs[2], xs[3]], kernel, stride, padding, false)
+            .and_then(|g| g.with_output(output))
+            .expect("pool: the checker's output size fits the geometry");
         let mut out = vec![0.0; g.output_len()];
         let input = contiguous(self.value(x));
         let op = if max {

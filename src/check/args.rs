@@ -1,14 +1,11 @@
 //! Binding call arguments to a signature: positional and keyword arguments,
 //! missing and unknown ones, and their types.
 
-use super::builtins::ArgKind;
-use super::dim::Dim;
 use super::error;
-use super::value::Value;
 use crate::diagnostic::Diagnostic;
+use crate::nn::{ArgKind, Args, Value};
 use crate::span::Span;
 use crate::syntax::ast::Ident;
-use std::collections::HashMap;
 
 /// An argument after evaluation.
 #[derive(Clone, Debug)]
@@ -21,12 +18,12 @@ pub struct EvalArg {
     pub span: Span,
 }
 
-impl<'a> From<&'a super::builtins::ParamDef> for Param<'a> {
-    fn from(p: &'a super::builtins::ParamDef) -> Param<'a> {
+impl<'a> From<&'a crate::nn::Param> for Param<'a> {
+    fn from(p: &'a crate::nn::Param) -> Param<'a> {
         Param {
             name: p.name,
             kind: p.kind,
-            required: p.required,
+            required: p.required(),
         }
     }
 }
@@ -40,73 +37,6 @@ pub struct Param<'a> {
     pub kind: ArgKind,
     /// Whether it must be given.
     pub required: bool,
-}
-
-/// Arguments bound to parameter names.
-#[derive(Clone, Debug, Default)]
-pub struct Bound {
-    values: HashMap<String, (Value, Span)>,
-}
-
-impl Bound {
-    /// The value and span given for `name`, if any.
-    pub fn get(&self, name: &str) -> Option<&(Value, Span)> {
-        self.values.get(name)
-    }
-
-    /// Whether `name` was given.
-    pub fn has(&self, name: &str) -> bool {
-        self.values.contains_key(name)
-    }
-
-    /// An integer argument; poisoned when the value had an error.
-    pub fn int(&self, name: &str) -> Option<Dim> {
-        self.values.get(name).map(|(v, _)| match v {
-            Value::Int(d) => d.clone(),
-            _ => Dim::error(),
-        })
-    }
-
-    /// A numeric argument (`None` inside when unknown at check time).
-    pub fn float(&self, name: &str) -> Option<Option<f64>> {
-        self.values.get(name).map(|(v, _)| v.as_f64())
-    }
-
-    /// A boolean argument.
-    pub fn bool(&self, name: &str) -> Option<bool> {
-        self.values.get(name).and_then(|(v, _)| match v {
-            Value::Bool(b) => Some(*b),
-            _ => None,
-        })
-    }
-
-    /// A string argument.
-    pub fn str(&self, name: &str) -> Option<&str> {
-        self.values.get(name).and_then(|(v, _)| match v {
-            Value::Str(s) => Some(s.as_str()),
-            _ => None,
-        })
-    }
-
-    /// An integer-or-pair argument as `[h, w]`.
-    pub fn pair(&self, name: &str) -> Option<[Dim; 2]> {
-        self.values.get(name).map(|(v, _)| match v {
-            Value::Int(d) => [d.clone(), d.clone()],
-            Value::List(items) if items.len() == 2 => {
-                let get = |i: usize| match &items[i].0 {
-                    Value::Int(d) => d.clone(),
-                    _ => Dim::error(),
-                };
-                [get(0), get(1)]
-            }
-            _ => [Dim::error(), Dim::error()],
-        })
-    }
-
-    /// The span of argument `name`, or `fallback`.
-    pub fn span(&self, name: &str, fallback: Span) -> Span {
-        self.values.get(name).map(|(_, s)| *s).unwrap_or(fallback)
-    }
 }
 
 /// Whether `value` has the type `kind` asks for (erroneous values pass).
@@ -123,6 +53,8 @@ pub fn matches_kind(kind: ArgKind, value: &Value) -> bool {
         (ArgKind::IntPair, v) => is_int(v),
         (ArgKind::Padding, Value::Str(s)) => s == "same",
         (ArgKind::Padding, v) => matches_kind(ArgKind::IntPair, v),
+        (ArgKind::IntOrSame, Value::Str(s)) => s == "same",
+        (ArgKind::IntOrSame, v) => is_int(v),
         (ArgKind::Round, Value::Str(s)) => matches!(s.as_str(), "floor" | "ceil" | "exact"),
         (ArgKind::Round, _) => false,
         (ArgKind::IntList, Value::List(items)) => items.iter().all(|(v, _)| is_int(v)),
@@ -143,8 +75,8 @@ pub fn bind(
     signature: &str,
     params: &[Param],
     args: &[EvalArg],
-) -> Result<Bound, Vec<Diagnostic>> {
-    let mut bound = Bound::default();
+) -> Result<Args, Vec<Diagnostic>> {
+    let mut bound = Args::default();
     let mut errors = Vec::new();
     let mut positional = 0;
     // Parameters that an unknown keyword probably meant (`kernal` for `kernel`):
@@ -202,7 +134,7 @@ pub fn bind(
 }
 
 fn bind_one(
-    bound: &mut Bound,
+    bound: &mut Args,
     errors: &mut Vec<Diagnostic>,
     callee: &Ident,
     param: Param,
@@ -210,15 +142,11 @@ fn bind_one(
     signature: &str,
 ) {
     if matches_kind(param.kind, &arg.value) {
-        bound
-            .values
-            .insert(param.name.to_string(), (arg.value.clone(), arg.span));
+        bound.insert(param.name, arg.value.clone(), arg.span);
     } else {
         errors.push(error::wrong_argument_type(
             callee, param.name, param.kind, &arg.value, arg.span, signature,
         ));
-        bound
-            .values
-            .insert(param.name.to_string(), (Value::Error, arg.span));
+        bound.insert(param.name, Value::Error, arg.span);
     }
 }

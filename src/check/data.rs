@@ -1,12 +1,13 @@
 //! Checking `data` items: sources, transforms, and the shapes they imply.
 
-use super::args::{self, Bound, EvalArg, Param};
-use super::builtins::{ArgKind, ParamDef, opt, req};
-use super::dim::Dim;
+use super::args::{self, EvalArg, Param};
 use super::error;
 use super::model::BodyChecker;
-use super::shape::Shape;
-use super::value::Value;
+use crate::ir::dim::Dim;
+use crate::ir::shape::Shape;
+use crate::nn::signature::{ArgKind, Default, Param as ParamDef, opt, req};
+use crate::nn::{Args as Bound, Value};
+
 use crate::diagnostic::Diagnostic;
 use crate::ir::{DataSet, Source, Task, Transform};
 use crate::syntax::ast::{Call, DataDef};
@@ -14,39 +15,39 @@ use std::collections::HashMap;
 
 const CSV: [ParamDef; 4] = [
     req("path", ArgKind::Str),
-    opt("label", ArgKind::Str),
-    opt("target", ArgKind::Str),
-    opt("classes", ArgKind::Int),
+    opt("label", ArgKind::Str, Default::Absent),
+    opt("target", ArgKind::Str, Default::Absent),
+    opt("classes", ArgKind::Int, Default::Absent),
 ];
 const MNIST: [ParamDef; 1] = [req("dir", ArgKind::Str)];
 const SERIES: [ParamDef; 4] = [
     req("path", ArgKind::Str),
     req("column", ArgKind::Str),
     req("window", ArgKind::Int),
-    opt("horizon", ArgKind::Int),
+    opt("horizon", ArgKind::Int, Default::Absent),
 ];
 const TEXT: [ParamDef; 2] = [req("path", ArgKind::Str), req("seq", ArgKind::Int)];
 const LINEAR: [ParamDef; 4] = [
     req("n", ArgKind::Int),
     req("features", ArgKind::Int),
-    opt("noise", ArgKind::Float),
-    opt("seed", ArgKind::Int),
+    opt("noise", ArgKind::Float, Default::Absent),
+    opt("seed", ArgKind::Int, Default::Absent),
 ];
 const BLOBS: [ParamDef; 4] = [
     req("n", ArgKind::Int),
     req("classes", ArgKind::Int),
     req("features", ArgKind::Int),
-    opt("seed", ArgKind::Int),
+    opt("seed", ArgKind::Int, Default::Absent),
 ];
 const SCALE: [ParamDef; 1] = [req("k", ArgKind::Float)];
 const RESHAPE: [ParamDef; 1] = [req("shape", ArgKind::IntList)];
-const SHUFFLE: [ParamDef; 1] = [opt("seed", ArgKind::Int)];
+const SHUFFLE: [ParamDef; 1] = [opt("seed", ArgKind::Int, Default::Absent)];
 const SPLIT: [ParamDef; 5] = [
-    opt("train", ArgKind::Float),
-    opt("val", ArgKind::Float),
-    opt("test", ArgKind::Float),
-    opt("seed", ArgKind::Int),
-    opt("shuffle", ArgKind::Bool),
+    opt("train", ArgKind::Float, Default::Absent),
+    opt("val", ArgKind::Float, Default::Absent),
+    opt("test", ArgKind::Float, Default::Absent),
+    opt("seed", ArgKind::Int, Default::Absent),
+    opt("shuffle", ArgKind::Bool, Default::Bool(true)),
 ];
 
 /// Data sources, with their signatures.
@@ -71,7 +72,7 @@ fn signature(name: &str, params: &[ParamDef]) -> String {
     let parts: Vec<String> = params
         .iter()
         .map(|p| {
-            if p.required {
+            if p.required() {
                 p.name.to_string()
             } else {
                 format!("{} = ...", p.name)
@@ -85,7 +86,11 @@ fn signature(name: &str, params: &[ParamDef]) -> String {
     }
 }
 
-fn bind_stage(checker: &mut BodyChecker, call: &Call, params: &[ParamDef]) -> Option<Bound> {
+fn bind_stage(
+    checker: &mut BodyChecker,
+    call: &Call,
+    params: &'static [ParamDef],
+) -> Option<Bound> {
     let env = HashMap::new();
     let args: Vec<EvalArg> = call
         .args
@@ -98,9 +103,9 @@ fn bind_stage(checker: &mut BodyChecker, call: &Call, params: &[ParamDef]) -> Op
         })
         .collect();
     let signature = signature(&call.callee.name, params);
-    let params: Vec<Param> = params.iter().map(Param::from).collect();
-    match args::bind(&call.callee, &signature, &params, &args) {
-        Ok(bound) => Some(bound),
+    let signature_params: Vec<Param> = params.iter().map(Param::from).collect();
+    match args::bind(&call.callee, &signature, &signature_params, &args) {
+        Ok(bound) => Some(bound.with_signature(params)),
         Err(errors) => {
             checker.diagnostics.extend(errors);
             None
@@ -221,7 +226,7 @@ pub fn check_data(checker: &mut BodyChecker, def: &DataDef) -> Option<DataSet> {
         "synthetic.linear" => {
             let n = positive(checker, &bound, source_call, "n");
             let features = positive(checker, &bound, source_call, "features");
-            let noise = bound.float("noise").flatten().unwrap_or(0.0);
+            let noise = bound.float("noise").unwrap_or(0.0);
             (
                 Source::SyntheticLinear {
                     n,
@@ -262,7 +267,7 @@ pub fn check_data(checker: &mut BodyChecker, def: &DataDef) -> Option<DataSet> {
         };
         let transform = match call.callee.name.as_str() {
             "standardize" => Transform::Standardize,
-            "scale" => Transform::Scale(bound.float("k").flatten().unwrap_or(1.0)),
+            "scale" => Transform::Scale(bound.float("k").unwrap_or(1.0)),
             "shuffle" => Transform::Shuffle { seed: seed(&bound) },
             "reshape" => {
                 let dims: Vec<i64> = match bound.get("shape") {
@@ -304,7 +309,7 @@ pub fn check_data(checker: &mut BodyChecker, def: &DataDef) -> Option<DataSet> {
                 Transform::Reshape(dims)
             }
             _ => {
-                let fraction = |name: &str| bound.float(name).flatten();
+                let fraction = |name: &str| bound.float(name);
                 let val = fraction("val").unwrap_or(0.0);
                 let test = fraction("test").unwrap_or(0.0);
                 let train = fraction("train");
@@ -341,7 +346,7 @@ pub fn check_data(checker: &mut BodyChecker, def: &DataDef) -> Option<DataSet> {
                     val,
                     test,
                     seed: seed(&bound),
-                    shuffle: bound.bool("shuffle").unwrap_or(true),
+                    shuffle: bound.bool("shuffle"),
                 }
             }
         };

@@ -7,7 +7,8 @@
 //! or the parameters affinely. An operation that would make the value a
 //! non-affine function of the parameters is reported, naming it.
 
-use crate::ir::{BinOp, Graph, NodeId, Op};
+use crate::ir::{Arith, Graph, NodeId, Op};
+use crate::nn::{Builtin, Linearity};
 
 /// What a node's value depends on.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -36,46 +37,41 @@ pub fn check_affine(graph: &Graph) -> Result<(), NotLinear> {
         let inputs: Vec<Dependence> = node.inputs.iter().map(|&i| dependence[i]).collect();
         let any_affine = inputs.contains(&Affine);
         let fail = |reason: String| Err(NotLinear { node: id, reason });
-        let op_name = node
-            .label
-            .split('(')
-            .next()
-            .unwrap_or("")
-            .trim()
-            .to_string();
         let result = match &node.op {
             Op::Input | Op::Constant(_) => Data,
             Op::Param => Affine,
-            // Layers whose own parameters multiply their input.
-            Op::Dense { .. } | Op::Conv2d { .. } | Op::Embedding { .. } => {
-                if any_affine {
-                    return fail(format!(
-                        "`{op_name}` multiplies its own weights with a value that already \
-                         depends on parameters"
-                    ));
+            Op::Layer(layer) => {
+                let builtin = Builtin::of(layer);
+                let name = builtin.name();
+                match builtin.spec().linearity {
+                    // Layers whose own parameters multiply their input.
+                    Linearity::Weighted if any_affine => {
+                        return fail(format!(
+                            "`{name}` multiplies its own weights with a value that already \
+                             depends on parameters"
+                        ));
+                    }
+                    Linearity::Weighted => Affine,
+                    Linearity::Linear if any_affine => Affine,
+                    Linearity::Linear => Data,
+                    Linearity::NonLinear if any_affine => {
+                        return fail(format!(
+                            "`{name}` is not linear, and here it is applied to a value that \
+                             depends on the parameters"
+                        ));
+                    }
+                    Linearity::NonLinear => Data,
+                    Linearity::Never(reason) => return fail(format!("`{name}` {reason}")),
                 }
-                Affine
             }
-            // Operations linear in their operands.
-            Op::Flatten
-            | Op::Reshape
-            | Op::GlobalAvgPool
-            | Op::Pool {
-                kind: crate::ir::Pool::Avg,
-                ..
-            }
-            | Op::Concat { .. }
-            | Op::Reduce { .. }
-            | Op::Last
-            | Op::Neg
-            | Op::Binary(BinOp::Add | BinOp::Sub) => {
+            Op::Neg | Op::Arith(Arith::Add | Arith::Sub) => {
                 if any_affine {
                     Affine
                 } else {
                     Data
                 }
             }
-            Op::Binary(BinOp::Mul | BinOp::MatMul) | Op::MatMul => {
+            Op::Arith(Arith::Mul) | Op::MatMul => {
                 if inputs.iter().all(|d| *d == Affine) {
                     return fail(
                         "this product multiplies two values that both depend on parameters"
@@ -84,7 +80,7 @@ pub fn check_affine(graph: &Graph) -> Result<(), NotLinear> {
                 }
                 if any_affine { Affine } else { Data }
             }
-            Op::Binary(BinOp::Div) => {
+            Op::Arith(Arith::Div) => {
                 if inputs.get(1) == Some(&Affine) {
                     return fail(
                         "this division divides by a value that depends on parameters".into(),
@@ -92,34 +88,14 @@ pub fn check_affine(graph: &Graph) -> Result<(), NotLinear> {
                 }
                 if any_affine { Affine } else { Data }
             }
-            Op::Dropout { .. } => {
-                return fail("`dropout` drops values at random while training".into());
-            }
-            Op::BatchNorm { .. } => {
-                return fail(
-                    "`batchnorm` divides by statistics of the batch and scales by its own weights"
-                        .into(),
-                );
-            }
-            Op::Recurrent { .. } | Op::Cell(_) | Op::StateIn(_) => {
+            Op::Cell(cell) => {
                 return fail(format!(
-                    "`{op_name}` feeds its state back through its weights at every step"
+                    "`{}` feeds its state back through its weights at every step",
+                    cell.name
                 ));
             }
-            Op::Activation(_)
-            | Op::LeakyRelu { .. }
-            | Op::Softmax { .. }
-            | Op::Pool {
-                kind: crate::ir::Pool::Max,
-                ..
-            } => {
-                if any_affine {
-                    return fail(format!(
-                        "`{op_name}` is not linear, and here it is applied to a value that \
-                         depends on the parameters"
-                    ));
-                }
-                Data
+            Op::StateIn(_) => {
+                return fail("a cell's state feeds back through its weights at every step".into());
             }
         };
         dependence.push(result);

@@ -1,16 +1,13 @@
 //! The checker: names, arguments and shapes, from the AST to the checked IR.
 
 pub mod args;
-pub mod builtins;
+
 pub mod data;
-pub mod dim;
 pub mod error;
-pub mod layers;
+
 pub mod linear;
 pub mod model;
-pub mod shape;
 pub mod train;
-pub mod value;
 
 use crate::diagnostic::Diagnostic;
 use crate::ir::{self, ModelSummary};
@@ -28,7 +25,7 @@ pub fn check(program: &Program, source: &str) -> (ir::Program, Vec<Diagnostic>) 
 #[derive(Clone, Debug)]
 pub struct LoadedShape {
     /// Per-sample input shape, with the batch.
-    pub input: shape::Shape,
+    pub input: crate::ir::Shape,
     /// Classification (with the class count) or regression.
     pub task: ir::Task,
 }
@@ -57,7 +54,7 @@ pub fn check_with_data(
             diagnostics.push(error::duplicate_item(name, *first));
             continue;
         }
-        if let Some(builtin) = builtins::Builtin::from_name(&name.name)
+        if let Some(builtin) = crate::nn::Builtin::from_name(&name.name)
             && !matches!(item, Item::Data(_))
         {
             diagnostics.push(

@@ -2,14 +2,12 @@
 //! uses of built-ins, models and cells, building the graph as it goes.
 
 use super::args::{self, EvalArg, Param};
-use super::builtins::{ArgKind, Builtin};
-use super::dim::Dim;
 use super::error;
-use super::layers::{self, LayerOut, Site};
-use super::shape::{self, Shape};
-use super::value::Value;
 use crate::diagnostic::Diagnostic;
-use crate::ir::{CallSite, CellGraph, Graph, Init, Node, NodeId, Op, ParamSpec, StateSlot};
+use crate::ir::dim::Dim;
+use crate::ir::shape::{self, Shape};
+use crate::ir::{Arith, CallSite, CellGraph, Graph, Init, Node, NodeId, Op, ParamSpec, StateSlot};
+use crate::nn::{self, ArgKind, Builtin, LayerOut, Site, Value};
 use crate::span::Span;
 use crate::syntax::ast::{
     self, BinOp, CellDef, Expr, ExprKind, Ident, ModelDef, OptionType, Pipeline, ShapeExpr, Stmt,
@@ -764,19 +762,24 @@ impl<'a> BodyChecker<'a> {
             }
         };
         let site = Site { span, input_span };
-        match layers::apply(builtin, &input_shape, &bound, site) {
+        match builtin.shape(&input_shape, &bound.with_signature(builtin.params()), site) {
             Ok(LayerOut {
-                op,
+                layer,
                 shape,
                 params,
                 warnings,
             }) => {
-                self.diagnostics.extend(warnings);
+                // One warning about `dense` on many axes per path through the
+                // model: the layers after the first only repeat it.
+                let repeated = builtin == Builtin::Dense
+                    && follows_dense_on_many_axes(&builder.nodes, input_node);
+                self.diagnostics
+                    .extend(warnings.into_iter().filter(|_| !repeated));
                 let path = frame.next_path(builtin.name());
                 let specs = params
                     .into_iter()
                     .map(|t| ParamSpec {
-                        name: format!("{path}.{}", t.suffix),
+                        name: format!("{path}.{}", t.role),
                         shape: t.shape,
                         init: t.init,
                         trainable: t.trainable,
@@ -785,7 +788,7 @@ impl<'a> BodyChecker<'a> {
                 let node = push_node(
                     builder,
                     frame,
-                    op,
+                    Op::Layer(layer),
                     vec![input_node],
                     shape.clone(),
                     span,
@@ -813,20 +816,16 @@ impl<'a> BodyChecker<'a> {
     ) -> Value {
         let (tensors, keywords): (Vec<EvalArg>, Vec<EvalArg>) =
             args.into_iter().partition(|a| a.name.is_none());
-        let params = [Param {
-            name: "axis",
-            kind: ArgKind::Axis,
-            required: false,
-        }];
+        let params: Vec<Param> = Builtin::Concat.params().iter().map(Param::from).collect();
         let bound = match args::bind(callee, &Builtin::Concat.signature(), &params, &keywords) {
-            Ok(bound) => bound,
+            Ok(bound) => bound.with_signature(Builtin::Concat.params()),
             Err(errors) => {
                 self.diagnostics.extend(errors);
                 return Value::Error;
             }
         };
         if tensors.len() < 2 {
-            self.diagnostics.push(error::concat_too_few(span));
+            self.diagnostics.push(nn::error::concat_too_few(span));
             return Value::Error;
         }
         let mut inputs = Vec::new();
@@ -845,49 +844,18 @@ impl<'a> BodyChecker<'a> {
                 }
             }
         }
-        let first = &shapes[0].0;
-        let site = Site {
-            span,
-            input_span: shapes[0].1,
-        };
-        let axis = match layers::resolve_axis(first, &bound, 0, "concat", site) {
-            Ok(a) => a,
+        let LayerOut { layer, shape, .. } = match nn::concat::shape(&shapes, &bound, span) {
+            Ok(out) => out,
             Err(d) => {
                 self.diagnostics.push(d);
                 return Value::Error;
             }
         };
-        let mut dims = first.dims.clone();
-        for (shape, arg_span) in &shapes[1..] {
-            let compatible = shape.batched == first.batched
-                && shape.rank() == first.rank()
-                && shape
-                    .dims
-                    .iter()
-                    .zip(&first.dims)
-                    .enumerate()
-                    .all(|(i, (a, b))| i == axis || a.agrees_with(b));
-            if !compatible {
-                self.diagnostics.push(error::concat_mismatch(
-                    first,
-                    shapes[0].1,
-                    shape,
-                    *arg_span,
-                    axis,
-                ));
-                return Value::Error;
-            }
-            dims[axis] = dims[axis].add(&shape.dims[axis]);
-        }
-        let shape = Shape {
-            batched: first.batched,
-            dims,
-        };
         let path = frame.next_path("concat");
         let node = push_node(
             builder,
             frame,
-            Op::Concat { axis },
+            Op::Layer(layer),
             inputs,
             shape.clone(),
             span,
@@ -1480,16 +1448,19 @@ impl<'a> BodyChecker<'a> {
         };
         let (result, op_node, name) = match op {
             BinOp::MatMul => (matmul_shape(&sa, &sb), Op::MatMul, "matmul"),
-            _ => (
-                shape::broadcast(&sa, &sb).map_err(|_| ()),
-                Op::Binary(op),
-                match op {
-                    BinOp::Add => "add",
-                    BinOp::Sub => "sub",
-                    BinOp::Mul => "mul",
-                    _ => "div",
-                },
-            ),
+            _ => {
+                let (arith, name) = match op {
+                    BinOp::Add => (Arith::Add, "add"),
+                    BinOp::Sub => (Arith::Sub, "sub"),
+                    BinOp::Mul => (Arith::Mul, "mul"),
+                    _ => (Arith::Div, "div"),
+                };
+                (
+                    shape::broadcast(&sa, &sb).map_err(|_| ()),
+                    Op::Arith(arith),
+                    name,
+                )
+            }
         };
         match result {
             Ok(shape) => {
@@ -1613,6 +1584,28 @@ fn push_node(
         call: frame.call,
     });
     builder.nodes.len() - 1
+}
+
+/// Whether `node` is computed from the output of a `dense` that was applied
+/// to a value of rank 3 or more (and so was warned about).
+fn follows_dense_on_many_axes(nodes: &[Node], node: NodeId) -> bool {
+    let mut stack = vec![node];
+    let mut seen = vec![false; nodes.len()];
+    while let Some(id) = stack.pop() {
+        if std::mem::replace(&mut seen[id], true) {
+            continue;
+        }
+        let n = &nodes[id];
+        if matches!(n.op, Op::Layer(crate::ir::Layer::Dense { .. }))
+            && n.inputs
+                .first()
+                .is_some_and(|&i| nodes[i].shape.rank() >= 3)
+        {
+            return true;
+        }
+        stack.extend(n.inputs.iter().copied());
+    }
+    false
 }
 
 fn finish_graph(builder: GraphBuilder, output: &Value) -> Graph {

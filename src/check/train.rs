@@ -1,12 +1,13 @@
 //! Checking `train` blocks: settings, and the model against its data.
 
-use super::args::{self, Bound, EvalArg, Param};
-use super::builtins::{ArgKind, ParamDef, opt, req};
-use super::dim::Dim;
+use super::args::{self, EvalArg, Param};
 use super::error;
 use super::model::{BodyChecker, Definition};
 use crate::diagnostic::Diagnostic;
-use crate::ir::{Activation, Batch, DataSet, Loss, Metric, Op, Optimizer, Task, TrainRun};
+use crate::ir::dim::Dim;
+use crate::ir::{Activation, Batch, DataSet, Layer, Loss, Metric, Op, Optimizer, Task, TrainRun};
+use crate::nn::signature::{ArgKind, Default, Param as ParamDef, opt, req};
+use crate::nn::{Args as Bound, Value};
 use crate::syntax::ast::{Expr, ExprKind, Ident, Setting, TrainDef};
 use std::collections::HashMap;
 
@@ -38,10 +39,19 @@ const METRICS: [(&str, Metric); 8] = [
     ("rmse", Metric::Rmse),
     ("mape", Metric::Mape),
 ];
-const SGD: [ParamDef; 2] = [req("lr", ArgKind::Float), opt("momentum", ArgKind::Float)];
-const ADAM: [ParamDef; 2] = [opt("lr", ArgKind::Float), opt("betas", ArgKind::FloatList)];
-const RMSPROP: [ParamDef; 2] = [opt("lr", ArgKind::Float), opt("alpha", ArgKind::Float)];
-const LEAST_SQUARES: [ParamDef; 1] = [opt("l2", ArgKind::Float)];
+const SGD: [ParamDef; 2] = [
+    req("lr", ArgKind::Float),
+    opt("momentum", ArgKind::Float, Default::Absent),
+];
+const ADAM: [ParamDef; 2] = [
+    opt("lr", ArgKind::Float, Default::Absent),
+    opt("betas", ArgKind::FloatList, Default::Absent),
+];
+const RMSPROP: [ParamDef; 2] = [
+    opt("lr", ArgKind::Float, Default::Absent),
+    opt("alpha", ArgKind::Float, Default::Absent),
+];
+const LEAST_SQUARES: [ParamDef; 1] = [opt("l2", ArgKind::Float, Default::Absent)];
 const EXHAUSTIVE: [ParamDef; 3] = [
     req("from", ArgKind::Float),
     req("to", ArgKind::Float),
@@ -614,7 +624,7 @@ fn check_output(
     } else if loss == Loss::Bce
         && !matches!(
             graph.nodes[graph.output].op,
-            Op::Activation(Activation::Sigmoid)
+            Op::Layer(Layer::Activation(Activation::Sigmoid))
         )
     {
         checker.diagnostics.push(
@@ -630,7 +640,7 @@ fn output_help(graph: &crate::ir::Graph, rank: usize, wanted: usize) -> String {
     let recurrent = graph
         .nodes
         .iter()
-        .any(|n| matches!(n.op, Op::Recurrent { .. } | Op::Cell(_)));
+        .any(|n| matches!(n.op, Op::Layer(Layer::Recurrent { .. }) | Op::Cell(_)));
     if rank > wanted && recurrent {
         "a recurrent layer returns every time step: add `last` after it to keep the final one"
             .to_string()
@@ -688,7 +698,7 @@ fn check_optimizer(checker: &mut BodyChecker, value: &Expr) -> Option<Optimizer>
             return None;
         }
     };
-    let f = |b: &Bound, n: &str, d: f64| b.float(n).flatten().unwrap_or(d);
+    let f = |b: &Bound, n: &str, d: f64| b.float(n).unwrap_or(d);
     let positive = |checker: &mut BodyChecker, n: &str, v: f64| {
         if v > 0.0 {
             true
@@ -710,7 +720,7 @@ fn check_optimizer(checker: &mut BodyChecker, value: &Expr) -> Option<Optimizer>
         },
         "adam" => {
             let betas = match bound.get("betas") {
-                Some((super::value::Value::List(items), span)) if items.len() == 2 => {
+                Some((Value::List(items), span)) if items.len() == 2 => {
                     let b: Vec<f64> = items
                         .iter()
                         .map(|(v, _)| v.as_f64().unwrap_or(0.9))

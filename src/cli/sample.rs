@@ -15,12 +15,12 @@
 use super::{Exit, Session};
 use dl::autodiff::Tensor;
 use dl::check::LoadedShape;
-use dl::check::dim::Dim;
-use dl::check::shape::Shape;
 use dl::data::SourceKind;
 use dl::interp::{ParamStore, predict};
 use dl::ir::Task;
-use dl::ir::{Graph, Op};
+use dl::ir::dim::Dim;
+use dl::ir::shape::Shape;
+use dl::ir::{Graph, Layer, Op};
 use ndarray::IxDyn;
 use rand::{RngExt, SeedableRng};
 use rand_chacha::ChaCha8Rng;
@@ -230,7 +230,10 @@ fn next_scores(
     let last = output.shape()[1] - 1;
     let row = output.index_axis(ndarray::Axis(1), last);
     // A model ending in softmax gives probabilities; use their logarithms.
-    let probabilities = matches!(graph.nodes[graph.output].op, Op::Softmax { .. });
+    let probabilities = matches!(
+        graph.nodes[graph.output].op,
+        Op::Layer(Layer::Softmax { .. })
+    );
     Ok(row
         .iter()
         .map(|&v| {

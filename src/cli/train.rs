@@ -2,10 +2,10 @@
 
 use super::{Exit, Session};
 use dl::check::LoadedShape;
-use dl::check::shape::Shape;
 use dl::check::train::metric_label;
 use dl::diagnostic::Diagnostic;
 use dl::interp::ParamStore;
+use dl::ir::shape::Shape;
 use dl::ir::{self, Task};
 use dl::report::format_count;
 use dl::train::metrics::Reported;
@@ -117,7 +117,7 @@ pub fn load_run(
             ),
             task: match loaded.classes {
                 Some(k) => Task::Classification {
-                    classes: Some(dl::check::dim::Dim::known(k as i64)),
+                    classes: Some(dl::ir::dim::Dim::known(k as i64)),
                 },
                 None => Task::Regression,
             },
@@ -197,7 +197,7 @@ fn train_one(
                 .map(|p| {
                     format!(
                         ", {} {what}",
-                        format_count(&dl::check::dim::Dim::known(p.rows() as i64))
+                        format_count(&dl::ir::dim::Dim::known(p.rows() as i64))
                     )
                 })
                 .unwrap_or_default()
@@ -206,8 +206,8 @@ fn train_one(
             "train #{number}: {} on {} ({} parameters; {} training{}{} samples)",
             run.model,
             run.data,
-            format_count(&dl::check::dim::Dim::known(store.count() as i64)),
-            format_count(&dl::check::dim::Dim::known(data.train.rows() as i64)),
+            format_count(&dl::ir::dim::Dim::known(store.count() as i64)),
+            format_count(&dl::ir::dim::Dim::known(data.train.rows() as i64)),
             part(&data.val, "validation"),
             part(&data.test, "test"),
         );
@@ -279,8 +279,8 @@ fn train_one(
                 println!(
                     "least squares: {} samples, {} parameters, condition number {condition:.1} \
                      (columns scaled to unit length)",
-                    format_count(&dl::check::dim::Dim::known(rows as i64)),
-                    format_count(&dl::check::dim::Dim::known(params as i64)),
+                    format_count(&dl::ir::dim::Dim::known(rows as i64)),
+                    format_count(&dl::ir::dim::Dim::known(params as i64)),
                 );
             }
         }
@@ -313,7 +313,7 @@ fn train_one(
             } else {
                 println!(
                     "exhaustive: best of {} grid points has training loss {best_loss:.6}",
-                    format_count(&dl::check::dim::Dim::known(points as i64))
+                    format_count(&dl::ir::dim::Dim::known(points as i64))
                 );
             }
         }

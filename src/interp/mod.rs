@@ -5,22 +5,15 @@ mod params;
 
 pub use params::{ParamStore, initial_tensor, standard_normal};
 
-use crate::autodiff::{RecurrentKind, Tape, Tensor, Unary, Var};
-use crate::ir::{Activation, BinOp, CellGraph, Graph, Node, NodeId, Op, Pool, Recurrent, Reduce};
+pub use crate::nn::Mode;
+
+use crate::autodiff::{Tape, Tensor, Var};
+use crate::ir::{Arith, CellGraph, Graph, Node, NodeId, Op};
 use crate::span::Span;
 use ndarray::IxDyn;
 use rand::{RngExt, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use std::collections::HashMap;
-
-/// Training (dropout active, batch statistics) or evaluation.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Mode {
-    /// Dropout on, batchnorm uses and updates batch statistics.
-    Train,
-    /// Deterministic inference.
-    Eval,
-}
 
 /// Why running a graph stopped.
 #[derive(Clone, Debug, PartialEq)]
@@ -169,16 +162,11 @@ impl<'g> Stepper<'g> {
     }
 
     fn input_var(&self, node: &Node, i: usize) -> Var {
-        self.values[node.inputs[i]].expect("inputs run before their users")
+        self.value_of_input(node.inputs[i])
     }
 
-    fn param(&self, node: &Node, i: usize) -> Var {
-        self.params[&node.params[i].name]
-    }
-
-    /// The runtime axis of a per-sample axis of `node`'s input.
-    fn runtime_axis(&self, node: &Node, axis: usize) -> usize {
-        axis + usize::from(self.graph.nodes[node.inputs[0]].shape.batched)
+    fn value_of_input(&self, id: NodeId) -> Var {
+        self.values[id].expect("inputs run before their users")
     }
 
     fn execute(&mut self, node: &'g Node, tape: &mut Tape) -> Result<Var, RunError> {
@@ -187,148 +175,41 @@ impl<'g> Stepper<'g> {
                 Feed::Tensor(t) => tape.leaf(t.clone(), false),
                 Feed::Var(v) => *v,
             },
-            Op::Param => self.param(node, 0),
             Op::Constant(c) => tape.leaf(Tensor::from_elem(IxDyn(&[]), *c as f32), false),
             Op::StateIn(slot) => *self.states.get(*slot).ok_or_else(|| {
                 RunError::Internal(format!("`{}`: state read outside a cell", node.path))
             })?,
-            Op::Recurrent { kind, .. } => {
-                let kind = match kind {
-                    Recurrent::Rnn => RecurrentKind::Rnn,
-                    Recurrent::Lstm => RecurrentKind::Lstm,
-                    Recurrent::Gru => RecurrentKind::Gru,
-                };
-                let x = self.input_var(node, 0);
-                tape.recurrent(kind, x, self.param(node, 0), self.param(node, 1))
-            }
             Op::Cell(cell) => self.run_cell(node, cell, tape)?,
-            Op::Conv2d { window, bias, .. } => {
-                let b = bias.then(|| self.param(node, 1));
-                tape.conv2d(
-                    self.input_var(node, 0),
-                    self.param(node, 0),
-                    b,
-                    as_usize(window.stride),
-                    as_usize(window.padding),
-                )
-            }
-            Op::Pool { kind, window } => tape.pool2d(
-                self.input_var(node, 0),
-                *kind == Pool::Max,
-                as_usize(window.kernel),
-                as_usize(window.stride),
-                as_usize(window.padding),
-                window.ceil,
-            ),
-            Op::Dense { bias, .. } => {
-                let x = self.input_var(node, 0);
-                let y = tape.matmul(x, self.param(node, 0));
-                if *bias {
-                    tape.add(y, self.param(node, 1))
-                } else {
-                    y
-                }
-            }
-            Op::GlobalAvgPool => {
-                let x = self.input_var(node, 0);
-                tape.mean(x, &[2, 3], false)
-            }
-            Op::Flatten | Op::Reshape => {
-                let x = self.input_var(node, 0);
-                let batch = tape.value(x).shape()[0];
-                let mut shape = vec![batch];
-                shape.extend(node.shape.known_dims().ok_or_else(|| {
-                    RunError::Internal(format!("`{}` has a symbolic shape at run time", node.path))
-                })?);
-                tape.reshape(x, &shape)
-            }
-            Op::Dropout { p } => {
-                let x = self.input_var(node, 0);
-                if self.mode == Mode::Eval || *p == 0.0 {
-                    x
-                } else {
-                    let keep = 1.0 - *p as f32;
-                    let rng = &mut self.rng;
-                    let mask = tape.value(x).mapv(|_| {
-                        if rng.random::<f32>() < keep {
-                            1.0 / keep
-                        } else {
-                            0.0
-                        }
-                    });
-                    tape.mul_const(x, mask)
-                }
-            }
-            Op::BatchNorm { momentum, eps } => {
-                self.batchnorm(node, tape, *momentum as f32, *eps as f32)
-            }
-            Op::Embedding { .. } => {
-                let x = self.input_var(node, 0);
-                let ids: Vec<usize> = tape.value(x).iter().map(|&v| v.max(0.0) as usize).collect();
-                let vocab = tape.value(self.param(node, 0)).shape()[0];
-                if let Some(bad) = ids.iter().find(|&&i| i >= vocab) {
-                    return Err(RunError::Internal(format!(
-                        "`{}`: id {bad} is outside the vocabulary of {vocab}",
-                        node.path
-                    )));
-                }
-                let shape = tape.value(x).shape().to_vec();
-                tape.gather(self.param(node, 0), ids, &shape)
-            }
-            Op::Activation(a) => {
-                let f = match a {
-                    Activation::Sigmoid => Unary::Sigmoid,
-                    Activation::Tanh => Unary::Tanh,
-                    Activation::Relu => Unary::Relu,
-                    Activation::Exp => Unary::Exp,
-                    Activation::Log => Unary::Log,
+            Op::Param => self.params[&node.params[0].name],
+            Op::Layer(layer) => {
+                let batched = self.graph.nodes[node.inputs[0]].shape.batched;
+                let mut cx = crate::nn::Forward {
+                    tape,
+                    node,
+                    inputs: node
+                        .inputs
+                        .iter()
+                        .map(|&i| self.value_of_input(i))
+                        .collect(),
+                    batched,
+                    params: &self.params,
+                    mode: self.mode,
+                    rng: &mut self.rng,
+                    state_updates: &mut self.state_updates,
                 };
-                tape.unary(f, self.input_var(node, 0))
+                crate::nn::forward(layer, &mut cx).map_err(RunError::Internal)?
             }
-            Op::LeakyRelu { slope } => {
-                tape.unary(Unary::LeakyRelu(*slope as f32), self.input_var(node, 0))
-            }
-            Op::Softmax { axis } => {
-                let axis = self.runtime_axis(node, *axis);
-                tape.softmax(self.input_var(node, 0), axis)
-            }
-            Op::Binary(op) => {
+            Op::Arith(op) => {
                 let (a, b) = (self.input_var(node, 0), self.input_var(node, 1));
                 match op {
-                    BinOp::Add => tape.add(a, b),
-                    BinOp::Sub => tape.sub(a, b),
-                    BinOp::Mul => tape.mul(a, b),
-                    BinOp::Div => tape.div(a, b),
-                    BinOp::MatMul => tape.matmul(a, b),
+                    Arith::Add => tape.add(a, b),
+                    Arith::Sub => tape.sub(a, b),
+                    Arith::Mul => tape.mul(a, b),
+                    Arith::Div => tape.div(a, b),
                 }
             }
             Op::MatMul => tape.matmul(self.input_var(node, 0), self.input_var(node, 1)),
             Op::Neg => tape.neg(self.input_var(node, 0)),
-            Op::Concat { axis } => {
-                let axis = self.runtime_axis(node, *axis);
-                let parts: Vec<Var> = (0..node.inputs.len())
-                    .map(|i| self.input_var(node, i))
-                    .collect();
-                tape.concat(&parts, axis)
-            }
-            Op::Reduce { kind, axis } => {
-                let x = self.input_var(node, 0);
-                let offset = usize::from(self.graph.nodes[node.inputs[0]].shape.batched);
-                let axes: Vec<usize> = match axis {
-                    Some(a) => vec![a + offset],
-                    None => (offset..tape.value(x).ndim()).collect(),
-                };
-                match kind {
-                    Reduce::Sum => tape.sum(x, &axes, false),
-                    Reduce::Mean => tape.mean(x, &axes, false),
-                }
-            }
-            Op::Last => {
-                let x = self.input_var(node, 0);
-                let axis = self.runtime_axis(node, 0);
-                let steps = tape.value(x).shape()[axis];
-                tape.select(x, axis, steps.saturating_sub(1))
-            }
         })
     }
 
@@ -387,67 +268,6 @@ impl<'g> Stepper<'g> {
         self.state_updates.append(&mut child.state_updates);
         Ok(tape.concat(&outputs, 1))
     }
-
-    fn batchnorm(&mut self, node: &Node, tape: &mut Tape, momentum: f32, eps: f32) -> Var {
-        let x = self.input_var(node, 0);
-        let rank = tape.value(x).ndim();
-        // Channel axis 1; statistics over the batch and every axis after the channel.
-        let axes: Vec<usize> = std::iter::once(0).chain(2..rank).collect();
-        let mut stat_shape = vec![1; rank];
-        stat_shape[1] = tape.value(x).shape()[1];
-        let gamma = tape.reshape(self.param(node, 0), &stat_shape);
-        let beta = tape.reshape(self.param(node, 1), &stat_shape);
-        let (mean, var) = if self.mode == Mode::Train {
-            let mean = tape.mean(x, &axes, true);
-            let centered = tape.sub(x, mean);
-            let squared = tape.mul(centered, centered);
-            let var = tape.mean(squared, &axes, true);
-            let count: usize = axes.iter().map(|&a| tape.value(x).shape()[a]).product();
-            // Running variance is unbiased, as in PyTorch.
-            let unbiased = count as f32 / (count.max(2) - 1) as f32;
-            let names = [&node.params[2].name, &node.params[3].name];
-            let old_mean = tape.value(self.params[names[0]]).clone();
-            let old_var = tape.value(self.params[names[1]]).clone();
-            let batch_mean = tape.value(mean).iter().copied().collect::<Vec<f32>>();
-            let batch_var = tape.value(var).iter().copied().collect::<Vec<f32>>();
-            let new_mean = Tensor::from_shape_vec(
-                old_mean.raw_dim(),
-                old_mean
-                    .iter()
-                    .zip(&batch_mean)
-                    .map(|(o, b)| (1.0 - momentum) * o + momentum * b)
-                    .collect(),
-            )
-            .expect("same size");
-            let new_var = Tensor::from_shape_vec(
-                old_var.raw_dim(),
-                old_var
-                    .iter()
-                    .zip(&batch_var)
-                    .map(|(o, b)| (1.0 - momentum) * o + momentum * b * unbiased)
-                    .collect(),
-            )
-            .expect("same size");
-            self.state_updates.push((names[0].clone(), new_mean));
-            self.state_updates.push((names[1].clone(), new_var));
-            (mean, var)
-        } else {
-            let mean = tape.reshape(self.param(node, 2), &stat_shape);
-            let var = tape.reshape(self.param(node, 3), &stat_shape);
-            (mean, var)
-        };
-        let centered = tape.sub(x, mean);
-        let eps_var = tape.leaf(Tensor::from_elem(IxDyn(&[]), eps), false);
-        let shifted = tape.add(var, eps_var);
-        let std = tape.unary(Unary::Sqrt, shifted);
-        let normalized = tape.div(centered, std);
-        let scaled = tape.mul(normalized, gamma);
-        tape.add(scaled, beta)
-    }
-}
-
-fn as_usize(pair: [i64; 2]) -> [usize; 2] {
-    [pair[0] as usize, pair[1] as usize]
 }
 
 /// Checks a runtime value against the checked shape of its node.

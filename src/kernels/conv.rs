@@ -101,6 +101,25 @@ impl Conv2dGeometry {
         })
     }
 
+    /// The same convolution with the output size the caller computed (the
+    /// checker's, which keeps a partial last window under `round = "ceil"`):
+    /// `None` unless each size is the rounded-down one or one more whose
+    /// last window still starts inside the input or its left padding.
+    pub fn with_output(self, out_hw: [usize; 2]) -> Option<Self> {
+        let fits = |axis: usize, floor: usize, input: usize| {
+            let out = out_hw[axis];
+            out == floor
+                || (out == floor + 1 && (out - 1) * self.stride[axis] < input + self.padding[axis])
+        };
+        (fits(0, self.out_h, self.in_h) && fits(1, self.out_w, self.in_w)).then_some(
+            Conv2dGeometry {
+                out_h: out_hw[0],
+                out_w: out_hw[1],
+                ..self
+            },
+        )
+    }
+
     /// Elements in the input, `batch * in_c * in_h * in_w`.
     pub fn input_len(&self) -> usize {
         self.batch * self.input_sample_len()

@@ -77,6 +77,25 @@ impl Pool2dGeometry {
         })
     }
 
+    /// The same pooling with the output size the caller computed (the
+    /// checker's): `None` unless it is this geometry's rounded-down size, or
+    /// its `ceil_mode` size, per axis.
+    pub fn with_output(self, out_hw: [usize; 2]) -> Option<Self> {
+        let ceil = |a: usize, input: usize| {
+            pool_output_size(input, self.kernel[a], self.stride[a], self.padding[a], true)
+        };
+        let fits = |a: usize, floor: usize, input: usize| {
+            out_hw[a] == floor || Some(out_hw[a]) == ceil(a, input)
+        };
+        (fits(0, self.out_h, self.in_h) && fits(1, self.out_w, self.in_w)).then_some(
+            Pool2dGeometry {
+                out_h: out_hw[0],
+                out_w: out_hw[1],
+                ..self
+            },
+        )
+    }
+
     /// Elements in the input, `batch * channels * in_h * in_w`.
     pub fn input_len(&self) -> usize {
         self.batch * self.channels * self.in_h * self.in_w

@@ -5,7 +5,7 @@
 use super::render::{self, Stats};
 use crate::autodiff::{Tape, Tensor};
 use crate::interp::{Mode, ParamStore, RunError, Stepper};
-use crate::ir::{Activation, Graph, Loss, NodeId, Op};
+use crate::ir::{Activation, Graph, Layer, Loss, NodeId, Op};
 
 /// What the input's target is, when it comes from a data set.
 #[derive(Clone, Debug, PartialEq)]
@@ -308,7 +308,7 @@ impl Cursor {
             render::shape(value.shape())
         );
         let width = value.len();
-        let softmax_out = matches!(node.op, Op::Softmax { .. });
+        let softmax_out = matches!(node.op, Op::Layer(Layer::Softmax { .. }));
         let classifier = width > 1
             && value.ndim() == 2
             && (softmax_out
@@ -339,7 +339,7 @@ impl Cursor {
                 ));
             }
         } else {
-            if width == 1 && matches!(node.op, Op::Activation(Activation::Sigmoid)) {
+            if width == 1 && matches!(node.op, Op::Layer(Layer::Activation(Activation::Sigmoid))) {
                 out.push_str("  (the probability of class 1)\n");
             }
             out.push_str(&render::values(value));

@@ -5,7 +5,7 @@
 use crate::autodiff::{Tape, Tensor, Unary, Var};
 use crate::data::Targets;
 use crate::interp::Stepper;
-use crate::ir::{Activation, Graph, Loss, Op};
+use crate::ir::{Activation, Graph, Layer, Loss, Op};
 use ndarray::IxDyn;
 
 /// The input of the graph's final node when it is `activation`-like per `is_final`.
@@ -33,7 +33,7 @@ pub fn record(
             let mut logits = pre_activation(
                 graph,
                 stepper,
-                |op| matches!(op, Op::Softmax { axis } if *axis + 1 == rank),
+                |op| matches!(op, Op::Layer(Layer::Softmax { axis }) if *axis + 1 == rank),
             )
             .unwrap_or(output);
             // Scores per position of a sequence: every position is one row.
@@ -50,7 +50,7 @@ pub fn record(
             let t = Tensor::from_shape_vec(shape, ids.iter().map(|&c| c as f32).collect())
                 .expect("one target per output");
             match pre_activation(graph, stepper, |op| {
-                matches!(op, Op::Activation(Activation::Sigmoid))
+                matches!(op, Op::Layer(Layer::Activation(Activation::Sigmoid)))
             }) {
                 Some(logits) => tape.bce_with_logits(logits, t),
                 None => tape.bce(output, t),
@@ -96,7 +96,7 @@ pub fn predicted_classes(graph: &Graph, output: &Tensor) -> Vec<u32> {
     if width == 1 {
         let threshold = if matches!(
             graph.nodes[graph.output].op,
-            Op::Activation(Activation::Sigmoid)
+            Op::Layer(Layer::Activation(Activation::Sigmoid))
         ) {
             0.5
         } else {

@@ -5,12 +5,13 @@
 //! Uses of sub-models are inlined; [`CallSite`]s remember them so summaries
 //! can fold them back. A cell use is one node holding the step graph.
 
-use crate::check::dim::Dim;
-use crate::check::shape::Shape;
-use crate::span::Span;
-use serde::Serialize;
+pub mod dim;
+pub mod shape;
 
-pub use crate::syntax::ast::BinOp;
+use crate::span::Span;
+pub use dim::Dim;
+use serde::Serialize;
+pub use shape::Shape;
 
 /// Index of a node in its graph.
 pub type NodeId = usize;
@@ -76,6 +77,12 @@ pub struct ParamSpec {
 }
 
 impl ParamSpec {
+    /// Its role in its layer: the last part of its name (`weight`,
+    /// `running_mean`; a `param` statement's own name).
+    pub fn role(&self) -> &str {
+        self.name.rsplit('.').next().unwrap_or(&self.name)
+    }
+
     /// Number of scalars in it.
     pub fn count(&self) -> Dim {
         self.shape.elements()
@@ -143,30 +150,40 @@ pub enum Pool {
     Avg,
 }
 
-/// Window geometry of a conv or pool, per spatial axis (height, width).
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Window {
-    /// Kernel size.
-    pub kernel: [i64; 2],
-    /// Stride.
-    pub stride: [i64; 2],
-    /// Zero padding on each side.
-    pub padding: [i64; 2],
-    /// PyTorch's `ceil_mode`.
-    pub ceil: bool,
+/// Elementwise arithmetic with broadcasting.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Arith {
+    /// `a + b`
+    Add,
+    /// `a - b`
+    Sub,
+    /// `a * b`
+    Mul,
+    /// `a / b`
+    Div,
 }
 
-/// The operations of a graph.
+/// Window geometry of a conv or pool over its spatial axes (one for `conv1d`,
+/// height and width for the 2-D layers), with the output size the checker
+/// computed: the kernels are given these sizes and assert that they fit.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Window {
+    /// Kernel size per spatial axis.
+    pub kernel: Vec<i64>,
+    /// Stride per spatial axis.
+    pub stride: Vec<i64>,
+    /// Zero padding on each side, per spatial axis.
+    pub padding: Vec<i64>,
+    /// PyTorch's `ceil_mode`: a partial window at the end is kept.
+    pub ceil: bool,
+    /// Output size per spatial axis (symbolic while the input size is).
+    pub output: Vec<Dim>,
+}
+
+/// A built-in layer or function with its checked configuration. Each
+/// variant's shape rule and forward pass live in its file under `src/nn/`.
 #[derive(Clone, Debug)]
-pub enum Op {
-    /// The model's input.
-    Input,
-    /// A `param` statement's tensor.
-    Param,
-    /// A cell's state as of the previous step (index into the cell's state).
-    StateIn(usize),
-    /// A number used in tensor arithmetic.
-    Constant(f64),
+pub enum Layer {
     /// `dense(units, bias)`
     Dense {
         /// Output features.
@@ -174,8 +191,9 @@ pub enum Op {
         /// Whether it has a bias.
         bias: bool,
     },
-    /// `conv2d(out, ...)`
-    Conv2d {
+    /// `conv1d(out, ...)` on `[C, L]` and `conv2d(out, ...)` on `[C, H, W]`
+    /// (the window's rank tells which).
+    Conv {
         /// Output channels.
         out: Dim,
         /// Geometry.
@@ -194,6 +212,8 @@ pub enum Op {
     GlobalAvgPool,
     /// `flatten`
     Flatten,
+    /// `reshape([..])` (the target per-sample shape is the node's shape)
+    Reshape,
     /// `dropout(p)`
     Dropout {
         /// Drop probability.
@@ -203,6 +223,11 @@ pub enum Op {
     BatchNorm {
         /// Running statistics momentum.
         momentum: f64,
+        /// Added to the variance.
+        eps: f64,
+    },
+    /// `layernorm`: normalisation over the last axis of each sample.
+    LayerNorm {
         /// Added to the variance.
         eps: f64,
     },
@@ -220,8 +245,6 @@ pub enum Op {
         /// Hidden size.
         hidden: Dim,
     },
-    /// `reshape([..])` (the target per-sample shape is the node's shape)
-    Reshape,
     /// An elementwise function.
     Activation(Activation),
     /// `leaky_relu(a)`
@@ -234,12 +257,6 @@ pub enum Op {
         /// Per-sample axis.
         axis: usize,
     },
-    /// `+ - * /` with broadcasting.
-    Binary(BinOp),
-    /// `@`
-    MatMul,
-    /// Unary minus.
-    Neg,
     /// `concat(.., axis)`
     Concat {
         /// Per-sample axis.
@@ -254,6 +271,28 @@ pub enum Op {
     },
     /// `last`: the final step of a sequence.
     Last,
+}
+
+/// The operations of a graph: the language's own (inputs, parameters,
+/// arithmetic, cells) and the built-in layers.
+#[derive(Clone, Debug)]
+pub enum Op {
+    /// The model's input.
+    Input,
+    /// A `param` statement's tensor.
+    Param,
+    /// A cell's state as of the previous step (index into the cell's state).
+    StateIn(usize),
+    /// A number used in tensor arithmetic.
+    Constant(f64),
+    /// A built-in layer or function.
+    Layer(Layer),
+    /// `+ - * /` with broadcasting.
+    Arith(Arith),
+    /// `@`
+    MatMul,
+    /// Unary minus.
+    Neg,
     /// A user cell applied along the time axis.
     Cell(Box<CellGraph>),
 }
