@@ -16,6 +16,7 @@ use dl::data::Targets;
 use dl::diagnostic::Severity;
 use dl::interp::{Mode, ParamStore, Stepper};
 use dl::ir::{Graph, Loss};
+use dl::nn::Builtin;
 use ndarray::{Array2, IxDyn};
 use std::collections::BTreeSet;
 
@@ -1413,6 +1414,38 @@ fn layer_cases() -> Vec<LayerCase> {
             values(r, 2),
             Loss::Mse,
         ),
+        layer(
+            "conv2d round = \"ceil\" (a partial last window), cross_entropy",
+            r#"model M(x: [1, 7, 7]) {
+                conv2d(2, kernel = 2, stride = 2, round = "ceil") tanh flatten dense(3) softmax
+            }"#,
+            r.uniform(&[2, 1, 7, 7], -1.0, 1.0),
+            classes(r, 2, 3),
+            Loss::CrossEntropy,
+        )
+        .step(1e-3)
+        .shapes(&[("M.conv2d_0", "[N, 2, 4, 4]")]),
+        layer(
+            "conv1d stride 2 padding 1, conv1d ceil, cross_entropy",
+            r#"model M(x: [2, 9]) {
+                conv1d(3, kernel = 3, stride = 2, padding = 1) relu
+                conv1d(2, kernel = 2, stride = 2, round = "ceil") flatten dense(3) softmax
+            }"#,
+            r.uniform(&[2, 2, 9], -1.0, 1.0),
+            classes(r, 2, 3),
+            Loss::CrossEntropy,
+        )
+        .step(1e-3)
+        .shapes(&[("M.conv1d_0", "[N, 3, 5]"), ("M.conv1d_1", "[N, 2, 3]")]),
+        layer(
+            "layernorm on sequences and on vectors, reshape",
+            r#"model M(x: [3, 4]) {
+                dense(5) layernorm tanh reshape([5, 3]) flatten dense(4) layernorm(eps = 1e-3) dense(1)
+            }"#,
+            r.uniform(&[2, 3, 4], -1.0, 1.0),
+            values(r, 2),
+            Loss::Mse,
+        ),
     ]
 }
 
@@ -1506,6 +1539,30 @@ fn layer_loss(
 
 fn scalar(t: &Tensor) -> f64 {
     f64::from(t.iter().next().copied().expect("a scalar loss"))
+}
+
+/// Every built-in layer and function appears in a layer case: a new one
+/// fails here until its gradient is checked. The built-ins are read off the
+/// checked graphs, so nothing depends on how a case is written.
+#[test]
+fn every_builtin_has_a_gradient_case() {
+    let mut covered = BTreeSet::new();
+    for case in layer_cases() {
+        for node in graph_of(&case).nodes {
+            if let dl::ir::Op::Layer(layer) = &node.op {
+                covered.insert(Builtin::of(layer).name());
+            }
+        }
+    }
+    let missing: Vec<&str> = Builtin::ALL
+        .iter()
+        .map(|b| b.name())
+        .filter(|name| !covered.contains(name))
+        .collect();
+    assert!(
+        missing.is_empty(),
+        "built-ins without a gradient case: {missing:?}"
+    );
 }
 
 #[test]

@@ -28,7 +28,7 @@ pub const RESHAPE: Spec = Spec {
     params: &[req("shape", ArgKind::IntList)],
     function: false,
     leading: None,
-    shapes: "`[...] -> [d, ...]`, same element count",
+    shapes: "`[...] -> [d, ...]` for `shape = [d, ...]`, same element count",
     learnable: "0",
     linearity: Linearity::Linear,
 };
