@@ -1,7 +1,7 @@
 //! Summaries of a checked program: the per-layer table `dl check` prints, and
 //! the same as JSON.
 
-use crate::check::train::{loss_name, metric_label};
+use crate::check::{loss_name, metric_label};
 use crate::diagnostic::Diagnostic;
 use crate::ir::dim::Dim;
 use crate::ir::{Batch, DataSet, Graph, Op, Optimizer, Program, Source, Task, TrainRun};

@@ -8,7 +8,7 @@ use crate::ir::shape::Shape;
 use crate::diagnostic::Diagnostic;
 use crate::span::Span;
 
-pub use crate::nn::error::{axes, invalid_value, reshape_count};
+pub use crate::nn::error::{invalid_value, reshape_count};
 use crate::syntax::ast::Ident;
 
 /// The closest candidate to `name`, if one is close enough to be a typo.

@@ -1,13 +1,17 @@
 //! The checker: names, arguments and shapes, from the AST to the checked IR.
 
-pub mod args;
+mod args;
 
-pub mod data;
-pub mod error;
+mod data;
+mod error;
 
-pub mod linear;
-pub mod model;
-pub mod train;
+mod linear;
+mod model;
+mod train;
+
+pub use error::suggest;
+pub use linear::{NotLinear, check_affine};
+pub use train::{MAX_LEAST_SQUARES_PARAMS, grid_points, grid_values, loss_name, metric_label};
 
 use crate::diagnostic::Diagnostic;
 use crate::ir::{self, ModelSummary};

@@ -2,7 +2,7 @@
 
 use super::{Exit, Session};
 use dl::check::LoadedShape;
-use dl::check::train::metric_label;
+use dl::check::metric_label;
 use dl::diagnostic::Diagnostic;
 use dl::interp::ParamStore;
 use dl::ir::shape::Shape;

@@ -4,7 +4,7 @@
 use super::cursor::{Cursor, Label, NO_INPUT, run_error};
 use super::render;
 use crate::autodiff::Tape;
-use crate::check::train::loss_name;
+use crate::check::loss_name;
 use crate::data::Targets;
 use crate::interp::{Mode, Stepper};
 use crate::ir::Loss;

@@ -248,7 +248,7 @@ fn resolve(name: &str) -> Result<&'static str, String> {
     if let Some(command) = COMMANDS.iter().find(|c| c.name == alias) {
         return Ok(command.name);
     }
-    let suggestion = crate::check::error::suggest(name, COMMANDS.iter().map(|c| c.name))
+    let suggestion = crate::check::suggest(name, COMMANDS.iter().map(|c| c.name))
         .map(|n| format!("; did you mean `:{n}`?"))
         .unwrap_or_default();
     if name.is_empty() {

@@ -569,7 +569,7 @@ fn find(paths: &[&str], name: &str, what: &str) -> Result<usize, String> {
     match matches.as_slice() {
         [one] => Ok(*one),
         [] => {
-            let close = crate::check::error::suggest(name, paths.iter().map(|p| last_part(p)))
+            let close = crate::check::suggest(name, paths.iter().map(|p| last_part(p)))
                 .and_then(|best| paths.iter().find(|p| last_part(p) == best))
                 .map(|p| format!("; did you mean `{p}`?"))
                 .unwrap_or_default();

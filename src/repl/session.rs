@@ -454,7 +454,7 @@ impl Session {
             .find(|m| m.name == name)
             .ok_or_else(|| {
                 let names = self.program.models.iter().map(|m| m.name.as_str());
-                let close = crate::check::error::suggest(name, names)
+                let close = crate::check::suggest(name, names)
                     .map(|n| format!("; did you mean `{n}`?"))
                     .unwrap_or_default();
                 format!("no model `{name}`{close}")

@@ -10,7 +10,7 @@
 use super::design::{self, Reduced};
 use super::trainer::TrainError;
 use super::trainer::{Event, mean_loss};
-use crate::check::train::{MAX_LEAST_SQUARES_PARAMS, grid_points, grid_values};
+use crate::check::{MAX_LEAST_SQUARES_PARAMS, grid_points, grid_values};
 use crate::data::Loaded;
 use crate::interp::{ParamStore, RunError};
 use crate::ir::{Graph, Loss, TrainRun};

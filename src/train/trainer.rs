@@ -174,7 +174,7 @@ pub fn train(
             report_fit(graph, store, data, run, events)?;
         }
         Optimizer::Exhaustive { from, to, step } => {
-            let linear = crate::check::linear::check_affine(graph).is_ok();
+            let linear = crate::check::check_affine(graph).is_ok();
             let best = grid::search(graph, run, data, store, (from, to, step), linear, events)?;
             design::set_params(store, &best.theta);
             events(Event::GridDone {
