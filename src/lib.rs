@@ -16,6 +16,7 @@ pub mod ir;
 pub mod kernels;
 pub mod repl;
 pub mod report;
+pub mod source;
 pub mod span;
 pub mod syntax;
 pub mod train;

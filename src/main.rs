@@ -164,7 +164,7 @@ fn with_session(
 }
 
 fn read_source(file: &Path) -> Result<String, ExitCode> {
-    std::fs::read_to_string(file).map_err(|e| {
+    dl::source::read(file).map_err(|e| {
         eprintln!("error: cannot read {}: {e}", file.display());
         ExitCode::from(2)
     })

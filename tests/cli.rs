@@ -63,3 +63,64 @@ fn diagnostics_are_uncoloured_when_piped() {
     assert_eq!(value["diagnostics"][0]["code"], "E0102");
     assert_eq!(value["diagnostics"][0]["line"], 2);
 }
+
+/// Runs `dl` on `file` as a string argument.
+fn dl_on(command: &str, file: &std::path::Path, more: &[&str]) -> std::process::Output {
+    let mut args = vec![command, file.to_str().expect("utf-8 path")];
+    args.extend(more);
+    dl(&args)
+}
+
+/// The text of `dl`'s output with `dir`'s path and `name` taken out, so that
+/// the outputs for two files can be compared.
+fn anonymous(bytes: &[u8], dir: &std::path::Path, name: &str) -> String {
+    String::from_utf8_lossy(bytes)
+        .replace(&dir.display().to_string(), "DIR")
+        .replace(name, "FILE")
+}
+
+#[test]
+fn a_byte_order_mark_changes_nothing() {
+    let dir = temp_dir("cli-bom");
+    let good = "model M(x: [4]) {\n    dense(3) relu\n}\n";
+    // The unknown name is on line 2, column 14; the unknown model on line 4.
+    let bad = "model M(x: [4]) {\n    dense(3) relo\n}\ntrain N on D { loss = mse }\n";
+    for (name, text) in [("good", good), ("bad", bad)] {
+        let plain = dir.join(format!("{name}.dl"));
+        let marked = dir.join(format!("{name}_bom.dl"));
+        std::fs::write(&plain, text).expect("write");
+        std::fs::write(&marked, [b"\xEF\xBB\xBF", text.as_bytes()].concat()).expect("write");
+        for (command, more) in [("check", &[][..]), ("check", &["--format", "json"][..])] {
+            let (a, b) = (dl_on(command, &plain, more), dl_on(command, &marked, more));
+            assert_eq!(
+                a.status.code(),
+                b.status.code(),
+                "{name}: {command} {more:?}"
+            );
+            let plain_name = format!("{name}.dl");
+            let marked_name = format!("{name}_bom.dl");
+            assert_eq!(
+                anonymous(&a.stdout, &dir, &plain_name),
+                anonymous(&b.stdout, &dir, &marked_name),
+                "{name}: {command} {more:?}"
+            );
+            assert_eq!(
+                anonymous(&a.stderr, &dir, &plain_name),
+                anonymous(&b.stderr, &dir, &marked_name),
+                "{name}: {command} {more:?}"
+            );
+        }
+    }
+    let out = dl_on("check", &dir.join("good_bom.dl"), &[]);
+    assert_eq!(out.status.code(), Some(0));
+    let out = dl_on("check", &dir.join("bad_bom.dl"), &[]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("bad_bom.dl:2:14"), "{stderr}");
+    assert!(stderr.contains("bad_bom.dl:4:7"), "{stderr}");
+    // `dl train` reads the file the same way.
+    let out = dl_on("train", &dir.join("bad_bom.dl"), &[]);
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("bad_bom.dl:2:14"), "{stderr}");
+    assert!(!stderr.contains("E0001"), "{stderr}");
+}

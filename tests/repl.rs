@@ -167,6 +167,21 @@ fn a_file_that_cannot_be_read_is_a_usage_error() {
     assert!(out.contains("cannot read no/such/file.dl"), "{out}");
 }
 
+/// `dl repl FILE` reads a file as `dl check` does: a leading byte-order
+/// mark is dropped.
+#[test]
+fn files_are_read_as_dl_check_reads_them() {
+    let dir = temp_dir("repl-encoding");
+    let marked = dir.join("bom.dl");
+    std::fs::write(&marked, b"\xEF\xBB\xBFmodel M(x: [4]) {\n    dense(3)\n}\n").expect("write");
+    let marked = marked.display();
+    let (out, code) = repl(Some(&marked.to_string()), ":models\n");
+    assert_eq!(code, Some(0), "{out}");
+    assert!(out.contains(&format!("loaded {marked}: models M")), "{out}");
+    assert!(!out.contains("E0001"), "{out}");
+    assert!(out.contains("* model M"), "{out}");
+}
+
 /// What `:step` computes is exactly what a plain forward pass computes.
 #[test]
 fn stepping_equals_a_plain_forward_pass() {

@@ -30,7 +30,7 @@ pub struct Session {
 impl Session {
     /// Reads `file`.
     pub fn open(file: PathBuf) -> Result<Session, Exit> {
-        match std::fs::read_to_string(&file) {
+        match dl::source::read(&file) {
             Ok(source) => Ok(Session { file, source }),
             Err(e) => {
                 eprintln!("error: cannot read {}: {e}", file.display());

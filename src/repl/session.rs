@@ -82,7 +82,7 @@ impl Session {
     /// Reads and checks `path`, replacing the program. The error (the file
     /// cannot be read) leaves the session as it was.
     pub fn load(&mut self, path: &Path) -> Result<String, String> {
-        let text = std::fs::read_to_string(path)
+        let text = crate::source::read(path)
             .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
         let (program, diagnostics) = crate::check_source(&text);
         let mut out = render(&path.display().to_string(), &text, &diagnostics, self.color);
