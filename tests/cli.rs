@@ -124,3 +124,52 @@ fn a_byte_order_mark_changes_nothing() {
     assert!(stderr.contains("bad_bom.dl:2:14"), "{stderr}");
     assert!(!stderr.contains("E0001"), "{stderr}");
 }
+
+#[test]
+fn a_file_that_is_not_utf8_is_e0003() {
+    let dir = temp_dir("cli-latin1");
+    let file = dir.join("latin1.dl");
+    // 0xE9 is `é` in Latin-1: line 2, byte offset 25.
+    std::fs::write(&file, b"model M(x: [4]) {\n  # caf\xE9\n  dense(3)\n}\n").expect("write");
+    let out = dl_on("check", &file, &[]);
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let path = file.display();
+    assert!(stderr.contains("error[E0003]"), "{stderr}");
+    assert!(
+        stderr.contains(&format!(
+            "{path} is not valid UTF-8: byte 0xE9 at offset 25 (line 2)"
+        )),
+        "{stderr}"
+    );
+    assert!(stderr.contains(&format!("{path}:2:8")), "{stderr}");
+    assert!(stderr.contains("save the file as UTF-8"), "{stderr}");
+    assert!(!stderr.contains("stream did not contain"), "{stderr}");
+    let json = dl_on("check", &file, &["--format", "json"]);
+    assert_eq!(json.status.code(), Some(1));
+    let value: serde_json::Value = serde_json::from_slice(&json.stdout).expect("valid JSON");
+    assert_eq!(value["diagnostics"][0]["code"], "E0003");
+    assert_eq!(value["diagnostics"][0]["line"], 2);
+    for (command, more) in [
+        ("train", &[][..]),
+        ("eval", &["--weights", "w.safetensors"][..]),
+        ("sample", &["--weights", "w.safetensors"][..]),
+        ("bench", &[][..]),
+    ] {
+        let out = dl_on(command, &file, more);
+        assert_eq!(out.status.code(), Some(1), "dl {command}");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(stderr.contains("error[E0003]"), "dl {command}: {stderr}");
+    }
+    // A UTF-16 file says so.
+    let utf16 = dir.join("utf16.dl");
+    std::fs::write(&utf16, b"\xFF\xFEm\0o\0d\0").expect("write");
+    let out = dl_on("check", &utf16, &[]);
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("byte 0xFF at offset 0 (line 1)"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("UTF-16"), "{stderr}");
+}

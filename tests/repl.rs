@@ -167,19 +167,44 @@ fn a_file_that_cannot_be_read_is_a_usage_error() {
     assert!(out.contains("cannot read no/such/file.dl"), "{out}");
 }
 
-/// `dl repl FILE` reads a file as `dl check` does: a leading byte-order
-/// mark is dropped.
+/// `dl repl FILE` and `:load` read a file as `dl check` does: a leading
+/// byte-order mark is dropped, bytes that are not UTF-8 are E0003 and load
+/// nothing.
 #[test]
 fn files_are_read_as_dl_check_reads_them() {
     let dir = temp_dir("repl-encoding");
     let marked = dir.join("bom.dl");
     std::fs::write(&marked, b"\xEF\xBB\xBFmodel M(x: [4]) {\n    dense(3)\n}\n").expect("write");
-    let marked = marked.display();
-    let (out, code) = repl(Some(&marked.to_string()), ":models\n");
+    let latin1 = dir.join("latin1.dl");
+    std::fs::write(
+        &latin1,
+        b"model L(x: [4]) {\n    # caf\xE9\n    dense(2)\n}\n",
+    )
+    .expect("write");
+    let (marked, latin1) = (marked.display(), latin1.display());
+    let (out, code) = repl(
+        Some(&marked.to_string()),
+        &format!(":load {latin1}\n:models\n"),
+    );
     assert_eq!(code, Some(0), "{out}");
     assert!(out.contains(&format!("loaded {marked}: models M")), "{out}");
     assert!(!out.contains("E0001"), "{out}");
-    assert!(out.contains("* model M"), "{out}");
+    assert!(
+        out.contains(&format!(
+            "error[E0003]: {latin1} is not valid UTF-8: byte 0xE9 at offset 27 (line 2)"
+        )),
+        "{out}"
+    );
+    assert!(out.contains(&format!("{latin1}:2:10")), "{out}");
+    assert!(
+        out.contains("nothing loaded (the session is as it was)"),
+        "{out}"
+    );
+    assert!(out.contains("* model M"), "the session keeps M: {out}");
+    let (out, code) = repl(Some(&latin1.to_string()), ":models\n");
+    assert_eq!(code, Some(0), "{out}");
+    assert!(out.contains("error[E0003]"), "{out}");
+    assert!(out.contains("no models"), "{out}");
 }
 
 /// What `:step` computes is exactly what a plain forward pass computes.
