@@ -42,6 +42,26 @@ pub fn check_source(source: &str) -> (Option<ir::Program>, Vec<diagnostic::Diagn
     (Some(program), diagnostics)
 }
 
+/// Like [`check_source`], for the text of a `.dl` file given to a command:
+/// a program that declares nothing (an empty file, or only comments) is an
+/// error too (E0004, [`syntax::empty_program`]). [`check_source`] accepts
+/// it: the REPL starts from an empty program.
+pub fn check_file(source: &str) -> (Option<ir::Program>, Vec<diagnostic::Diagnostic>) {
+    let (program, mut diagnostics) = check_source(source);
+    diagnostics.extend(syntax::empty_program(source));
+    (program, diagnostics)
+}
+
+/// Like [`check_file`], with the shapes of data sets that have been read.
+pub fn check_file_with_data(
+    source: &str,
+    loaded: &std::collections::HashMap<String, check::LoadedShape>,
+) -> (Option<ir::Program>, Vec<diagnostic::Diagnostic>) {
+    let (program, mut diagnostics) = check_source_with_data(source, loaded);
+    diagnostics.extend(syntax::empty_program(source));
+    (program, diagnostics)
+}
+
 /// Like [`check_source`], with the shapes of data sets that have been read
 /// (see [`check::check_with_data`]).
 pub fn check_source_with_data(

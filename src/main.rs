@@ -167,7 +167,7 @@ fn with_session(
 fn check(file: &Path, expand: bool, format: Format) -> ExitCode {
     let (source, program, diagnostics) = match dl::source::read(file) {
         Ok(source) => {
-            let (program, diagnostics) = dl::check_source(&source);
+            let (program, diagnostics) = dl::check_file(&source);
             (source, program, diagnostics)
         }
         Err(ReadError::NotUtf8 { text, diagnostic }) => (text, None, vec![*diagnostic]),

@@ -173,3 +173,35 @@ fn a_file_that_is_not_utf8_is_e0003() {
     );
     assert!(stderr.contains("UTF-16"), "{stderr}");
 }
+
+#[test]
+fn an_empty_program_is_e0004() {
+    let dir = temp_dir("cli-empty");
+    for (name, text) in [
+        ("empty.dl", ""),
+        ("blank.dl", "\n  \r\n\t\n"),
+        ("comments.dl", "# a model goes here\n"),
+    ] {
+        let file = dir.join(name);
+        std::fs::write(&file, text).expect("write");
+        for (command, more) in [
+            ("check", &[][..]),
+            ("train", &[][..]),
+            ("bench", &[][..]),
+            ("eval", &["--weights", "w.safetensors"][..]),
+        ] {
+            let out = dl_on(command, &file, more);
+            let stderr = String::from_utf8_lossy(&out.stderr);
+            assert_eq!(out.status.code(), Some(1), "dl {command} {name}: {stderr}");
+            assert!(
+                stderr.contains("error[E0004]: the program is empty"),
+                "dl {command} {name}: {stderr}"
+            );
+            assert!(stderr.contains(&format!("{name}:1:1")), "{stderr}");
+        }
+        let json = dl_on("check", &file, &["--format", "json"]);
+        assert_eq!(json.status.code(), Some(1));
+        let value: serde_json::Value = serde_json::from_slice(&json.stdout).expect("valid JSON");
+        assert_eq!(value["diagnostics"][0]["code"], "E0004");
+    }
+}

@@ -207,6 +207,28 @@ fn files_are_read_as_dl_check_reads_them() {
     assert!(out.contains("no models"), "{out}");
 }
 
+/// The REPL starts from an empty program on purpose: a file with only
+/// comments loads (E0004 is for the other commands).
+#[test]
+fn an_empty_file_loads() {
+    let dir = temp_dir("repl-empty");
+    let file = dir.join("empty.dl");
+    std::fs::write(&file, "# to be written at the prompt\n").expect("write");
+    let file = file.display().to_string();
+    let script = format!(":load {file}\nmodel M(x: [4]) {{ dense(3) }}\n:models\n");
+    for start in [None, Some(file.as_str())] {
+        let (out, code) = repl(start, &script);
+        assert_eq!(code, Some(0), "{out}");
+        assert!(!out.contains("E0004"), "{out}");
+        assert!(!out.contains("error"), "{out}");
+        assert!(
+            out.contains(&format!("loaded {file}: models none; data none")),
+            "{out}"
+        );
+        assert!(out.contains("defined model M"), "{out}");
+    }
+}
+
 /// What `:step` computes is exactly what a plain forward pass computes.
 #[test]
 fn stepping_equals_a_plain_forward_pass() {

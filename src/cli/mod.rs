@@ -95,7 +95,7 @@ impl Session {
         &self,
         loaded: &HashMap<String, LoadedShape>,
     ) -> Result<dl::ir::Program, Exit> {
-        let (program, diagnostics) = dl::check_source_with_data(&self.source, loaded);
+        let (program, diagnostics) = dl::check_file_with_data(&self.source, loaded);
         let errors = diagnostics.iter().any(|d| d.severity == Severity::Error);
         // Warnings were shown by the first check already.
         if errors || loaded.is_empty() {
