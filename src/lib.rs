@@ -17,6 +17,7 @@ pub mod kernels;
 pub mod nn;
 pub mod repl;
 pub mod report;
+pub mod source;
 pub mod span;
 pub mod syntax;
 pub mod train;
@@ -40,6 +41,26 @@ pub fn check_source(source: &str) -> (Option<ir::Program>, Vec<diagnostic::Diagn
     let (program, more) = check::check(&ast, source);
     diagnostics.extend(more);
     (Some(program), diagnostics)
+}
+
+/// Like [`check_source`], for the text of a `.dl` file given to a command:
+/// a program that declares nothing (an empty file, or only comments) is an
+/// error too (E0004, [`syntax::empty_program`]). [`check_source`] accepts
+/// it: the REPL starts from an empty program.
+pub fn check_file(source: &str) -> (Option<ir::Program>, Vec<diagnostic::Diagnostic>) {
+    let (program, mut diagnostics) = check_source(source);
+    diagnostics.extend(syntax::empty_program(source));
+    (program, diagnostics)
+}
+
+/// Like [`check_file`], with the shapes of data sets that have been read.
+pub fn check_file_with_data(
+    source: &str,
+    loaded: &std::collections::HashMap<String, check::LoadedShape>,
+) -> (Option<ir::Program>, Vec<diagnostic::Diagnostic>) {
+    let (program, mut diagnostics) = check_source_with_data(source, loaded);
+    diagnostics.extend(syntax::empty_program(source));
+    (program, diagnostics)
 }
 
 /// Like [`check_source`], with the shapes of data sets that have been read

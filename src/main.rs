@@ -4,6 +4,7 @@ mod cli;
 
 use clap::{Parser, Subcommand, ValueEnum};
 use dl::diagnostic::{Severity, render};
+use dl::source::ReadError;
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -163,19 +164,18 @@ fn with_session(
     finish(cli::Session::open(file).and_then(|session| command(&session)))
 }
 
-fn read_source(file: &Path) -> Result<String, ExitCode> {
-    std::fs::read_to_string(file).map_err(|e| {
-        eprintln!("error: cannot read {}: {e}", file.display());
-        ExitCode::from(2)
-    })
-}
-
 fn check(file: &Path, expand: bool, format: Format) -> ExitCode {
-    let source = match read_source(file) {
-        Ok(s) => s,
-        Err(code) => return code,
+    let (source, program, diagnostics) = match dl::source::read(file) {
+        Ok(source) => {
+            let (program, diagnostics) = dl::check_file(&source);
+            (source, program, diagnostics)
+        }
+        Err(ReadError::NotUtf8 { text, diagnostic }) => (text, None, vec![*diagnostic]),
+        Err(ReadError::Io(e)) => {
+            eprintln!("error: cannot read {}: {e}", file.display());
+            return ExitCode::from(2);
+        }
     };
-    let (program, diagnostics) = dl::check_source(&source);
     let errors = diagnostics
         .iter()
         .filter(|d| d.severity == Severity::Error)

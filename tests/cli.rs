@@ -63,3 +63,145 @@ fn diagnostics_are_uncoloured_when_piped() {
     assert_eq!(value["diagnostics"][0]["code"], "E0102");
     assert_eq!(value["diagnostics"][0]["line"], 2);
 }
+
+/// Runs `dl` on `file` as a string argument.
+fn dl_on(command: &str, file: &std::path::Path, more: &[&str]) -> std::process::Output {
+    let mut args = vec![command, file.to_str().expect("utf-8 path")];
+    args.extend(more);
+    dl(&args)
+}
+
+/// The text of `dl`'s output with `dir`'s path and `name` taken out, so that
+/// the outputs for two files can be compared.
+fn anonymous(bytes: &[u8], dir: &std::path::Path, name: &str) -> String {
+    String::from_utf8_lossy(bytes)
+        .replace(&dir.display().to_string(), "DIR")
+        .replace(name, "FILE")
+}
+
+#[test]
+fn a_byte_order_mark_changes_nothing() {
+    let dir = temp_dir("cli-bom");
+    let good = "model M(x: [4]) {\n    dense(3) relu\n}\n";
+    // The unknown name is on line 2, column 14; the unknown model on line 4.
+    let bad = "model M(x: [4]) {\n    dense(3) relo\n}\ntrain N on D { loss = mse }\n";
+    for (name, text) in [("good", good), ("bad", bad)] {
+        let plain = dir.join(format!("{name}.dl"));
+        let marked = dir.join(format!("{name}_bom.dl"));
+        std::fs::write(&plain, text).expect("write");
+        std::fs::write(&marked, [b"\xEF\xBB\xBF", text.as_bytes()].concat()).expect("write");
+        for (command, more) in [("check", &[][..]), ("check", &["--format", "json"][..])] {
+            let (a, b) = (dl_on(command, &plain, more), dl_on(command, &marked, more));
+            assert_eq!(
+                a.status.code(),
+                b.status.code(),
+                "{name}: {command} {more:?}"
+            );
+            let plain_name = format!("{name}.dl");
+            let marked_name = format!("{name}_bom.dl");
+            assert_eq!(
+                anonymous(&a.stdout, &dir, &plain_name),
+                anonymous(&b.stdout, &dir, &marked_name),
+                "{name}: {command} {more:?}"
+            );
+            assert_eq!(
+                anonymous(&a.stderr, &dir, &plain_name),
+                anonymous(&b.stderr, &dir, &marked_name),
+                "{name}: {command} {more:?}"
+            );
+        }
+    }
+    let out = dl_on("check", &dir.join("good_bom.dl"), &[]);
+    assert_eq!(out.status.code(), Some(0));
+    let out = dl_on("check", &dir.join("bad_bom.dl"), &[]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("bad_bom.dl:2:14"), "{stderr}");
+    assert!(stderr.contains("bad_bom.dl:4:7"), "{stderr}");
+    // `dl train` reads the file the same way.
+    let out = dl_on("train", &dir.join("bad_bom.dl"), &[]);
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("bad_bom.dl:2:14"), "{stderr}");
+    assert!(!stderr.contains("E0001"), "{stderr}");
+}
+
+#[test]
+fn a_file_that_is_not_utf8_is_e0003() {
+    let dir = temp_dir("cli-latin1");
+    let file = dir.join("latin1.dl");
+    // 0xE9 is `é` in Latin-1: line 2, byte offset 25.
+    std::fs::write(&file, b"model M(x: [4]) {\n  # caf\xE9\n  dense(3)\n}\n").expect("write");
+    let out = dl_on("check", &file, &[]);
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let path = file.display();
+    assert!(stderr.contains("error[E0003]"), "{stderr}");
+    assert!(
+        stderr.contains(&format!(
+            "{path} is not valid UTF-8: byte 0xE9 at offset 25 (line 2)"
+        )),
+        "{stderr}"
+    );
+    assert!(stderr.contains(&format!("{path}:2:8")), "{stderr}");
+    assert!(stderr.contains("save the file as UTF-8"), "{stderr}");
+    assert!(!stderr.contains("stream did not contain"), "{stderr}");
+    let json = dl_on("check", &file, &["--format", "json"]);
+    assert_eq!(json.status.code(), Some(1));
+    let value: serde_json::Value = serde_json::from_slice(&json.stdout).expect("valid JSON");
+    assert_eq!(value["diagnostics"][0]["code"], "E0003");
+    assert_eq!(value["diagnostics"][0]["line"], 2);
+    for (command, more) in [
+        ("train", &[][..]),
+        ("eval", &["--weights", "w.safetensors"][..]),
+        ("sample", &["--weights", "w.safetensors"][..]),
+        ("bench", &[][..]),
+    ] {
+        let out = dl_on(command, &file, more);
+        assert_eq!(out.status.code(), Some(1), "dl {command}");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(stderr.contains("error[E0003]"), "dl {command}: {stderr}");
+    }
+    // A UTF-16 file says so.
+    let utf16 = dir.join("utf16.dl");
+    std::fs::write(&utf16, b"\xFF\xFEm\0o\0d\0").expect("write");
+    let out = dl_on("check", &utf16, &[]);
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("byte 0xFF at offset 0 (line 1)"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("UTF-16"), "{stderr}");
+}
+
+#[test]
+fn an_empty_program_is_e0004() {
+    let dir = temp_dir("cli-empty");
+    for (name, text) in [
+        ("empty.dl", ""),
+        ("blank.dl", "\n  \r\n\t\n"),
+        ("comments.dl", "# a model goes here\n"),
+    ] {
+        let file = dir.join(name);
+        std::fs::write(&file, text).expect("write");
+        for (command, more) in [
+            ("check", &[][..]),
+            ("train", &[][..]),
+            ("bench", &[][..]),
+            ("eval", &["--weights", "w.safetensors"][..]),
+        ] {
+            let out = dl_on(command, &file, more);
+            let stderr = String::from_utf8_lossy(&out.stderr);
+            assert_eq!(out.status.code(), Some(1), "dl {command} {name}: {stderr}");
+            assert!(
+                stderr.contains("error[E0004]: the program is empty"),
+                "dl {command} {name}: {stderr}"
+            );
+            assert!(stderr.contains(&format!("{name}:1:1")), "{stderr}");
+        }
+        let json = dl_on("check", &file, &["--format", "json"]);
+        assert_eq!(json.status.code(), Some(1));
+        let value: serde_json::Value = serde_json::from_slice(&json.stdout).expect("valid JSON");
+        assert_eq!(value["diagnostics"][0]["code"], "E0004");
+    }
+}

@@ -11,6 +11,10 @@
 //!   program must produce exactly the expected diagnostics, each once: one
 //!   mistake, one diagnostic.
 //!
+//! Each file is checked as `dl check` checks it (`dl::check_file`, so a
+//! file with only comments is E0004). Files are read as text: E0003 (a file
+//! that is not UTF-8) is tested through the binary in `tests/cli.rs`.
+//!
 //! The rendered diagnostics are snapshotted in `tests/snapshots/errors/`,
 //! each snapshot holding the program and what `dl check` says about it.
 //! Accept new or changed snapshots with
@@ -112,10 +116,10 @@ fn line_of(source: &str, offset: usize) -> usize {
 
 fn check(case: &Case) -> Vec<Diagnostic> {
     let source = case.source.as_str();
-    let result = catch_unwind(|| dl::check_source(source));
+    let result = catch_unwind(|| dl::check_file(source));
     match result {
         Ok((_, diagnostics)) => diagnostics,
-        Err(_) => panic!("{}: dl::check_source panicked", case.file_name),
+        Err(_) => panic!("{}: dl::check_file panicked", case.file_name),
     }
 }
 

@@ -167,6 +167,68 @@ fn a_file_that_cannot_be_read_is_a_usage_error() {
     assert!(out.contains("cannot read no/such/file.dl"), "{out}");
 }
 
+/// `dl repl FILE` and `:load` read a file as `dl check` does: a leading
+/// byte-order mark is dropped, bytes that are not UTF-8 are E0003 and load
+/// nothing.
+#[test]
+fn files_are_read_as_dl_check_reads_them() {
+    let dir = temp_dir("repl-encoding");
+    let marked = dir.join("bom.dl");
+    std::fs::write(&marked, b"\xEF\xBB\xBFmodel M(x: [4]) {\n    dense(3)\n}\n").expect("write");
+    let latin1 = dir.join("latin1.dl");
+    std::fs::write(
+        &latin1,
+        b"model L(x: [4]) {\n    # caf\xE9\n    dense(2)\n}\n",
+    )
+    .expect("write");
+    let (marked, latin1) = (marked.display(), latin1.display());
+    let (out, code) = repl(
+        Some(&marked.to_string()),
+        &format!(":load {latin1}\n:models\n"),
+    );
+    assert_eq!(code, Some(0), "{out}");
+    assert!(out.contains(&format!("loaded {marked}: models M")), "{out}");
+    assert!(!out.contains("E0001"), "{out}");
+    assert!(
+        out.contains(&format!(
+            "error[E0003]: {latin1} is not valid UTF-8: byte 0xE9 at offset 27 (line 2)"
+        )),
+        "{out}"
+    );
+    assert!(out.contains(&format!("{latin1}:2:10")), "{out}");
+    assert!(
+        out.contains("nothing loaded (the session is as it was)"),
+        "{out}"
+    );
+    assert!(out.contains("* model M"), "the session keeps M: {out}");
+    let (out, code) = repl(Some(&latin1.to_string()), ":models\n");
+    assert_eq!(code, Some(0), "{out}");
+    assert!(out.contains("error[E0003]"), "{out}");
+    assert!(out.contains("no models"), "{out}");
+}
+
+/// The REPL starts from an empty program on purpose: a file with only
+/// comments loads (E0004 is for the other commands).
+#[test]
+fn an_empty_file_loads() {
+    let dir = temp_dir("repl-empty");
+    let file = dir.join("empty.dl");
+    std::fs::write(&file, "# to be written at the prompt\n").expect("write");
+    let file = file.display().to_string();
+    let script = format!(":load {file}\nmodel M(x: [4]) {{ dense(3) }}\n:models\n");
+    for start in [None, Some(file.as_str())] {
+        let (out, code) = repl(start, &script);
+        assert_eq!(code, Some(0), "{out}");
+        assert!(!out.contains("E0004"), "{out}");
+        assert!(!out.contains("error"), "{out}");
+        assert!(
+            out.contains(&format!("loaded {file}: models none; data none")),
+            "{out}"
+        );
+        assert!(out.contains("defined model M"), "{out}");
+    }
+}
+
 /// What `:step` computes is exactly what a plain forward pass computes.
 #[test]
 fn stepping_equals_a_plain_forward_pass() {

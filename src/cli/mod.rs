@@ -6,6 +6,7 @@ pub mod train;
 
 use dl::check::LoadedShape;
 use dl::diagnostic::{Diagnostic, Severity, render};
+use dl::source::ReadError;
 use std::collections::HashMap;
 use std::io::IsTerminal;
 use std::path::PathBuf;
@@ -28,11 +29,16 @@ pub struct Session {
 }
 
 impl Session {
-    /// Reads `file`.
+    /// Reads `file`. A file that is not UTF-8 is reported like a program
+    /// with errors.
     pub fn open(file: PathBuf) -> Result<Session, Exit> {
-        match std::fs::read_to_string(&file) {
+        match dl::source::read(&file) {
             Ok(source) => Ok(Session { file, source }),
-            Err(e) => {
+            Err(ReadError::NotUtf8 { text, diagnostic }) => {
+                Session { file, source: text }.report(&[*diagnostic]);
+                Err(Exit::Program)
+            }
+            Err(ReadError::Io(e)) => {
                 eprintln!("error: cannot read {}: {e}", file.display());
                 Err(Exit::Usage)
             }
@@ -89,7 +95,7 @@ impl Session {
         &self,
         loaded: &HashMap<String, LoadedShape>,
     ) -> Result<dl::ir::Program, Exit> {
-        let (program, diagnostics) = dl::check_source_with_data(&self.source, loaded);
+        let (program, diagnostics) = dl::check_file_with_data(&self.source, loaded);
         let errors = diagnostics.iter().any(|d| d.severity == Severity::Error);
         // Warnings were shown by the first check already.
         if errors || loaded.is_empty() {

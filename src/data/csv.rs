@@ -9,7 +9,7 @@ use super::{Source, SourceKind, Targets};
 use ::csv::{ReaderBuilder, StringRecord, Trim};
 use ndarray::Array2;
 use std::fs::File;
-use std::io::BufReader;
+use std::io::Read;
 use std::path::Path;
 
 /// A CSV file's header and rows, each row with its 1-based line number.
@@ -18,21 +18,62 @@ struct Table {
     rows: Vec<(u64, StringRecord)>,
 }
 
+/// The 1-based line numbers of a file's bytes, as an editor counts them: a
+/// line ends at `\n`, `\r\n` or a lone `\r` (the line ends the `csv` crate
+/// accepts).
+struct Lines<'a> {
+    bytes: &'a [u8],
+    /// The offset at which each line after the first starts.
+    starts: Vec<usize>,
+}
+
+impl<'a> Lines<'a> {
+    fn new(bytes: &'a [u8]) -> Lines<'a> {
+        let starts = bytes
+            .iter()
+            .enumerate()
+            .filter(|&(i, &b)| b == b'\n' || (b == b'\r' && bytes.get(i + 1) != Some(&b'\n')))
+            .map(|(i, _)| i + 1)
+            .collect();
+        Lines { bytes, starts }
+    }
+
+    /// The line of the record the `csv` crate places at `position`.
+    ///
+    /// The crate's own line count is unreliable: a record's position is where
+    /// the reader started looking for it, which is before the `\n` of a
+    /// `\r\n` ending the previous row and before any blank lines, and a lone
+    /// `\r` is not counted at all. The record's first byte is the first one
+    /// from there that ends no line.
+    fn of(&self, position: &::csv::Position) -> u64 {
+        let from = (position.byte() as usize).min(self.bytes.len());
+        let first = self.bytes[from..]
+            .iter()
+            .position(|&b| b != b'\n' && b != b'\r')
+            .map_or(self.bytes.len(), |i| from + i);
+        self.starts.partition_point(|&start| start <= first) as u64 + 1
+    }
+}
+
 /// Reads the whole file, checking that every row has as many fields as the
 /// header.
 fn read_table(path: &Path) -> Result<Table, DataError> {
-    let file = File::open(path).map_err(|e| DataError::open(path, &e))?;
+    let mut file = File::open(path).map_err(|e| DataError::open(path, &e))?;
     if path.is_dir() {
         return Err(DataError::new(ErrorKind::Io, "is a folder, not a CSV file").at(path));
     }
+    let mut bytes = Vec::new();
+    file.read_to_end(&mut bytes)
+        .map_err(|e| DataError::open(path, &e))?;
+    let lines = Lines::new(&bytes);
     let mut reader = ReaderBuilder::new()
         .has_headers(true)
         .flexible(true)
         .trim(Trim::All)
-        .from_reader(BufReader::new(file));
+        .from_reader(bytes.as_slice());
     let header: Vec<String> = reader
         .headers()
-        .map_err(|e| csv_error(path, &e))?
+        .map_err(|e| csv_error(path, &lines, &e))?
         .iter()
         .map(str::to_string)
         .collect();
@@ -43,8 +84,8 @@ fn read_table(path: &Path) -> Result<Table, DataError> {
     }
     let mut rows = Vec::new();
     for record in reader.records() {
-        let record = record.map_err(|e| csv_error(path, &e))?;
-        let line = record.position().map_or(0, |p| p.line());
+        let record = record.map_err(|e| csv_error(path, &lines, &e))?;
+        let line = record.position().map_or(0, |p| lines.of(p));
         if record.len() != header.len() {
             return Err(DataError::new(
                 ErrorKind::RaggedRow,
@@ -65,9 +106,18 @@ fn read_table(path: &Path) -> Result<Table, DataError> {
     Ok(Table { header, rows })
 }
 
-fn csv_error(path: &Path, err: &::csv::Error) -> DataError {
-    let mut e = DataError::new(ErrorKind::Io, format!("cannot read the file: {err}")).at(path);
-    if let Some(line) = err.position().map(|p| p.line()) {
+fn csv_error(path: &Path, lines: &Lines, err: &::csv::Error) -> DataError {
+    // The crate's own message names its line count, which may be wrong.
+    let message = match err.kind() {
+        ::csv::ErrorKind::Utf8 { err, .. } => format!(
+            "column {} is not valid UTF-8 text (save the file as UTF-8)",
+            err.field() + 1
+        ),
+        ::csv::ErrorKind::Io(err) => format!("cannot read the file: {err}"),
+        _ => format!("cannot read the file: {err}"),
+    };
+    let mut e = DataError::new(ErrorKind::Io, message).at(path);
+    if let Some(line) = err.position().map(|p| lines.of(p)) {
         e = e.with_line(line);
     }
     e

@@ -710,6 +710,68 @@ fn ragged_row() {
     );
 }
 
+/// The csv crate places a row after a `\r\n` (or after blank lines) one
+/// line too early; the reported line must be the row's own, whatever the line
+/// ends.
+#[test]
+fn csv_lines_are_counted_alike_for_every_line_end() {
+    for end in ["\n", "\r\n", "\r"] {
+        let rows = |rows: &[&str]| rows.join(end) + end;
+        let shown = end.escape_debug().to_string();
+        // The bad cell is on line 3.
+        let e = load_csv_text(
+            &rows(&["a,b,label", "1,2,0", "3,abc,1", "4,5,0"]),
+            "label",
+            None,
+        )
+        .unwrap_err();
+        assert_eq!(
+            (e.kind(), e.line()),
+            (ErrorKind::NotNumeric, Some(3)),
+            "{shown}"
+        );
+        assert!(
+            e.to_string().contains("t.csv, line 3, column 2 (`b`)"),
+            "{shown}: {e}"
+        );
+        // The ragged row is on line 5, after blank lines.
+        let e = load_csv_text(&rows(&["a,b,label", "", "1,2,0", "", "3,1"]), "label", None)
+            .unwrap_err();
+        assert_eq!(
+            (e.kind(), e.line()),
+            (ErrorKind::RaggedRow, Some(5)),
+            "{shown}"
+        );
+        assert!(e.to_string().contains("t.csv, line 5: "), "{shown}: {e}");
+        // A bad label on the last line, with no line end after it.
+        let text = rows(&["a,label", "1,0", "2,1"]) + "3,-1";
+        let e = load_csv_text(&text, "label", None).unwrap_err();
+        assert_eq!(
+            (e.kind(), e.line()),
+            (ErrorKind::BadLabel, Some(4)),
+            "{shown}"
+        );
+    }
+}
+
+#[test]
+fn csv_bytes_that_are_not_utf8_name_their_line() {
+    for end in ["\n", "\r\n"] {
+        let dir = temp_dir("csv-utf8");
+        let mut bytes = format!("a,label{end}1,0{end}").into_bytes();
+        bytes.extend_from_slice(b"caf\xe9,1");
+        bytes.extend_from_slice(end.as_bytes());
+        std::fs::write(dir.join("t.csv"), bytes).unwrap();
+        let e = load(&set(csv_label("t.csv", "label", None), vec![]), &dir).unwrap_err();
+        assert_eq!((e.kind(), e.line()), (ErrorKind::Io, Some(3)), "{e}");
+        let text = e.to_string();
+        assert!(
+            text.contains("t.csv, line 3: column 1 is not valid UTF-8 text"),
+            "{text}"
+        );
+    }
+}
+
 #[test]
 fn non_numeric_cell() {
     let e = load_csv_text("a,b,label\n1,2,0\n3,abc,1\n", "label", None).unwrap_err();

@@ -16,6 +16,7 @@ use crate::ir::dim::Dim;
 use crate::ir::shape::Shape;
 use crate::ir::{self, Graph, Task};
 use crate::report::{format_count, render_graph};
+use crate::source::ReadError;
 use crate::syntax::ast::Item;
 use ndarray::IxDyn;
 use rand::SeedableRng;
@@ -80,10 +81,25 @@ impl Session {
     }
 
     /// Reads and checks `path`, replacing the program. The error (the file
-    /// cannot be read) leaves the session as it was.
+    /// cannot be read) leaves the session as it was, and so does a file that
+    /// is not UTF-8 or does not parse.
     pub fn load(&mut self, path: &Path) -> Result<String, String> {
-        let text = std::fs::read_to_string(path)
-            .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+        let text = match crate::source::read(path) {
+            Ok(text) => text,
+            Err(ReadError::NotUtf8 { text, diagnostic }) => {
+                let mut out = render(
+                    &path.display().to_string(),
+                    &text,
+                    &[*diagnostic],
+                    self.color,
+                );
+                out.push_str(
+                    "nothing loaded (the session is as it was): save the file as UTF-8 and `:load` again\n",
+                );
+                return Ok(out);
+            }
+            Err(ReadError::Io(e)) => return Err(format!("cannot read {}: {e}", path.display())),
+        };
         let (program, diagnostics) = crate::check_source(&text);
         let mut out = render(&path.display().to_string(), &text, &diagnostics, self.color);
         let Some(program) = program else {

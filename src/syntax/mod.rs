@@ -94,6 +94,39 @@ fn find_unterminated_string(source: &str) -> Option<Diagnostic> {
     })
 }
 
+/// E0004 when `source` declares nothing: it is empty, or holds only
+/// whitespace and comments (what the grammar skips between items). A file
+/// given to a command must declare something; the REPL starts from an empty
+/// program on purpose and does not ask.
+pub fn empty_program(source: &str) -> Option<Diagnostic> {
+    let blank = source.split('\n').all(|line| {
+        let line = line.trim_start_matches([' ', '\t', '\r']);
+        line.is_empty() || line.starts_with('#')
+    });
+    if !blank {
+        return None;
+    }
+    let what = if source.contains('#') {
+        "only comments"
+    } else if source.is_empty() {
+        "nothing"
+    } else {
+        "only whitespace"
+    };
+    Some(
+        Diagnostic::error(
+            "E0004",
+            "the program is empty",
+            Span::new(0, 0),
+            format!("this file holds {what}"),
+        )
+        .with_help(
+            "a program declares one or more `data`, `model`, `cell` or `train` items, \
+             e.g. `model Net(x: [4]) { dense(1) }`",
+        ),
+    )
+}
+
 fn syntax_error(source: &str, error: &pest::error::Error<Rule>) -> Diagnostic {
     let mut position = match error.location {
         InputLocation::Pos(p) => p,
@@ -300,4 +333,51 @@ fn syntax_help(source: &str, position: usize, expected: &[String]) -> Option<Str
         );
     }
     None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_program_of_whitespace_and_comments_is_empty() {
+        for source in ["", "\n", " \t\r\n\n", "# a\n", "  # a\r\n\n# b"] {
+            let d = empty_program(source).unwrap_or_else(|| panic!("{source:?} is empty"));
+            assert_eq!(d.code, "E0004");
+            assert_eq!(d.span(), Span::new(0, 0));
+            // The parser agrees: no items.
+            let (program, diagnostics) = parse(source);
+            assert!(diagnostics.is_empty(), "{source:?}");
+            assert!(program.expect("parses").items.is_empty(), "{source:?}");
+        }
+        assert!(
+            empty_program("# a").unwrap().labels[0]
+                .message
+                .contains("only comments")
+        );
+        assert!(
+            empty_program(" \n").unwrap().labels[0]
+                .message
+                .contains("only whitespace")
+        );
+        assert!(
+            empty_program("").unwrap().labels[0]
+                .message
+                .contains("nothing")
+        );
+    }
+
+    #[test]
+    fn anything_else_is_not_empty() {
+        // An item, a syntax error, whitespace the grammar does not skip.
+        for source in [
+            "model M(x: [1]) { dense(1) }",
+            "# a\nmodel",
+            "x",
+            "\u{A0}",
+            "\u{FEFF}",
+        ] {
+            assert!(empty_program(source).is_none(), "{source:?}");
+        }
+    }
 }
