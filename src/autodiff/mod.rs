@@ -8,7 +8,9 @@
 
 mod op;
 mod tape;
+mod tensor;
 
 pub use crate::kernels::recurrent::RecurrentKind;
 pub use op::Unary;
-pub use tape::{Grads, Tape, Tensor, Var};
+pub use tape::{Grads, Tape, Var};
+pub use tensor::Tensor;

@@ -1,7 +1,7 @@
 //! Primitive operations: what the tape records, and for elementwise
 //! functions, the function and its derivative side by side.
 
-use super::tape::Tensor;
+use super::tensor::Tensor;
 
 /// Elementwise functions of one tensor. Each keeps `f` and `df` together, so
 /// a new activation is one variant and two lines.

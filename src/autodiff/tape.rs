@@ -1,14 +1,12 @@
 //! The tape: an arena of values in record order, and the reverse pass.
 
 use super::op::{Op, Unary, sigmoid};
+use super::tensor::Tensor;
 use crate::kernels;
 use crate::kernels::conv::Conv2dGeometry;
 use crate::kernels::pool::Pool2dGeometry;
 use crate::kernels::recurrent::{RecurrentGeometry, RecurrentKind};
-use ndarray::{ArrayD, Axis, IxDyn};
-
-/// A tensor of `f32`, any rank, row-major.
-pub type Tensor = ArrayD<f32>;
+use ndarray::{Axis, IxDyn};
 
 /// A value recorded on a tape.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
