@@ -7,6 +7,7 @@
 //! This module knows nothing of the language, of spans or of layers.
 
 mod op;
+mod ops;
 mod tape;
 mod tensor;
 

@@ -76,7 +76,7 @@ impl Unary {
 }
 
 /// The logistic function, computed without overflow for large |x|.
-pub fn sigmoid(x: f32) -> f32 {
+pub(super) fn sigmoid(x: f32) -> f32 {
     if x >= 0.0 {
         1.0 / (1.0 + (-x).exp())
     } else {
