@@ -12,6 +12,6 @@ mod tape;
 mod tensor;
 
 pub use crate::kernels::recurrent::RecurrentKind;
-pub use op::Unary;
-pub use tape::{Grads, Tape, Var};
+pub use op::{OpKind, Unary};
+pub use tape::{Grads, Tape, Var, recorded_kinds};
 pub use tensor::Tensor;

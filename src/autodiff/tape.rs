@@ -4,7 +4,7 @@
 //! their backward rules through [`BackwardRule`], so it needs no import of
 //! them (they import the tape to record on it).
 
-use super::op::Op;
+use super::op::{Op, OpKind};
 use super::tensor::Tensor;
 
 /// A value recorded on a tape.
@@ -149,6 +149,14 @@ impl Tape {
         }
         Grads { grads }
     }
+}
+
+/// The kind of op behind each value on `tape`, in record order (a value no
+/// gradient flows through is a leaf), so that the gradient-check test can
+/// prove its cases exercise every kind.
+#[doc(hidden)]
+pub fn recorded_kinds(tape: &Tape) -> Vec<OpKind> {
+    tape.nodes.iter().map(|node| node.op.kind()).collect()
 }
 
 /// The backward rules of the ops, implemented for [`Op`] next to each op's
