@@ -7,8 +7,11 @@
 //! This module knows nothing of the language, of spans or of layers.
 
 mod op;
+mod ops;
 mod tape;
+mod tensor;
 
 pub use crate::kernels::recurrent::RecurrentKind;
-pub use op::Unary;
-pub use tape::{Grads, Tape, Tensor, Var};
+pub use op::{OpKind, Unary};
+pub use tape::{Grads, Tape, Var, recorded_kinds};
+pub use tensor::Tensor;

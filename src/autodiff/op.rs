@@ -1,7 +1,7 @@
 //! Primitive operations: what the tape records, and for elementwise
 //! functions, the function and its derivative side by side.
 
-use super::tape::Tensor;
+use super::tensor::Tensor;
 
 /// Elementwise functions of one tensor. Each keeps `f` and `df` together, so
 /// a new activation is one variant and two lines.
@@ -76,7 +76,7 @@ impl Unary {
 }
 
 /// The logistic function, computed without overflow for large |x|.
-pub fn sigmoid(x: f32) -> f32 {
+pub(super) fn sigmoid(x: f32) -> f32 {
     if x >= 0.0 {
         1.0 / (1.0 + (-x).exp())
     } else {
@@ -151,4 +151,100 @@ pub enum Op {
     BceWithLogits(Tensor),
     /// Mean binary cross-entropy of probabilities against 0/1 targets.
     Bce(Tensor),
+}
+
+/// Declares [`OpKind`] and [`OpKind::ALL`] from one list, so that `ALL`
+/// cannot leave a kind out.
+macro_rules! op_kinds {
+    ($($(#[$doc:meta])* $kind:ident,)*) => {
+        /// The kind of a recorded op, without what it saved for backward: one
+        /// per variant of the tape's op. A new op needs a new kind to compile,
+        /// and the gradient-check test matches on every kind.
+        #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+        pub enum OpKind {
+            $($(#[$doc])* $kind,)*
+        }
+
+        impl OpKind {
+            /// Every kind, in declaration order.
+            pub const ALL: &'static [OpKind] = &[$(OpKind::$kind,)*];
+        }
+    };
+}
+
+op_kinds! {
+    /// An input or parameter, or a value no gradient flows through.
+    Leaf,
+    /// `a + b`, broadcasting.
+    Add,
+    /// `a - b`, broadcasting.
+    Sub,
+    /// `a * b`, broadcasting.
+    Mul,
+    /// `a / b`, broadcasting.
+    Div,
+    /// `-a`
+    Neg,
+    /// `a * k` for a constant tensor `k`.
+    MulConst,
+    /// An elementwise function ([`Unary`]).
+    Unary,
+    /// Matrix product, plain or batched.
+    MatMul,
+    /// Softmax along an axis.
+    Softmax,
+    /// Sum over axes.
+    Sum,
+    /// Reshape.
+    Reshape,
+    /// Concatenation along an axis.
+    Concat,
+    /// One index along an axis.
+    Select,
+    /// Rows of a table picked by ids.
+    Gather,
+    /// 2-D convolution.
+    Conv2d,
+    /// Max pooling.
+    MaxPool,
+    /// Average pooling.
+    AvgPool,
+    /// A recurrent layer over whole sequences.
+    Recurrent,
+    /// Mean softmax cross-entropy against class ids.
+    SoftmaxCrossEntropy,
+    /// Mean binary cross-entropy of logits.
+    BceWithLogits,
+    /// Mean binary cross-entropy of probabilities.
+    Bce,
+}
+
+impl Op {
+    /// The kind of this op.
+    pub(super) fn kind(&self) -> OpKind {
+        match self {
+            Op::Leaf => OpKind::Leaf,
+            Op::Add => OpKind::Add,
+            Op::Sub => OpKind::Sub,
+            Op::Mul => OpKind::Mul,
+            Op::Div => OpKind::Div,
+            Op::Neg => OpKind::Neg,
+            Op::MulConst(_) => OpKind::MulConst,
+            Op::Unary(_) => OpKind::Unary,
+            Op::MatMul => OpKind::MatMul,
+            Op::Softmax(_) => OpKind::Softmax,
+            Op::Sum { .. } => OpKind::Sum,
+            Op::Reshape => OpKind::Reshape,
+            Op::Concat(_) => OpKind::Concat,
+            Op::Select { .. } => OpKind::Select,
+            Op::Gather(_) => OpKind::Gather,
+            Op::Conv2d(_) => OpKind::Conv2d,
+            Op::MaxPool(..) => OpKind::MaxPool,
+            Op::AvgPool(_) => OpKind::AvgPool,
+            Op::Recurrent(..) => OpKind::Recurrent,
+            Op::SoftmaxCrossEntropy { .. } => OpKind::SoftmaxCrossEntropy,
+            Op::BceWithLogits(_) => OpKind::BceWithLogits,
+            Op::Bce(_) => OpKind::Bce,
+        }
+    }
 }

@@ -1,7 +1,7 @@
 //! The diagnostics of the built-ins' shape rules, with their codes and
 //! prose: a shape rule decides *what* is wrong, this file how to say it.
 
-use super::layer::Site;
+use super::site::Site;
 use crate::diagnostic::Diagnostic;
 use crate::ir::{Dim, Shape};
 use crate::span::Span;

@@ -8,17 +8,10 @@ use crate::autodiff::{Tape, Tensor, Var};
 use crate::diagnostic::Diagnostic;
 use crate::ir::{Dim, Init, Layer, Node, Shape};
 use crate::span::Span;
+
+pub use super::site::Site;
 use rand_chacha::ChaCha8Rng;
 use std::collections::HashMap;
-
-/// Where a layer is written, for diagnostics.
-#[derive(Clone, Copy, Debug)]
-pub struct Site {
-    /// The whole call.
-    pub span: Span,
-    /// Where the input came from.
-    pub input_span: Span,
-}
 
 /// A parameter a layer creates, named by its role: the layer's path plus
 /// `.weight`, `.bias`, `.running_mean`...

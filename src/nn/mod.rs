@@ -24,6 +24,7 @@ pub mod recurrent;
 pub mod reduce;
 pub mod reshape;
 pub mod signature;
+pub mod site;
 pub mod window;
 
 pub use args::{Args, Value};

@@ -3,7 +3,7 @@
 //! recorded in [`Window::output`], and the kernels are given those sizes.
 
 use super::error::{self, WindowGeometry};
-use super::layer::Site;
+use super::site::Site;
 use crate::diagnostic::Diagnostic;
 use crate::ir::{Dim, Shape, Window};
 

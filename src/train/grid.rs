@@ -8,8 +8,8 @@
 //! rounding. Any other model is run on the whole training part at every point.
 
 use super::design::{self, Reduced};
-use super::trainer::TrainError;
-use super::trainer::{Event, mean_loss};
+use super::eval::mean_loss;
+use super::event::{Event, TrainError};
 use crate::check::{MAX_LEAST_SQUARES_PARAMS, grid_points, grid_values};
 use crate::data::Loaded;
 use crate::interp::{ParamStore, RunError};

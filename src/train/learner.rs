@@ -1,9 +1,9 @@
 //! One optimisation step on one batch, shared by the training loop and
 //! `dl bench`.
 
+use super::event::TrainError;
 use super::loss;
 use super::optim::{Optim, clip_global_norm};
-use super::trainer::TrainError;
 use crate::autodiff::{Tape, Tensor};
 use crate::data::Targets;
 use crate::interp::{Mode, ParamStore, RunError, Stepper};

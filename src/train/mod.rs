@@ -3,6 +3,8 @@
 
 pub mod checkpoint;
 pub mod design;
+mod eval;
+mod event;
 pub mod grid;
 mod learner;
 pub mod least_squares;
@@ -11,5 +13,7 @@ pub mod metrics;
 pub mod optim;
 mod trainer;
 
+pub use eval::{Evaluation, evaluate};
+pub use event::{EpochSummary, Event, TrainError};
 pub use learner::Learner;
-pub use trainer::{EpochSummary, Evaluation, Event, TrainError, evaluate, train};
+pub use trainer::train;

@@ -1,0 +1,16 @@
+//! The value type every part of the tape shares, and the helpers the op
+//! families share.
+
+use ndarray::ArrayD;
+use std::borrow::Cow;
+
+/// A tensor of `f32`, any rank, row-major.
+pub type Tensor = ArrayD<f32>;
+
+/// The elements of `a` in row-major order, borrowed when already contiguous.
+pub(super) fn contiguous(a: &Tensor) -> Cow<'_, [f32]> {
+    match a.as_slice() {
+        Some(slice) => Cow::Borrowed(slice),
+        None => Cow::Owned(a.iter().copied().collect()),
+    }
+}
