@@ -37,8 +37,8 @@ pub mod recurrent;
 pub use conv::{Conv2dGeometry, conv2d_backward, conv2d_forward};
 pub use matmul::gemm;
 pub use pool::{
-    NO_INDEX, Pool2dGeometry, avg_pool2d_backward, avg_pool2d_forward, global_avg_pool_backward,
-    global_avg_pool_forward, max_pool2d_backward, max_pool2d_forward, pool_output_size,
+    NO_INDEX, Pool2dGeometry, avg_pool2d_backward, avg_pool2d_forward, max_pool2d_backward,
+    max_pool2d_forward, pool_output_size,
 };
 
 use std::cell::RefCell;

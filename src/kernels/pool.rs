@@ -11,7 +11,7 @@
 
 use rayon::prelude::*;
 
-use super::{PARALLEL_MIN_WORK, sum_f32};
+use super::PARALLEL_MIN_WORK;
 
 /// The index stored for a max-pooling window that contains no input element
 /// (only possible with a geometry whose windows lie wholly in the padding,
@@ -462,67 +462,6 @@ fn for_each_plane(
     }
 }
 
-/// Global average pooling: the mean of each `h × w` plane.
-///
-/// # Shapes
-/// - `input`: `[batch, channels, h, w]`, with `plane = h * w`
-/// - `output`: `[batch, channels]`, overwritten
-///
-/// # Panics
-/// When `plane` is zero or `input.len() != output.len() * plane`.
-pub fn global_avg_pool_forward(input: &[f32], plane: usize, output: &mut [f32]) {
-    assert!(plane > 0, "global_avg_pool: empty planes");
-    assert_eq!(
-        input.len(),
-        output.len() * plane,
-        "global_avg_pool: lengths"
-    );
-    let mean = |(y, x): (&mut f32, &[f32])| *y = sum_f32(x) / plane as f32;
-    if input.len() >= PARALLEL_MIN_WORK && output.len() > 1 {
-        output
-            .par_iter_mut()
-            .zip(input.par_chunks(plane))
-            .for_each(mean);
-    } else {
-        output.iter_mut().zip(input.chunks(plane)).for_each(mean);
-    }
-}
-
-/// Accumulates global average pooling's input gradient: every element of a
-/// plane gets its output's gradient divided by the plane size.
-///
-/// # Shapes
-/// - `grad_output`: `[batch, channels]`
-/// - `grad_input`: `[batch, channels, h, w]`, with `plane = h * w`, accumulated
-///
-/// # Panics
-/// When `plane` is zero or `grad_input.len() != grad_output.len() * plane`.
-pub fn global_avg_pool_backward(grad_output: &[f32], plane: usize, grad_input: &mut [f32]) {
-    assert!(plane > 0, "global_avg_pool: empty planes");
-    assert_eq!(
-        grad_input.len(),
-        grad_output.len() * plane,
-        "global_avg_pool: lengths"
-    );
-    let spread = |(x, &d): (&mut [f32], &f32)| {
-        let d = d / plane as f32;
-        for v in x {
-            *v += d;
-        }
-    };
-    if grad_input.len() >= PARALLEL_MIN_WORK && grad_output.len() > 1 {
-        grad_input
-            .par_chunks_mut(plane)
-            .zip(grad_output.par_iter())
-            .for_each(spread);
-    } else {
-        grad_input
-            .chunks_mut(plane)
-            .zip(grad_output)
-            .for_each(spread);
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -718,26 +657,6 @@ mod tests {
     }
 
     #[test]
-    fn global_avg_pool_forward_and_backward() {
-        let (planes, plane) = (6, 37);
-        let x = fill(planes * plane, 5);
-        let mut y = vec![0.0; planes];
-        global_avg_pool_forward(&x, plane, &mut y);
-        let want: Vec<f64> = x
-            .chunks(plane)
-            .map(|c| c.iter().map(|&v| v as f64).sum::<f64>() / plane as f64)
-            .collect();
-        assert_close(&y, &want, 1e-6, "mean");
-        let go = fill(planes, 6);
-        let mut gx = vec![1.0; planes * plane];
-        global_avg_pool_backward(&go, plane, &mut gx);
-        let want: Vec<f64> = (0..planes * plane)
-            .map(|i| 1.0 + go[i / plane] as f64 / plane as f64)
-            .collect();
-        assert_close(&gx, &want, 1e-6, "grad");
-    }
-
-    #[test]
     fn results_are_bit_identical_for_any_thread_count() {
         let g = geometry(&CASES[6]);
         assert!(g.parallel());
@@ -752,9 +671,7 @@ mod tests {
             let mut ya = vec![0.0; g.output_len()];
             avg_pool2d_forward(&g, &x, &mut ya);
             avg_pool2d_backward(&g, &go, &mut gx);
-            let mut yg = vec![0.0; g.batch * g.channels];
-            global_avg_pool_forward(&x, g.in_h * g.in_w, &mut yg);
-            [y, gx, ya, yg].map(|v| v.iter().map(|f| f.to_bits()).collect::<Vec<u32>>())
+            [y, gx, ya].map(|v| v.iter().map(|f| f.to_bits()).collect::<Vec<u32>>())
         };
         let in_pool = |threads: usize| {
             rayon::ThreadPoolBuilder::new()
