@@ -17,6 +17,7 @@ pub mod kernels;
 pub mod nn;
 pub mod repl;
 pub mod report;
+pub mod run;
 pub mod source;
 pub mod span;
 pub mod syntax;
@@ -34,13 +35,21 @@ pub mod train;
 /// assert_eq!(graph.param_count().as_known(), Some(6 * 25 + 6 + 6 * 24 * 24 * 10 + 10));
 /// ```
 pub fn check_source(source: &str) -> (Option<ir::Program>, Vec<diagnostic::Diagnostic>) {
+    let (checked, diagnostics) = checked_source(source);
+    (checked.map(|c| c.program), diagnostics)
+}
+
+/// Parses and checks a source text, keeping what binding its models to
+/// their data needs ([`check::Checked::bind_run`]). `None` when it could not
+/// be parsed.
+pub fn checked_source(source: &str) -> (Option<check::Checked>, Vec<diagnostic::Diagnostic>) {
     let (ast, mut diagnostics) = syntax::parse(source);
     let Some(ast) = ast else {
         return (None, diagnostics);
     };
-    let (program, more) = check::check(&ast, source);
+    let (checked, more) = check::Checked::new(ast, source);
     diagnostics.extend(more);
-    (Some(program), diagnostics)
+    (Some(checked), diagnostics)
 }
 
 /// Like [`check_source`], for the text of a `.dl` file given to a command:
@@ -48,32 +57,13 @@ pub fn check_source(source: &str) -> (Option<ir::Program>, Vec<diagnostic::Diagn
 /// error too (E0004, [`syntax::empty_program`]). [`check_source`] accepts
 /// it: the REPL starts from an empty program.
 pub fn check_file(source: &str) -> (Option<ir::Program>, Vec<diagnostic::Diagnostic>) {
-    let (program, mut diagnostics) = check_source(source);
-    diagnostics.extend(syntax::empty_program(source));
-    (program, diagnostics)
+    let (checked, diagnostics) = checked_file(source);
+    (checked.map(|c| c.program), diagnostics)
 }
 
-/// Like [`check_file`], with the shapes of data sets that have been read.
-pub fn check_file_with_data(
-    source: &str,
-    loaded: &std::collections::HashMap<String, check::LoadedShape>,
-) -> (Option<ir::Program>, Vec<diagnostic::Diagnostic>) {
-    let (program, mut diagnostics) = check_source_with_data(source, loaded);
+/// Like [`checked_source`], with [`check_file`]'s rule for empty programs.
+pub fn checked_file(source: &str) -> (Option<check::Checked>, Vec<diagnostic::Diagnostic>) {
+    let (checked, mut diagnostics) = checked_source(source);
     diagnostics.extend(syntax::empty_program(source));
-    (program, diagnostics)
-}
-
-/// Like [`check_source`], with the shapes of data sets that have been read
-/// (see [`check::check_with_data`]).
-pub fn check_source_with_data(
-    source: &str,
-    loaded: &std::collections::HashMap<String, check::LoadedShape>,
-) -> (Option<ir::Program>, Vec<diagnostic::Diagnostic>) {
-    let (ast, mut diagnostics) = syntax::parse(source);
-    let Some(ast) = ast else {
-        return (None, diagnostics);
-    };
-    let (program, more) = check::check_with_data(&ast, source, loaded);
-    diagnostics.extend(more);
-    (Some(program), diagnostics)
+    (checked, diagnostics)
 }

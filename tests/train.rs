@@ -5,14 +5,10 @@ mod common;
 
 use common::{dl, temp_dir};
 
-use dl::check::LoadedShape;
 use dl::data::Loaded;
 use dl::interp::ParamStore;
-use dl::ir::dim::Dim;
-use dl::ir::shape::Shape;
-use dl::ir::{Graph, Metric, Task, TrainRun};
+use dl::ir::{Graph, Metric, TrainRun};
 use dl::train::{Evaluation, Event, TrainError};
-use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
 fn examples() -> PathBuf {
@@ -38,39 +34,14 @@ fn train(
     (losses, test, store)
 }
 
-/// Run `index` of `source` checked against its loaded data: the run, its
-/// graph, the data and freshly initialised parameters.
+/// Run `index` of `source` prepared as the commands prepare it: the run,
+/// its graph, the data and freshly initialised parameters.
 fn prepare(source: &str, base: &Path, index: usize) -> (TrainRun, Graph, Loaded, ParamStore) {
-    let (program, diagnostics) = dl::check_source(source);
+    let (checked, diagnostics) = dl::checked_source(source);
     assert!(diagnostics.iter().all(|d| !d.is_error()), "{diagnostics:?}");
-    let program = program.expect("checked");
-    let run = &program.trains[index];
-    let set = program
-        .data
-        .iter()
-        .find(|d| d.name == run.data)
-        .expect("data");
-    let loaded = dl::data::load(set, base).expect("data loads");
-    let input = Shape::batched_known(
-        &loaded
-            .sample_shape
-            .iter()
-            .map(|&d| d as i64)
-            .collect::<Vec<_>>(),
-    );
-    let task = match loaded.classes {
-        Some(k) => Task::Classification {
-            classes: Some(Dim::known(k as i64)),
-        },
-        None => Task::Regression,
-    };
-    let shapes = HashMap::from([(run.data.clone(), LoadedShape { input, task })]);
-    let (bound, diagnostics) = dl::check_source_with_data(source, &shapes);
-    assert!(diagnostics.iter().all(|d| !d.is_error()), "{diagnostics:?}");
-    let run = bound.expect("checked").trains[index].clone();
-    let graph = run.graph.clone().expect("instantiated for the data");
-    let store = ParamStore::init(&graph, run.seed);
-    (run, graph, loaded, store)
+    let checked = checked.expect("checked");
+    let prepared = dl::run::prepare(&checked, index, base).expect("prepared");
+    (prepared.run, prepared.graph, prepared.data, prepared.store)
 }
 
 /// Like [`train`], returning every event, or the training error.

@@ -25,6 +25,48 @@ pub fn check(program: &Program, source: &str) -> (ir::Program, Vec<Diagnostic>) 
     check_with_data(program, source, &HashMap::new())
 }
 
+/// A parsed and checked program, kept so that a model can be bound to the
+/// shapes of its data once they are read, without parsing the source again.
+#[derive(Clone, Debug)]
+pub struct Checked {
+    ast: Program,
+    source: String,
+    /// The program checked on its own: models with symbolic inputs.
+    pub program: ir::Program,
+}
+
+impl Checked {
+    /// Checks `ast`, parsed from `source`: the checked program and every
+    /// problem found.
+    pub fn new(ast: Program, source: &str) -> (Checked, Vec<Diagnostic>) {
+        let (program, diagnostics) = check(&ast, source);
+        let checked = Checked {
+            ast,
+            source: source.to_string(),
+            program,
+        };
+        (checked, diagnostics)
+    }
+
+    /// Train block `index` with its data's shapes known: the block checked
+    /// again for them and its model instantiated for the real input. The
+    /// errors are those the data's shapes reveal (the program's own were
+    /// reported by [`Checked::new`]); the warnings repeat those.
+    pub fn bind_run(
+        &self,
+        index: usize,
+        shape: LoadedShape,
+    ) -> (Option<ir::TrainRun>, Vec<Diagnostic>) {
+        let Some(data) = self.program.trains.get(index).map(|t| t.data.clone()) else {
+            return (None, Vec::new());
+        };
+        let loaded = HashMap::from([(data, shape)]);
+        let (mut bound, diagnostics) = check_with_data(&self.ast, &self.source, &loaded);
+        let run = (index < bound.trains.len()).then(|| bound.trains.swap_remove(index));
+        (run, diagnostics)
+    }
+}
+
 /// What reading a data set revealed: its per-sample input shape and task.
 #[derive(Clone, Debug)]
 pub struct LoadedShape {
@@ -37,7 +79,7 @@ pub struct LoadedShape {
 /// Like [`check`], with the shapes of data sets that have been read: every
 /// `train` block on them is then checked, and its model instantiated, for
 /// the real input shape.
-pub fn check_with_data(
+fn check_with_data(
     program: &Program,
     source: &str,
     loaded: &HashMap<String, LoadedShape>,

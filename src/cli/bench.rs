@@ -46,10 +46,11 @@ pub struct BenchOptions {
 
 /// Runs `dl bench`.
 pub fn run(session: &Session, options: &BenchOptions) -> Result<(), Exit> {
-    let program = session.check()?;
-    let index = session.run_index(&program, options.run.unwrap_or(1))?;
+    let checked = session.check()?;
+    let program = &checked.program;
+    let index = session.run_index(program, options.run.unwrap_or(1))?;
     let run = &program.trains[index];
-    let graph = graph_of(&program, run).ok_or_else(|| {
+    let graph = graph_of(program, run).ok_or_else(|| {
         eprintln!(
             "error: the input shape of `{}` is not known without reading its data; \
              declare data whose shape is known (e.g. `synthetic.blobs` or `mnist`) \

@@ -4,10 +4,10 @@ pub mod bench;
 pub mod sample;
 pub mod train;
 
-use dl::check::LoadedShape;
+use dl::check::Checked;
 use dl::diagnostic::{Diagnostic, Severity, render};
+use dl::run::Prepared;
 use dl::source::ReadError;
-use std::collections::HashMap;
 use std::io::IsTerminal;
 use std::path::PathBuf;
 
@@ -85,25 +85,24 @@ impl Session {
         );
     }
 
-    /// Checks the program; on errors, reports them and fails.
-    pub fn check(&self) -> Result<dl::ir::Program, Exit> {
-        self.check_with(&HashMap::new())
-    }
-
-    /// Checks the program with the shapes of data sets that have been read.
-    pub fn check_with(
-        &self,
-        loaded: &HashMap<String, LoadedShape>,
-    ) -> Result<dl::ir::Program, Exit> {
-        let (program, diagnostics) = dl::check_file_with_data(&self.source, loaded);
-        let errors = diagnostics.iter().any(|d| d.severity == Severity::Error);
-        // Warnings were shown by the first check already.
-        if errors || loaded.is_empty() {
-            self.report(&diagnostics);
-        }
-        match program {
-            Some(program) if !errors => Ok(program),
+    /// Checks the program; reports what it finds, and fails on errors.
+    pub fn check(&self) -> Result<Checked, Exit> {
+        let (checked, diagnostics) = dl::checked_file(&self.source);
+        self.report(&diagnostics);
+        match checked {
+            Some(checked) if !diagnostics.iter().any(|d| d.severity == Severity::Error) => {
+                Ok(checked)
+            }
             _ => Err(Exit::Program),
         }
+    }
+
+    /// Reads the data of run `index` (0-based), binds the run to its shapes
+    /// and initialises its parameters; reports the errors on the way.
+    pub fn prepare(&self, checked: &Checked, index: usize) -> Result<Prepared, Exit> {
+        dl::run::prepare(checked, index, &self.base_dir()).map_err(|errors| {
+            self.report(&errors);
+            Exit::Program
+        })
     }
 }

@@ -14,7 +14,7 @@
 
 use super::{Exit, Session};
 use dl::autodiff::Tensor;
-use dl::check::LoadedShape;
+use dl::check::{Checked, LoadedShape};
 use dl::data::SourceKind;
 use dl::interp::{ParamStore, predict};
 use dl::ir::Task;
@@ -24,7 +24,6 @@ use dl::ir::{Graph, Layer, Op};
 use ndarray::IxDyn;
 use rand::{RngExt, SeedableRng};
 use rand_chacha::ChaCha8Rng;
-use std::collections::HashMap;
 use std::io::Write;
 use std::path::PathBuf;
 
@@ -62,7 +61,8 @@ pub fn run(session: &Session, options: &SampleOptions) -> Result<(), Exit> {
         eprintln!("error: the temperature must be a positive number");
         return Err(Exit::Usage);
     }
-    let program = session.check()?;
+    let checked = session.check()?;
+    let program = &checked.program;
     let is_text = |data: &str| {
         program
             .data
@@ -70,7 +70,7 @@ pub fn run(session: &Session, options: &SampleOptions) -> Result<(), Exit> {
             .any(|d| d.name == data && matches!(d.source, dl::ir::Source::Text { .. }))
     };
     let index = match options.run {
-        Some(k) => session.run_index(&program, k)?,
+        Some(k) => session.run_index(program, k)?,
         None => program
             .trains
             .iter()
@@ -91,18 +91,22 @@ pub fn run(session: &Session, options: &SampleOptions) -> Result<(), Exit> {
         );
         return Err(Exit::Program);
     }
-    let (loaded, run, graph) = super::train::load_run(session, &program, index)?;
+    let dl::run::Prepared {
+        run: _,
+        graph,
+        data: loaded,
+        mut store,
+    } = session.prepare(&checked, index)?;
     let SourceKind::Text { vocabulary } = &loaded.kind else {
         return Err(Exit::Program);
     };
-    let mut store = ParamStore::init(&graph, 0);
     dl::train::checkpoint::load(&mut store, &options.weights).map_err(|e| {
         eprintln!("error: cannot use the weights: {e}");
         Exit::Program
     })?;
     let window = loaded.sample_shape[0];
     let vocab = vocabulary.len();
-    let mut graphs = GraphsByLength::new(session, index, &run.data, window, vocab, graph);
+    let mut graphs = GraphsByLength::new(&checked, index, window, vocab, graph);
     let mut context: Vec<usize> = match &options.prime {
         Some(prime) => {
             let ids = prime_ids(prime, vocabulary)?;
@@ -140,26 +144,23 @@ pub fn run(session: &Session, options: &SampleOptions) -> Result<(), Exit> {
 
 /// The model instantiated for each window length it is run on.
 struct GraphsByLength<'s> {
-    session: &'s Session,
+    checked: &'s Checked,
     run: usize,
-    data: String,
     vocab: usize,
     graphs: std::collections::HashMap<usize, Option<Graph>>,
 }
 
 impl<'s> GraphsByLength<'s> {
     fn new(
-        session: &'s Session,
+        checked: &'s Checked,
         run: usize,
-        data: &str,
         window: usize,
         vocab: usize,
         graph: Graph,
     ) -> GraphsByLength<'s> {
         GraphsByLength {
-            session,
+            checked,
             run,
-            data: data.to_string(),
             vocab,
             graphs: std::collections::HashMap::from([(window, Some(graph))]),
         }
@@ -172,21 +173,17 @@ impl<'s> GraphsByLength<'s> {
 
     /// The model for windows of `length` characters, if its input allows it.
     fn get(&mut self, length: usize) -> Option<&Graph> {
-        let (session, run, data, vocab) = (self.session, self.run, &self.data, self.vocab);
+        let (checked, run, vocab) = (self.checked, self.run, self.vocab);
         self.graphs
             .entry(length)
             .or_insert_with(|| {
-                let shapes = HashMap::from([(
-                    data.clone(),
-                    LoadedShape {
-                        input: Shape::batched_known(&[length as i64, vocab as i64]),
-                        task: Task::Classification {
-                            classes: Some(Dim::known(vocab as i64)),
-                        },
+                let shape = LoadedShape {
+                    input: Shape::batched_known(&[length as i64, vocab as i64]),
+                    task: Task::Classification {
+                        classes: Some(Dim::known(vocab as i64)),
                     },
-                )]);
-                let (program, _) = dl::check_source_with_data(&session.source, &shapes);
-                program?.trains.get(run)?.graph.clone()
+                };
+                checked.bind_run(run, shape).0?.graph
             })
             .as_ref()
     }

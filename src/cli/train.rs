@@ -1,18 +1,16 @@
 //! `dl train`: load the data, check the program against it, train, report.
 
 use super::{Exit, Session};
-use dl::check::LoadedShape;
 use dl::check::metric_label;
 use dl::diagnostic::Diagnostic;
 use dl::interp::ParamStore;
-use dl::ir::shape::Shape;
-use dl::ir::{self, Task};
+use dl::ir;
 use dl::report::format_count;
+use dl::run::Prepared;
 use dl::train::metrics::Reported;
 use dl::train::{Evaluation, Event, TrainError};
 use indicatif::{ProgressBar, ProgressStyle};
 use serde_json::{Map, Value, json};
-use std::collections::HashMap;
 use std::time::Instant;
 
 /// Options of `dl train` and `dl eval`.
@@ -31,19 +29,24 @@ pub struct TrainOptions {
 
 /// Runs `dl train`.
 pub fn run(session: &Session, options: &TrainOptions) -> Result<(), Exit> {
-    let program = session.check()?;
+    let checked = session.check()?;
+    let program = &checked.program;
     if program.trains.is_empty() {
         eprintln!("error: {} has no `train` block", session.file.display());
         return Err(Exit::Program);
     }
     let selected: Vec<usize> = match options.run {
-        Some(k) => vec![session.run_index(&program, k)?],
+        Some(k) => vec![session.run_index(program, k)?],
         None => (0..program.trains.len()).collect(),
     };
     let base_dir = session.base_dir();
     for index in selected {
-        let (loaded, run, graph) = load_run(session, &program, index)?;
-        let mut store = ParamStore::init(&graph, run.seed);
+        let Prepared {
+            run,
+            graph,
+            data: loaded,
+            mut store,
+        } = session.prepare(&checked, index)?;
         if let Some(weights) = &options.weights {
             dl::train::checkpoint::load(&mut store, weights).map_err(|e| {
                 eprintln!("error: cannot use the weights: {e}");
@@ -75,64 +78,6 @@ pub fn run(session: &Session, options: &TrainOptions) -> Result<(), Exit> {
         }
     }
     Ok(())
-}
-
-/// Reads the data of run `index` (0-based) of `program`, checks the program
-/// against its shapes and instantiates the run's model for them.
-pub fn load_run(
-    session: &Session,
-    program: &ir::Program,
-    index: usize,
-) -> Result<(dl::data::Loaded, ir::TrainRun, ir::Graph), Exit> {
-    let base_dir = session.base_dir();
-    let name = program.trains[index].data.clone();
-    let set = program
-        .data
-        .iter()
-        .find(|d| d.name == name)
-        .expect("the checker resolved the data name");
-    let loaded = dl::data::load(set, &base_dir).map_err(|e| {
-        let mut d = Diagnostic::error(
-            "E0701",
-            format!("cannot load data set `{}`", set.name),
-            set.span,
-            "while reading this data",
-        )
-        .with_note(e.to_string());
-        if let Some(help) = e.help().filter(|h| !e.to_string().contains(h)) {
-            d = d.with_help(help);
-        }
-        session.report(&[d]);
-        Exit::Program
-    })?;
-    let shapes = HashMap::from([(
-        name.clone(),
-        LoadedShape {
-            input: Shape::batched_known(
-                &loaded
-                    .sample_shape
-                    .iter()
-                    .map(|&d| d as i64)
-                    .collect::<Vec<_>>(),
-            ),
-            task: match loaded.classes {
-                Some(k) => Task::Classification {
-                    classes: Some(dl::ir::dim::Dim::known(k as i64)),
-                },
-                None => Task::Regression,
-            },
-        },
-    )]);
-    let bound = session.check_with(&shapes)?;
-    let run = bound.trains.get(index).cloned().ok_or(Exit::Program)?;
-    let graph = run.graph.clone().ok_or_else(|| {
-        eprintln!(
-            "error: the model of run {} could not be instantiated for the data",
-            index + 1
-        );
-        Exit::Program
-    })?;
-    Ok((loaded, run, graph))
 }
 
 fn evaluate_one(

@@ -8,13 +8,13 @@ use super::command::{self, Breakpoint, Command, InputSource};
 use super::cursor::{Cursor, Input, Label};
 use super::npy;
 use crate::autodiff::Tensor;
-use crate::check::LoadedShape;
+use crate::check::Checked;
 use crate::data::{Loaded, Targets};
 use crate::diagnostic::{Diagnostic, render};
 use crate::interp::{ParamStore, standard_normal};
 use crate::ir::dim::Dim;
-use crate::ir::shape::Shape;
-use crate::ir::{self, Graph, Task};
+
+use crate::ir::Graph;
 use crate::report::{format_count, render_graph};
 use crate::source::ReadError;
 use crate::syntax::ast::Item;
@@ -54,7 +54,7 @@ pub struct Session {
     /// The program's text: the file's, then every item typed and accepted.
     source: String,
     /// The checked program.
-    program: ir::Program,
+    checked: Checked,
     /// Data sets read so far, by name.
     data: HashMap<String, Loaded>,
     /// The model being stepped.
@@ -74,7 +74,9 @@ impl Session {
             color,
             file: None,
             source: String::new(),
-            program: ir::Program::default(),
+            checked: crate::checked_source("")
+                .0
+                .expect("the empty program parses"),
             data: HashMap::new(),
             cursor: None,
         }
@@ -100,9 +102,9 @@ impl Session {
             }
             Err(ReadError::Io(e)) => return Err(format!("cannot read {}: {e}", path.display())),
         };
-        let (program, diagnostics) = crate::check_source(&text);
+        let (checked, diagnostics) = crate::checked_source(&text);
         let mut out = render(&path.display().to_string(), &text, &diagnostics, self.color);
-        let Some(program) = program else {
+        let Some(checked) = checked else {
             out.push_str(
                 "nothing loaded (the session is as it was): fix the syntax and `:load` again\n",
             );
@@ -111,9 +113,10 @@ impl Session {
         *self = Session::new(self.color);
         self.file = Some(path.to_path_buf());
         self.source = text;
-        self.program = program;
+        self.checked = checked;
         out.push_str(&format!("loaded {}: {}\n", path.display(), self.contents()));
         let first = self
+            .checked
             .program
             .trains
             .first()
@@ -175,7 +178,8 @@ impl Session {
     }
 
     fn runnable_models(&self) -> Vec<String> {
-        self.program
+        self.checked
+            .program
             .models
             .iter()
             .filter(|m| !m.is_cell)
@@ -193,8 +197,22 @@ impl Session {
         };
         format!(
             "models {}; data {}",
-            list(self.program.models.iter().map(|m| m.name.clone()).collect()),
-            list(self.program.data.iter().map(|d| d.name.clone()).collect())
+            list(
+                self.checked
+                    .program
+                    .models
+                    .iter()
+                    .map(|m| m.name.clone())
+                    .collect()
+            ),
+            list(
+                self.checked
+                    .program
+                    .data
+                    .iter()
+                    .map(|d| d.name.clone())
+                    .collect()
+            )
         )
     }
 
@@ -289,7 +307,7 @@ impl Session {
         let kept = self.without_redefined(typed);
         let offset = kept.len() + 1;
         let candidate = format!("{kept}\n{}", typed.trim_end());
-        let (program, diagnostics) = crate::check_source(&candidate);
+        let (checked, diagnostics) = crate::checked_source(&candidate);
         // Problems in earlier text were reported when it was entered.
         let new: Vec<Diagnostic> = diagnostics
             .into_iter()
@@ -297,7 +315,7 @@ impl Session {
             .collect();
         let shown: Vec<Diagnostic> = new.iter().map(|d| relative_to(d, offset)).collect();
         let mut out = render(TYPED, &candidate[offset..], &shown, self.color);
-        let Some(program) = program.filter(|_| !new.iter().any(Diagnostic::is_error)) else {
+        let Some(checked) = checked.filter(|_| !new.iter().any(Diagnostic::is_error)) else {
             out.push_str("not added to the program\n");
             if !ITEMS.contains(&first) {
                 out.push_str(
@@ -308,7 +326,7 @@ impl Session {
             return out;
         };
         self.source = candidate;
-        self.program = program;
+        self.checked = checked;
         let (ast, _) = crate::syntax::parse(typed);
         for item in ast.map(|a| a.items).unwrap_or_default() {
             match item {
@@ -364,7 +382,7 @@ impl Session {
             &self.source[brace..]
         );
         let (_, before) = crate::check_source(&self.source);
-        let (program, diagnostics) = crate::check_source(&candidate);
+        let (checked, diagnostics) = crate::checked_source(&candidate);
         // Errors the program had already are not the statement's doing.
         let known = |d: &Diagnostic| {
             before
@@ -373,13 +391,13 @@ impl Session {
         };
         let new: Vec<Diagnostic> = diagnostics.into_iter().filter(|d| !known(d)).collect();
         let mut out = render("<program>", &candidate, &new, self.color);
-        let Some(program) = program.filter(|_| !new.iter().any(Diagnostic::is_error)) else {
+        let Some(checked) = checked.filter(|_| !new.iter().any(Diagnostic::is_error)) else {
             self.cursor = previous;
             out.push_str(&format!("not added to model {name}\n"));
             return Some(out);
         };
         self.source = candidate;
-        self.program = program;
+        self.checked = checked;
         if let Err(e) = self.use_model(&name) {
             out.push_str(&format!("error: {e}\n"));
             return Some(out);
@@ -432,12 +450,12 @@ impl Session {
     }
 
     fn models(&self) -> String {
-        if self.program.models.is_empty() {
+        if self.checked.program.models.is_empty() {
             return "no models\n".to_string();
         }
         let in_use = self.cursor.as_ref().map(|c| c.name.as_str());
         let mut out = String::new();
-        for m in &self.program.models {
+        for m in &self.checked.program.models {
             let mark = if Some(m.name.as_str()) == in_use {
                 "*"
             } else {
@@ -464,12 +482,13 @@ impl Session {
     /// has dimension variables is instantiated for that block's data.
     fn use_model(&mut self, name: &str) -> Result<String, String> {
         let summary = self
+            .checked
             .program
             .models
             .iter()
             .find(|m| m.name == name)
             .ok_or_else(|| {
-                let names = self.program.models.iter().map(|m| m.name.as_str());
+                let names = self.checked.program.models.iter().map(|m| m.name.as_str());
                 let close = crate::check::suggest(name, names)
                     .map(|n| format!("; did you mean `{n}`?"))
                     .unwrap_or_default();
@@ -493,7 +512,12 @@ impl Session {
                 )
             });
         }
-        let train = self.program.trains.iter().position(|t| t.model == name);
+        let train = self
+            .checked
+            .program
+            .trains
+            .iter()
+            .position(|t| t.model == name);
         let input = summary.graph.nodes.first().map(|n| n.shape.to_string());
         let input_known = summary
             .graph
@@ -521,8 +545,8 @@ impl Session {
                 "`{name}` cannot run on its train block's data: some of its shapes are unknown"
             ));
         }
-        let seed = train.map_or(0, |i| self.program.trains[i].seed);
-        let loss = train.map(|i| self.program.trains[i].loss);
+        let seed = train.map_or(0, |i| self.checked.program.trains[i].seed);
+        let loss = train.map(|i| self.checked.program.trains[i].loss);
         let store = ParamStore::init(&graph, seed);
         let text = format!(
             "using model {name}: input {}, {} parameters (seed {seed})\n",
@@ -539,12 +563,13 @@ impl Session {
 
     /// The model of train block `index` instantiated for its data's shapes.
     fn bound_graph(&mut self, index: usize) -> Result<Graph, String> {
-        let data = self.program.trains[index].data.clone();
+        let data = self.checked.program.trains[index].data.clone();
         let loaded = self.load_data(&data)?;
-        let shapes = HashMap::from([(data, loaded_shape(loaded))]);
-        let (program, _) = crate::check_source_with_data(&self.source, &shapes);
-        program
-            .and_then(|p| p.trains.get(index).and_then(|t| t.graph.clone()))
+        let shape = crate::run::shape_of(loaded);
+        self.checked
+            .bind_run(index, shape)
+            .0
+            .and_then(|run| run.graph)
             .ok_or_else(|| "the model could not be instantiated for its data".to_string())
     }
 
@@ -553,13 +578,19 @@ impl Session {
     fn load_data(&mut self, name: &str) -> Result<&Loaded, String> {
         if !self.data.contains_key(name) {
             let set = self
+                .checked
                 .program
                 .data
                 .iter()
                 .find(|d| d.name == name)
                 .ok_or_else(|| {
-                    let names: Vec<&str> =
-                        self.program.data.iter().map(|d| d.name.as_str()).collect();
+                    let names: Vec<&str> = self
+                        .checked
+                        .program
+                        .data
+                        .iter()
+                        .map(|d| d.name.as_str())
+                        .collect();
                     if names.is_empty() {
                         format!("no data set `{name}`: the program declares none")
                     } else {
@@ -659,10 +690,16 @@ impl Session {
     /// The names tab completion offers now.
     pub fn names(&self) -> Names {
         let mut names = Names {
-            models: self.program.models.iter().map(|m| m.name.clone()).collect(),
+            models: self
+                .checked
+                .program
+                .models
+                .iter()
+                .map(|m| m.name.clone())
+                .collect(),
             ..Names::default()
         };
-        for d in &self.program.data {
+        for d in &self.checked.program.data {
             for part in ["train", "val", "test"] {
                 names.parts.push(format!("{}.{part}", d.name));
             }
@@ -706,18 +743,4 @@ fn runnable(graph: &Graph) -> bool {
             .params()
             .iter()
             .all(|p| p.shape.known_dims().is_some())
-}
-
-/// What the checker needs to know of a data set that has been read.
-fn loaded_shape(loaded: &Loaded) -> LoadedShape {
-    let dims: Vec<i64> = loaded.sample_shape.iter().map(|&d| d as i64).collect();
-    LoadedShape {
-        input: Shape::batched_known(&dims),
-        task: match loaded.classes {
-            Some(k) => Task::Classification {
-                classes: Some(Dim::known(k as i64)),
-            },
-            None => Task::Regression,
-        },
-    }
 }

@@ -1,0 +1,109 @@
+//! Preparing a run: the one path from a checked program to a model ready to
+//! train or evaluate on its data. `dl train`, `eval`, `sample`, `bench`, the
+//! REPL and the tests all go through it, so they read the same data, bind
+//! the same shapes and start from the same weights.
+
+use crate::check::{Checked, LoadedShape};
+use crate::data::{DataError, Loaded};
+use crate::diagnostic::Diagnostic;
+use crate::interp::ParamStore;
+use crate::ir::{DataSet, Dim, Graph, Program, Shape, Task, TrainRun};
+use std::path::Path;
+
+/// A train block bound to its data, with fresh parameters.
+#[derive(Debug)]
+pub struct Prepared {
+    /// The checked block, for the data's shapes.
+    pub run: TrainRun,
+    /// Its model instantiated for them.
+    pub graph: Graph,
+    /// The data, read and split.
+    pub data: Loaded,
+    /// The parameters, initialised from the run's seed.
+    pub store: ParamStore,
+}
+
+/// Reads the data set `name` of `program` (paths relative to `base_dir`);
+/// a failure is E0701 at the data declaration, with the reader's words.
+pub fn load_data(program: &Program, name: &str, base_dir: &Path) -> Result<Loaded, Diagnostic> {
+    let set = program
+        .data
+        .iter()
+        .find(|d| d.name == name)
+        .expect("the checker resolved the data name");
+    crate::data::load(set, base_dir).map_err(|e| data_error(set, &e))
+}
+
+/// The diagnostic for a data set that could not be read.
+pub fn data_error(set: &DataSet, e: &DataError) -> Diagnostic {
+    let d = Diagnostic::error(
+        "E0701",
+        format!("cannot load data set `{}`", set.name),
+        set.span,
+        "while reading this data",
+    )
+    .with_note(e.to_string());
+    match e.help().filter(|h| !e.to_string().contains(h)) {
+        Some(help) => d.with_help(help),
+        None => d,
+    }
+}
+
+/// What the checker needs to know of a data set that has been read.
+pub fn shape_of(loaded: &Loaded) -> LoadedShape {
+    let dims: Vec<i64> = loaded.sample_shape.iter().map(|&d| d as i64).collect();
+    LoadedShape {
+        input: Shape::batched_known(&dims),
+        task: match loaded.classes {
+            Some(k) => Task::Classification {
+                classes: Some(Dim::known(k as i64)),
+            },
+            None => Task::Regression,
+        },
+    }
+}
+
+/// Train block `index` of `checked` bound to the shapes of `data`: the block
+/// and its instantiated model, or the errors the shapes reveal.
+pub fn bind(
+    checked: &Checked,
+    index: usize,
+    data: &Loaded,
+) -> Result<(TrainRun, Graph), Vec<Diagnostic>> {
+    let (run, diagnostics) = checked.bind_run(index, shape_of(data));
+    let errors: Vec<Diagnostic> = diagnostics.into_iter().filter(|d| d.is_error()).collect();
+    match run {
+        Some(run) if errors.is_empty() => match run.graph.clone() {
+            Some(graph) => Ok((run, graph)),
+            None => Err(vec![Diagnostic::error(
+                "E0309",
+                format!(
+                    "the model `{}` could not be instantiated for the data",
+                    run.model
+                ),
+                run.span,
+                "for this run",
+            )]),
+        },
+        _ => Err(errors),
+    }
+}
+
+/// Reads the data of train block `index`, binds the block to it and
+/// initialises the parameters from the run's seed.
+pub fn prepare(
+    checked: &Checked,
+    index: usize,
+    base_dir: &Path,
+) -> Result<Prepared, Vec<Diagnostic>> {
+    let name = &checked.program.trains[index].data;
+    let data = load_data(&checked.program, name, base_dir).map_err(|d| vec![d])?;
+    let (run, graph) = bind(checked, index, &data)?;
+    let store = ParamStore::init(&graph, run.seed);
+    Ok(Prepared {
+        run,
+        graph,
+        data,
+        store,
+    })
+}
