@@ -18,6 +18,7 @@ pub mod nn;
 pub mod repl;
 pub mod report;
 pub mod run;
+pub mod seed;
 pub mod source;
 pub mod span;
 pub mod syntax;

@@ -16,7 +16,7 @@ use dl::interp::{ParamStore, standard_normal};
 use dl::ir::{self, Batch, Graph, Loss, Op, Optimizer, TrainRun};
 use dl::train::{Learner, TrainError};
 use ndarray::{Array2, IxDyn};
-use rand::{RngExt, SeedableRng};
+use rand::RngExt;
 use rand_chacha::ChaCha8Rng;
 use serde_json::{Value, json};
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
@@ -236,7 +236,7 @@ fn synthetic_batches(
     let features: usize = input.iter().product();
     let outputs: usize = output.iter().product();
     let n = batch * n_batches;
-    let mut rng = ChaCha8Rng::seed_from_u64(seed);
+    let mut rng = dl::seed::generator(seed);
     let (x, y): (Vec<f32>, Targets) = match loss {
         Loss::CrossEntropy => {
             let classes = *output.last().ok_or("cross_entropy needs class scores")?;

@@ -22,7 +22,7 @@ use dl::ir::dim::Dim;
 use dl::ir::shape::Shape;
 use dl::ir::{Graph, Layer, Op};
 use ndarray::IxDyn;
-use rand::{RngExt, SeedableRng};
+use rand::RngExt;
 use rand_chacha::ChaCha8Rng;
 use std::io::Write;
 use std::path::PathBuf;
@@ -122,7 +122,7 @@ pub fn run(session: &Session, options: &SampleOptions) -> Result<(), Exit> {
         }
         None => loaded.train.x.row(0).iter().map(|&v| v as usize).collect(),
     };
-    let mut rng = ChaCha8Rng::seed_from_u64(options.seed);
+    let mut rng = dl::seed::generator(options.seed);
     let mut out = std::io::stdout().lock();
     if let Some(prime) = &options.prime {
         let _ = write!(out, "{prime}");

@@ -1,6 +1,6 @@
 //! Walking a part in mini-batches.
 
-use super::{Part, rng, shuffle, stream};
+use super::{Part, shuffle};
 use crate::ir;
 
 /// The mini-batches of one pass over a part, as lists of row indices.
@@ -28,7 +28,7 @@ impl Batches {
     /// If `batch` is `Some(0)`.
     pub fn epoch(part: &Part, batch: Option<usize>, seed: u64, epoch: u64) -> Batches {
         let mut order: Vec<usize> = (0..part.rows()).collect();
-        let mut r = rng(seed, stream::BATCH | (epoch & ((1 << 56) - 1)));
+        let mut r = crate::seed::batches(seed, epoch);
         shuffle(&mut r, &mut order);
         Batches::from_order(order, batch)
     }

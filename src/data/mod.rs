@@ -10,8 +10,8 @@
 //! # Randomness
 //!
 //! Everything random (shuffles, splits, batch order, synthetic data) uses
-//! `ChaCha8Rng` (crate `rand_chacha`) keyed with `ChaCha8Rng::seed_from_u64(seed)`
-//! and a separate ChaCha stream (`set_stream`) per purpose, so that the same
+//! a stream of [`crate::seed`]: `ChaCha8Rng` keyed with the seed and a
+//! separate ChaCha stream per purpose, so that the same
 //! seed gives independent sequences for, say, a split and a shuffle. Index
 //! shuffles are a Fisher–Yates shuffle drawing from `next_u64` with Lemire's
 //! unbiased bounded sampling, and normal variates use Box–Muller, all written
@@ -32,7 +32,7 @@ pub use error::{Column, DataError, ErrorKind};
 
 use crate::ir;
 use ndarray::{Array2, Axis};
-use rand::{Rng, SeedableRng};
+use rand::Rng;
 use rand_chacha::ChaCha8Rng;
 use std::path::Path;
 
@@ -307,27 +307,6 @@ pub(crate) struct Source {
     pub feature_names: Vec<String>,
     /// What the source is.
     pub kind: SourceKind,
-}
-
-/// ChaCha stream numbers, one per purpose (see the module docs).
-pub(crate) mod stream {
-    /// `shuffle(seed)`.
-    pub const SHUFFLE: u64 = 1 << 56;
-    /// `split(seed)`.
-    pub const SPLIT: u64 = 2 << 56;
-    /// Per-epoch batch order; the epoch number is added.
-    pub const BATCH: u64 = 3 << 56;
-    /// `synthetic.linear`.
-    pub const LINEAR: u64 = 4 << 56;
-    /// `synthetic.blobs`.
-    pub const BLOBS: u64 = 5 << 56;
-}
-
-/// The generator for `seed` and purpose `stream`.
-pub(crate) fn rng(seed: u64, stream: u64) -> ChaCha8Rng {
-    let mut rng = ChaCha8Rng::seed_from_u64(seed);
-    rng.set_stream(stream);
-    rng
 }
 
 /// A uniform integer in `0..n` (Lemire's method, unbiased). `n` must be > 0.

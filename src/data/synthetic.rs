@@ -5,7 +5,7 @@
 //! numbers. Values are computed in `f64` and stored as `f32`.
 
 use super::error::{DataError, ErrorKind};
-use super::{Source, SourceKind, Targets, normal, rng, stream, uniform};
+use super::{Source, SourceKind, Targets, normal, uniform};
 use ndarray::Array2;
 
 fn positive(source: &str, name: &str, value: i64) -> Result<usize, DataError> {
@@ -37,7 +37,7 @@ pub(crate) fn linear(n: i64, features: i64, noise: f64, seed: u64) -> Result<Sou
             format!("synthetic.linear: noise = {noise} must be a non-negative number"),
         ));
     }
-    let mut r = rng(seed, stream::LINEAR);
+    let mut r = crate::seed::data(seed, crate::seed::LINEAR);
     let w: Vec<f64> = (0..f)
         .map(|_| {
             let size = 0.5 + 2.5 * uniform(&mut r);
@@ -82,7 +82,7 @@ pub(crate) fn blobs(n: i64, classes: i64, features: i64, seed: u64) -> Result<So
             format!("synthetic.blobs: classes = {k} is too large"),
         ));
     }
-    let mut r = rng(seed, stream::BLOBS);
+    let mut r = crate::seed::data(seed, crate::seed::BLOBS);
     let centres: Vec<f64> = (0..k * f).map(|_| 20.0 * uniform(&mut r) - 10.0).collect();
     let mut x = Vec::with_capacity(n * f);
     let mut y = Vec::with_capacity(n);

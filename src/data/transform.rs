@@ -38,7 +38,7 @@
 //! then test, drawing from one generator in that order.
 
 use super::error::{DataError, ErrorKind};
-use super::{Loaded, Part, Source, SourceKind, Targets, rng, shuffle, stream};
+use super::{Loaded, Part, Source, SourceKind, Targets, shuffle};
 use crate::ir::Transform;
 use ndarray::{Array2, Axis};
 
@@ -74,7 +74,7 @@ impl Plan {
     pub fn step(&mut self, transform: &Transform) -> Result<(), DataError> {
         match transform {
             Transform::Shuffle { seed } => {
-                let mut r = rng(*seed, stream::SHUFFLE);
+                let mut r = crate::seed::data(*seed, crate::seed::SHUFFLE);
                 shuffle(&mut r, &mut self.train);
                 if self.split {
                     if let Some(val) = &mut self.val {
@@ -129,7 +129,7 @@ impl Plan {
         }
         let mut rows = std::mem::take(&mut self.train);
         if mix {
-            shuffle(&mut rng(seed, stream::SPLIT), &mut rows);
+            shuffle(&mut crate::seed::data(seed, crate::seed::SPLIT), &mut rows);
         }
         let n = rows.len();
         let count = |f: f64| ((n as f64 * f).round() as usize).min(n);

@@ -11,7 +11,7 @@ use crate::autodiff::{Tape, Tensor, Var};
 use crate::ir::{Arith, CellGraph, Graph, Node, NodeId, Op};
 use crate::span::Span;
 use ndarray::IxDyn;
-use rand::{RngExt, SeedableRng};
+use rand::RngExt;
 use rand_chacha::ChaCha8Rng;
 use std::collections::HashMap;
 
@@ -101,7 +101,7 @@ impl<'g> Stepper<'g> {
             input: Feed::Tensor(input),
             states: Vec::new(),
             params,
-            rng: ChaCha8Rng::seed_from_u64(seed),
+            rng: crate::seed::dropout(seed),
             check_finite: true,
             state_updates: Vec::new(),
         }
@@ -235,7 +235,7 @@ impl<'g> Stepper<'g> {
             input: Feed::Var(x),
             states: Vec::new(),
             params: self.params.clone(),
-            rng: ChaCha8Rng::seed_from_u64(self.rng.random()),
+            rng: crate::seed::dropout(self.rng.random()),
             state_updates: Vec::new(),
             check_finite: self.check_finite,
         };

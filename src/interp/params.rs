@@ -4,7 +4,7 @@
 use crate::autodiff::Tensor;
 use crate::ir::{Graph, Init, ParamSpec};
 use ndarray::IxDyn;
-use rand::{RngExt, SeedableRng};
+use rand::RngExt;
 use rand_chacha::ChaCha8Rng;
 use std::collections::BTreeMap;
 
@@ -20,7 +20,7 @@ pub struct ParamStore {
 impl ParamStore {
     /// Fresh values for every tensor of `graph`, drawn from one RNG seeded with `seed`.
     pub fn init(graph: &Graph, seed: u64) -> ParamStore {
-        let mut rng = ChaCha8Rng::seed_from_u64(seed);
+        let mut rng = crate::seed::parameters(seed);
         let mut store = ParamStore::default();
         for spec in graph.params() {
             let value = initial_value(spec, &mut rng);

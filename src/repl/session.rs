@@ -19,8 +19,6 @@ use crate::report::{format_count, render_graph};
 use crate::source::ReadError;
 use crate::syntax::ast::Item;
 use ndarray::IxDyn;
-use rand::SeedableRng;
-use rand_chacha::ChaCha8Rng;
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
@@ -616,7 +614,7 @@ impl Session {
         shape.extend(&dims);
         let input = match source {
             InputSource::Random(seed) => {
-                let mut rng = ChaCha8Rng::seed_from_u64(seed);
+                let mut rng = crate::seed::generator(seed);
                 let count: usize = dims.iter().product();
                 let values = (0..count).map(|_| standard_normal(&mut rng)).collect();
                 Input {

@@ -53,7 +53,7 @@ impl<'a> Learner<'a> {
         epoch: i64,
         step: usize,
     ) -> Result<f32, TrainError> {
-        let dropout_seed = self.run.seed ^ ((epoch as u64) << 32) ^ step as u64;
+        let dropout_seed = crate::seed::dropout_seed(self.run.seed, epoch as u64, step as u64);
         self.step(input, targets, dropout_seed)
             .map_err(|e| match e {
                 RunError::NonFinite { path, span, what } => TrainError::NonFinite {
