@@ -3,7 +3,7 @@
 
 use super::args::{self, EvalArg, Param};
 use super::error;
-use crate::diagnostic::Diagnostic;
+use crate::diagnostic::{Diagnostic, Label};
 use crate::ir::dim::Dim;
 use crate::ir::shape::{self, Shape};
 use crate::ir::{Arith, CallSite, CellGraph, Graph, Init, Node, NodeId, Op, ParamSpec, StateSlot};
@@ -155,14 +155,16 @@ impl<'a> BodyChecker<'a> {
     }
 
     /// Checks `definition` on its own: dimension variables in its input stay
-    /// symbolic, options without a default become symbolic too.
+    /// symbolic, options without a default become symbolic too. Every use
+    /// gives such an option a value, so what needs it known (a kernel, a
+    /// `repeat` count, a division) is checked at the uses, not here.
     fn check_standalone(&mut self, definition: Definition<'a>) -> Graph {
         let mut env = HashMap::new();
         for option in definition.options() {
             let value = match &option.default {
                 Some(_) => self.option_default(option, &env),
                 None => match option.ty {
-                    OptionType::Int => Value::Int(Dim::var(&option.name.name)),
+                    OptionType::Int => Value::Int(Dim::option(&option.name.name)),
                     OptionType::Float => Value::Float(None),
                 },
             };
@@ -517,6 +519,12 @@ impl<'a> BodyChecker<'a> {
         frame.current = Some((input, cell.input.name.span));
         let mut output = None;
         self.run_statements(builder, frame, &cell.body.stmts, &mut output);
+        for decl in &cell.state {
+            if !has_next(&cell.body.stmts, &decl.name.name) {
+                self.diagnostics
+                    .push(error::state_never_updated(&decl.name, cell.body.span));
+            }
+        }
         output
             .or_else(|| frame.current.clone().map(|(v, _)| v))
             .unwrap_or(Value::Error)
@@ -944,6 +952,7 @@ impl<'a> BodyChecker<'a> {
         }
         let path = frame.next_path(&name);
         self.stack.push(name.clone());
+        let before = self.diagnostics.len();
         let result = if is_cell {
             let Definition::Cell(cell) = definition else {
                 unreachable!("is_cell")
@@ -1001,6 +1010,18 @@ impl<'a> BodyChecker<'a> {
             output
         };
         self.stack.pop();
+        // What only this use reveals (an option's value that does not fit)
+        // is found in the body: say which use it comes from.
+        for d in &mut self.diagnostics[before..] {
+            let inside = d.span().start >= span.start && d.span().end <= span.end;
+            if d.is_error() && !inside {
+                d.labels.push(Label {
+                    span,
+                    message: format!("in this use of `{name}`"),
+                    primary: false,
+                });
+            }
+        }
         result
     }
 
@@ -1049,13 +1070,9 @@ impl<'a> BodyChecker<'a> {
                 .as_ref()
                 .map(|e| self.eval_init_quiet(e))
                 .unwrap_or(Init::Zeros);
-            let next = match inner.nexts.get(&decl.name.name) {
-                Some(node) => *node,
-                None => {
-                    self.diagnostics
-                        .push(error::state_never_updated(&decl.name, cell.body.span));
-                    return Value::Error;
-                }
+            // A state without `next` was reported by `run_cell_body`.
+            let Some(&next) = inner.nexts.get(&decl.name.name) else {
+                return Value::Error;
             };
             state.push(StateSlot {
                 name: decl.name.name.clone(),
@@ -1350,6 +1367,10 @@ impl<'a> BodyChecker<'a> {
                     }
                     (Some(p), Some(q)) if p % q == 0 => Value::Int(Dim::known(p / q)),
                     (Some(p), Some(q)) => Value::Float(Some(p as f64 / q as f64)),
+                    // Options without a default: known, and checked, at each use.
+                    _ if x.is_error() || y.is_error() || awaits_options(x, y) => {
+                        Value::Int(Dim::error())
+                    }
                     _ => {
                         self.diagnostics.push(error::symbolic_division(span));
                         Value::Error
@@ -1620,6 +1641,26 @@ fn finish_graph(builder: GraphBuilder, output: &Value) -> Graph {
     }
 }
 
+/// Whether `stmts` (or a `repeat` among them) give state `name` its next value.
+fn has_next(stmts: &[Stmt], name: &str) -> bool {
+    stmts.iter().any(|stmt| match &stmt.kind {
+        StmtKind::Next { name: n, .. } => n.name == name,
+        StmtKind::Repeat { body, .. } => has_next(&body.stmts, name),
+        _ => false,
+    })
+}
+
+/// Whether a division of `a` by `b` is unknown only because of options
+/// without a default (a model checked on its own): each use gives them
+/// values, and the division is checked there.
+fn awaits_options(a: &Dim, b: &Dim) -> bool {
+    let waits = |d: &Dim| d.depends_only_on_options() || d.as_known().is_some();
+    waits(a)
+        && waits(b)
+        && b.as_known() != Some(0)
+        && (a.depends_only_on_options() || b.depends_only_on_options())
+}
+
 /// Capitalised names in shapes are dimension variables.
 pub fn is_dimension_variable(name: &str) -> bool {
     name.chars().next().is_some_and(|c| c.is_ascii_uppercase())
@@ -1667,7 +1708,7 @@ pub fn eval_dim(
                 BinOp::Mul => a.mul(&b),
                 BinOp::Div => match (a.as_known(), b.as_known()) {
                     (Some(p), Some(q)) if q != 0 && p % q == 0 => Dim::known(p / q),
-                    _ if a.is_error() || b.is_error() => Dim::error(),
+                    _ if a.is_error() || b.is_error() || awaits_options(&a, &b) => Dim::error(),
                     _ => {
                         diagnostics.push(error::symbolic_division(expr.span));
                         Dim::error()
