@@ -175,6 +175,35 @@ fn same_seed_gives_the_same_losses_bit_for_bit_with_1_and_2_threads() {
     assert_eq!(weights_one, weights_two);
 }
 
+/// torchvision's `BasicConv2d(in, out, kernel_size, **kwargs)`: a block whose
+/// kernel is an option without a default, given by every use.
+const BASIC_CONV_DIGITS: &str = r#"
+data digits = csv("data/digits.csv", label = "label") | scale(1 / 16) | reshape([1, 8, 8])
+            | split(train = 0.8, test = 0.2, seed = 4)
+model BasicConv(x: [C, H, W], out: int, k: int, pad: int = 0) {
+    conv2d(out, kernel = k, padding = pad) batchnorm relu
+}
+model Net(x: [1, 8, 8]) { BasicConv(8, 3, pad = 1) BasicConv(16, k = 5) maxpool(2) flatten dense(10) softmax }
+train Net on digits { loss = cross_entropy  optimizer = adam(lr = 0.01)  epochs = 1  batch = 32  seed = 3  metrics = [accuracy] }
+"#;
+
+#[test]
+fn a_block_whose_kernel_each_use_gives_checks_and_trains() {
+    // Checked on its own, the block keeps its kernel symbolic and reports nothing.
+    let (program, diagnostics) = dl::check_source(BASIC_CONV_DIGITS);
+    assert!(diagnostics.is_empty(), "{diagnostics:?}");
+    let program = program.expect("checked");
+    let block = &program.models[0];
+    assert_eq!(block.name, "BasicConv");
+    let conv = &block.graph.nodes[1];
+    assert_eq!(conv.shape.to_string(), "[N, out, H - k + 1, W - k + 1]");
+    let (losses, test, _) = train(BASIC_CONV_DIGITS, &examples(), 0, None);
+    assert_eq!(losses.len(), 1);
+    assert!(losses[0].is_finite(), "{losses:?}");
+    let accuracy = metric(&test.expect("a test part"), Metric::Accuracy);
+    assert!(accuracy >= 0.9, "test accuracy {accuracy}");
+}
+
 #[test]
 fn seeded_training_log_is_stable() {
     let out = dl(&[

@@ -3,6 +3,7 @@
 
 use crate::nn::{ArgKind, Value};
 
+use crate::ir::dim::Dim;
 use crate::ir::shape::Shape;
 
 use crate::diagnostic::Diagnostic;
@@ -448,7 +449,9 @@ pub fn unknown_init(name: &str, span: Span, names: &[&str]) -> Diagnostic {
 
 // ----- shapes -------------------------------------------------------------
 
-/// Elementwise operands that do not broadcast.
+/// Elementwise operands that do not broadcast. `residual` is set when one
+/// operand is computed from the other (a residual connection whose branch
+/// changed the shortcut's shape).
 pub fn broadcast_mismatch(
     op: &str,
     a: &Shape,
@@ -456,16 +459,136 @@ pub fn broadcast_mismatch(
     b: &Shape,
     b_span: Span,
     span: Span,
+    residual: Option<&Residual>,
 ) -> Diagnostic {
-    Diagnostic::error(
+    let d = Diagnostic::error(
         "E0301",
         format!("shapes {a} and {b} do not broadcast for `{op}`"),
         span,
         "incompatible operands",
     )
     .with_label(a_span, format!("this is {a}"))
-    .with_label(b_span, format!("this is {b}"))
-    .with_note("axes are compared from the right; each pair must be equal or one of them 1")
+    .with_label(b_span, format!("this is {b}"));
+    match residual {
+        None => d.with_note(
+            "axes are compared from the right; each pair must be equal or one of them 1",
+        ),
+        Some(r) => d.with_note(r.note()).with_help(r.help()),
+    }
+}
+
+/// A residual sum `branch + skip` whose branch, computed from the shortcut
+/// `skip`, changed its channels (or features) or its spatial size.
+#[derive(Clone, Debug)]
+pub struct Residual {
+    /// The shortcut as written (`x`).
+    pub skip: String,
+    /// The branch as written (`y`).
+    pub branch: String,
+    /// The sum with `skip` in place of the shortcut (`y + skip`).
+    pub fixed: String,
+    /// The projection's layer: `conv2d`, `conv1d` or `dense`.
+    pub layer: &'static str,
+    /// The channels (features, for `dense`) of the shortcut and the branch.
+    pub channels: (Dim, Dim),
+    /// The spatial sizes of the shortcut and the branch (empty for `dense`).
+    pub sizes: (Vec<Dim>, Vec<Dim>),
+    /// The stride per spatial axis of a 1x1 projection that gives the
+    /// branch's size, if one does.
+    pub stride: Option<Vec<i64>>,
+}
+
+impl Residual {
+    fn channels_differ(&self) -> bool {
+        self.channels.0 != self.channels.1
+    }
+
+    fn sizes_differ(&self) -> bool {
+        self.sizes.0 != self.sizes.1
+    }
+
+    fn note(&self) -> String {
+        let (skip, branch) = (&self.skip, &self.branch);
+        let what = if self.layer == "dense" {
+            "features"
+        } else {
+            "channels"
+        };
+        // A symbolic count reads as the name it is: `out` channels.
+        let count = |d: &Dim| match d.as_known() {
+            Some(n) => n.to_string(),
+            None => format!("`{d}`"),
+        };
+        let mut parts = Vec::new();
+        if self.channels_differ() {
+            parts.push(format!(
+                "`{branch}` has {} {what} where `{skip}` has {}",
+                count(&self.channels.1),
+                count(&self.channels.0)
+            ));
+        }
+        if self.sizes_differ() {
+            let size = |dims: &[Dim]| {
+                let dims: Vec<String> = dims.iter().map(Dim::to_string).collect();
+                format!("[{}]", dims.join(", "))
+            };
+            let stride = match self.stride.as_deref() {
+                Some([s]) => format!(" (stride {s})"),
+                Some(s) if s.iter().all(|&v| v == s[0]) => format!(" (stride {})", s[0]),
+                Some(s) => format!(" (stride {s:?})"),
+                None => String::new(),
+            };
+            let lead = if parts.is_empty() {
+                format!("`{branch}` has")
+            } else {
+                "and".to_string()
+            };
+            parts.push(format!(
+                "{lead} size {}{stride} where `{skip}` has {}",
+                size(&self.sizes.1),
+                size(&self.sizes.0)
+            ));
+        }
+        format!(
+            "a residual sum needs the branch to keep the shortcut's shape: {}",
+            parts.join(", ")
+        )
+    }
+
+    fn help(&self) -> String {
+        let skip = if self.skip.chars().all(|c| c.is_alphanumeric() || c == '_') {
+            self.skip.clone()
+        } else {
+            format!("({})", self.skip)
+        };
+        let out = &self.channels.1;
+        if self.layer == "dense" {
+            return format!(
+                "project the shortcut: `let skip = {skip} -> dense({out})`, then write `{}`",
+                self.fixed
+            );
+        }
+        let stride = match self.stride.as_deref() {
+            _ if !self.sizes_differ() => String::new(),
+            Some(s) if s.iter().all(|&v| v == s[0]) => format!(", stride = {}", s[0]),
+            Some(s) => format!(", stride = {s:?}"),
+            None => String::new(),
+        };
+        let projection = format!(
+            "`let skip = {skip} -> {}({out}, kernel = 1{stride})`, then write `{}`",
+            self.layer, self.fixed
+        );
+        match (self.sizes_differ(), &self.stride) {
+            (true, None) if self.channels_differ() => format!(
+                "keep the size in the branch with padding (`padding = 1` for `kernel = 3`), and \
+                 project the shortcut to {out} channels: {projection}"
+            ),
+            (true, None) => "keep the size in the branch with padding (`padding = 1` for \
+                             `kernel = 3`)"
+                .to_string(),
+            _ => format!("project the shortcut: {projection}"),
+        }
+    }
 }
 
 /// `@` with inner dimensions that differ.

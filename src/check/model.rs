@@ -3,7 +3,7 @@
 
 use super::args::{self, EvalArg, Param};
 use super::error;
-use crate::diagnostic::Diagnostic;
+use crate::diagnostic::{Diagnostic, Label};
 use crate::ir::dim::Dim;
 use crate::ir::shape::{self, Shape};
 use crate::ir::{Arith, CallSite, CellGraph, Graph, Init, Node, NodeId, Op, ParamSpec, StateSlot};
@@ -126,16 +126,18 @@ impl<'a> BodyChecker<'a> {
     }
 
     /// Checks `definition` on its own (once; later calls reuse the result) and
-    /// says whether that found errors. A use of a definition with errors is
-    /// poisoned rather than checked again, so each mistake is reported once.
+    /// says whether that found errors, in its body or in a sub-model whose
+    /// poisoned result reaches its output. A use of a definition with errors
+    /// is poisoned rather than checked again, and a model with errors is not
+    /// trained, so each mistake is reported once.
     pub fn check_definition(&mut self, definition: Definition<'a>) -> bool {
         let name = definition.name().name.clone();
         if let Some((_, failed)) = self.standalone.get(&name) {
             return *failed;
         }
         let before = self.error_count();
-        let graph = self.check_standalone(definition);
-        let failed = self.error_count() > before;
+        let (graph, poisoned) = self.check_standalone(definition);
+        let failed = poisoned || self.error_count() > before;
         self.standalone.insert(name, (graph, failed));
         failed
     }
@@ -155,14 +157,16 @@ impl<'a> BodyChecker<'a> {
     }
 
     /// Checks `definition` on its own: dimension variables in its input stay
-    /// symbolic, options without a default become symbolic too.
-    fn check_standalone(&mut self, definition: Definition<'a>) -> Graph {
+    /// symbolic, options without a default become symbolic too. Every use
+    /// gives such an option a value, so what needs it known (a kernel, a
+    /// `repeat` count, a division) is checked at the uses, not here.
+    fn check_standalone(&mut self, definition: Definition<'a>) -> (Graph, bool) {
         let mut env = HashMap::new();
         for option in definition.options() {
             let value = match &option.default {
                 Some(_) => self.option_default(option, &env),
                 None => match option.ty {
-                    OptionType::Int => Value::Int(Dim::var(&option.name.name)),
+                    OptionType::Int => Value::Int(Dim::option(&option.name.name)),
                     OptionType::Float => Value::Float(None),
                 },
             };
@@ -183,7 +187,8 @@ impl<'a> BodyChecker<'a> {
 
     /// Checks `definition` for an input of shape `input` (with batch), binding
     /// its dimension variables; options take their defaults. `site` is where the
-    /// input shape comes from (a `train` block).
+    /// input shape comes from (a `train` block). `None` when the output is
+    /// poisoned by an error (reported already).
     pub fn check_for_input(
         &mut self,
         definition: Definition<'a>,
@@ -209,7 +214,8 @@ impl<'a> BodyChecker<'a> {
             self.diagnostics.push(d);
             return None;
         }
-        Some(self.instantiate_with_env(definition, input.clone(), env))
+        let (graph, poisoned) = self.instantiate_with_env(definition, input.clone(), env);
+        (!poisoned).then_some(graph)
     }
 
     fn option_default(&mut self, option: &ast::OptionDecl, env: &HashMap<String, Value>) -> Value {
@@ -246,12 +252,14 @@ impl<'a> BodyChecker<'a> {
         }
     }
 
+    /// The graph of `definition` for `input`, and whether its output is
+    /// poisoned by an error.
     fn instantiate_with_env(
         &mut self,
         definition: Definition<'a>,
         input: Shape,
         env: HashMap<String, Value>,
-    ) -> Graph {
+    ) -> (Graph, bool) {
         let name = definition.name().name.clone();
         let mut builder = GraphBuilder::default();
         let mut frame = Frame {
@@ -279,7 +287,8 @@ impl<'a> BodyChecker<'a> {
             Definition::Cell(cell) => self.run_cell_body(&mut builder, &mut frame, cell, input),
         };
         self.stack.pop();
-        finish_graph(builder, &output)
+        let poisoned = matches!(output, Value::Error);
+        (finish_graph(builder, &output), poisoned)
     }
 
     fn add_input(
@@ -517,6 +526,12 @@ impl<'a> BodyChecker<'a> {
         frame.current = Some((input, cell.input.name.span));
         let mut output = None;
         self.run_statements(builder, frame, &cell.body.stmts, &mut output);
+        for decl in &cell.state {
+            if !has_next(&cell.body.stmts, &decl.name.name) {
+                self.diagnostics
+                    .push(error::state_never_updated(&decl.name, cell.body.span));
+            }
+        }
         output
             .or_else(|| frame.current.clone().map(|(v, _)| v))
             .unwrap_or(Value::Error)
@@ -944,6 +959,7 @@ impl<'a> BodyChecker<'a> {
         }
         let path = frame.next_path(&name);
         self.stack.push(name.clone());
+        let before = self.diagnostics.len();
         let result = if is_cell {
             let Definition::Cell(cell) = definition else {
                 unreachable!("is_cell")
@@ -1001,6 +1017,18 @@ impl<'a> BodyChecker<'a> {
             output
         };
         self.stack.pop();
+        // What only this use reveals (an option's value that does not fit)
+        // is found in the body: say which use it comes from.
+        for d in &mut self.diagnostics[before..] {
+            let inside = d.span().start >= span.start && d.span().end <= span.end;
+            if d.is_error() && !inside {
+                d.labels.push(Label {
+                    span,
+                    message: format!("in this use of `{name}`"),
+                    primary: false,
+                });
+            }
+        }
         result
     }
 
@@ -1049,13 +1077,9 @@ impl<'a> BodyChecker<'a> {
                 .as_ref()
                 .map(|e| self.eval_init_quiet(e))
                 .unwrap_or(Init::Zeros);
-            let next = match inner.nexts.get(&decl.name.name) {
-                Some(node) => *node,
-                None => {
-                    self.diagnostics
-                        .push(error::state_never_updated(&decl.name, cell.body.span));
-                    return Value::Error;
-                }
+            // A state without `next` was reported by `run_cell_body`.
+            let Some(&next) = inner.nexts.get(&decl.name.name) else {
+                return Value::Error;
             };
             state.push(StateSlot {
                 name: decl.name.name.clone(),
@@ -1350,6 +1374,10 @@ impl<'a> BodyChecker<'a> {
                     }
                     (Some(p), Some(q)) if p % q == 0 => Value::Int(Dim::known(p / q)),
                     (Some(p), Some(q)) => Value::Float(Some(p as f64 / q as f64)),
+                    // Options without a default: known, and checked, at each use.
+                    _ if x.is_error() || y.is_error() || awaits_options(x, y) => {
+                        Value::Int(Dim::error())
+                    }
                     _ => {
                         self.diagnostics.push(error::symbolic_division(span));
                         Value::Error
@@ -1482,12 +1510,91 @@ impl<'a> BodyChecker<'a> {
                 let d = if op == BinOp::MatMul {
                     error::matmul_mismatch(&sa, a.1, &sb, b.1, span)
                 } else {
-                    error::broadcast_mismatch(op.symbol(), &sa, a.1, &sb, b.1, span)
+                    let residual = (op == BinOp::Add)
+                        .then(|| self.residual(&builder.nodes, (na, &sa, a.1), (nb, &sb, b.1)))
+                        .flatten();
+                    error::broadcast_mismatch(
+                        op.symbol(),
+                        &sa,
+                        a.1,
+                        &sb,
+                        b.1,
+                        span,
+                        residual.as_ref(),
+                    )
                 };
                 self.diagnostics.push(d);
                 Value::Error
             }
         }
+    }
+
+    /// A sum `a + b` (each operand with its node, shape and span) in which
+    /// one operand is computed from the other, with the same rank: a
+    /// residual connection whose branch changed the shortcut's shape.
+    fn residual(
+        &self,
+        nodes: &[Node],
+        a: (NodeId, &Shape, Span),
+        b: (NodeId, &Shape, Span),
+    ) -> Option<error::Residual> {
+        let (skip, branch, skip_first) = if is_ancestor(nodes, a.0, b.0) {
+            (a, b, true)
+        } else if is_ancestor(nodes, b.0, a.0) {
+            (b, a, false)
+        } else {
+            return None;
+        };
+        let (from, to) = (skip.1, branch.1);
+        if from.rank() != to.rank() || from.rank() == 0 || from.batched != to.batched {
+            return None;
+        }
+        let windowed = |rank: usize| {
+            branch_nodes(nodes, skip.0, branch.0).any(|n| match &n.op {
+                Op::Layer(crate::ir::Layer::Conv { window, .. })
+                | Op::Layer(crate::ir::Layer::Pool { window, .. }) => window.kernel.len() == rank,
+                _ => false,
+            })
+        };
+        let layer = match from.rank() {
+            3 => "conv2d",
+            2 if windowed(1) => "conv1d",
+            r if from.dims[..r - 1] == to.dims[..r - 1] => "dense",
+            _ => return None,
+        };
+        let (channels, sizes) = if layer == "dense" {
+            let last = from.rank() - 1;
+            (
+                (from.dims[last].clone(), to.dims[last].clone()),
+                (Vec::new(), Vec::new()),
+            )
+        } else {
+            (
+                (from.dims[0].clone(), to.dims[0].clone()),
+                (from.dims[1..].to_vec(), to.dims[1..].to_vec()),
+            )
+        };
+        let stride = sizes
+            .0
+            .iter()
+            .zip(&sizes.1)
+            .map(|(i, o)| projection_stride(i, o))
+            .collect::<Option<Vec<i64>>>();
+        let (skip_text, branch_text) = (self.text(skip.2), self.text(branch.2));
+        let fixed = if skip_first {
+            format!("skip + {branch_text}")
+        } else {
+            format!("{branch_text} + skip")
+        };
+        Some(error::Residual {
+            skip: skip_text,
+            branch: branch_text,
+            fixed,
+            layer,
+            channels,
+            sizes,
+            stride,
+        })
     }
 
     fn text(&self, span: Span) -> String {
@@ -1620,6 +1727,61 @@ fn finish_graph(builder: GraphBuilder, output: &Value) -> Graph {
     }
 }
 
+/// Whether node `ancestor` is among the inputs `node` is computed from.
+fn is_ancestor(nodes: &[Node], ancestor: NodeId, node: NodeId) -> bool {
+    ancestor < node && branch_nodes(nodes, ancestor, node).next().is_some()
+}
+
+/// The nodes computed from `from` that `to` depends on (`to` included, `from`
+/// not): the branch between them.
+fn branch_nodes(nodes: &[Node], from: NodeId, to: NodeId) -> impl Iterator<Item = &Node> {
+    // Nodes are in execution order: a node's inputs come before it.
+    let mut needed = vec![false; nodes.len()];
+    let mut reaches = vec![false; nodes.len()];
+    needed[to] = true;
+    for id in (0..=to).rev() {
+        if needed[id] {
+            for &input in &nodes[id].inputs {
+                needed[input] = true;
+            }
+        }
+    }
+    reaches[from] = true;
+    for id in from + 1..=to {
+        reaches[id] = nodes[id].inputs.iter().any(|&i| reaches[i]);
+    }
+    (from + 1..=to)
+        .filter(move |&id| needed[id] && reaches[id])
+        .map(move |id| &nodes[id])
+}
+
+/// The stride of a 1x1 convolution (no padding) that takes size `input` to
+/// `output`, `floor((input - 1)/stride) + 1`, if a small one does.
+fn projection_stride(input: &Dim, output: &Dim) -> Option<i64> {
+    let limit = input.as_known().map_or(16, |i| i.clamp(1, 4096));
+    (1..=limit).find(|&s| input.sub(&Dim::known(1)).floor_div(s).add(&Dim::known(1)) == *output)
+}
+
+/// Whether `stmts` (or a `repeat` among them) give state `name` its next value.
+fn has_next(stmts: &[Stmt], name: &str) -> bool {
+    stmts.iter().any(|stmt| match &stmt.kind {
+        StmtKind::Next { name: n, .. } => n.name == name,
+        StmtKind::Repeat { body, .. } => has_next(&body.stmts, name),
+        _ => false,
+    })
+}
+
+/// Whether a division of `a` by `b` is unknown only because of options
+/// without a default (a model checked on its own): each use gives them
+/// values, and the division is checked there.
+fn awaits_options(a: &Dim, b: &Dim) -> bool {
+    let waits = |d: &Dim| d.depends_only_on_options() || d.as_known().is_some();
+    waits(a)
+        && waits(b)
+        && b.as_known() != Some(0)
+        && (a.depends_only_on_options() || b.depends_only_on_options())
+}
+
 /// Capitalised names in shapes are dimension variables.
 pub fn is_dimension_variable(name: &str) -> bool {
     name.chars().next().is_some_and(|c| c.is_ascii_uppercase())
@@ -1667,7 +1829,7 @@ pub fn eval_dim(
                 BinOp::Mul => a.mul(&b),
                 BinOp::Div => match (a.as_known(), b.as_known()) {
                     (Some(p), Some(q)) if q != 0 && p % q == 0 => Dim::known(p / q),
-                    _ if a.is_error() || b.is_error() => Dim::error(),
+                    _ if a.is_error() || b.is_error() || awaits_options(&a, &b) => Dim::error(),
                     _ => {
                         diagnostics.push(error::symbolic_division(expr.span));
                         Dim::error()

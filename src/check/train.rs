@@ -619,6 +619,7 @@ fn check_output(
                 graph,
                 output.rank(),
                 1 + usize::from(per_position),
+                checker.source,
             )),
         );
     } else if loss == Loss::Bce
@@ -636,7 +637,7 @@ fn check_output(
     }
 }
 
-fn output_help(graph: &crate::ir::Graph, rank: usize, wanted: usize) -> String {
+fn output_help(graph: &crate::ir::Graph, rank: usize, wanted: usize, source: &str) -> String {
     let recurrent = graph
         .nodes
         .iter()
@@ -645,12 +646,46 @@ fn output_help(graph: &crate::ir::Graph, rank: usize, wanted: usize) -> String {
         "a recurrent layer returns every time step: add `last` after it to keep the final one"
             .to_string()
     } else if rank > wanted {
-        "add `flatten` before the final `dense` layer, so that it sees one vector per sample"
-            .to_string()
+        match first_dense_on_many_axes(graph, wanted) {
+            Some(dense) => {
+                let (line, _) = crate::report::line_column(source, dense.span.start as usize);
+                format!(
+                    "add `flatten` before `{}` on line {line}, so that it sees one vector per sample",
+                    dense.label
+                )
+            }
+            None => "end the model with `flatten` and a `dense` layer, so that it gives one \
+                     vector per sample"
+                .to_string(),
+        }
     } else {
         "make the last layer produce that size, e.g. `dense(K)` with K the number of classes (or 1)"
             .to_string()
     }
+}
+
+/// The first `dense` the output depends on whose input has more axes than
+/// `wanted` (the convolutional part's `[C, H, W]`): where `flatten` goes.
+fn first_dense_on_many_axes(graph: &crate::ir::Graph, wanted: usize) -> Option<&crate::ir::Node> {
+    let nodes = &graph.nodes;
+    // Nodes are in execution order: a node's inputs come before it.
+    let mut needed = vec![false; nodes.len()];
+    needed[graph.output] = true;
+    for id in (0..=graph.output).rev() {
+        if needed[id] {
+            for &input in &nodes[id].inputs {
+                needed[input] = true;
+            }
+        }
+    }
+    nodes.iter().zip(needed).find_map(|(node, needed)| {
+        let on_many_axes = matches!(node.op, Op::Layer(Layer::Dense { .. }))
+            && node
+                .inputs
+                .first()
+                .is_some_and(|&i| nodes[i].shape.rank() > wanted);
+        (needed && on_many_axes).then_some(node)
+    })
 }
 
 fn check_optimizer(checker: &mut BodyChecker, value: &Expr) -> Option<Optimizer> {

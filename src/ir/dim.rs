@@ -1,7 +1,9 @@
 //! Symbolic integer dimensions: polynomials over dimension variables.
 //!
 //! A [`Dim`] is a known number (`28`), a variable (`H`), or arithmetic on
-//! them (`I + 32`, `32*I + 1056`, `floor((H - 5)/2) + 1`). Polynomials are kept
+//! them (`I + 32`, `32*I + 1056`, `floor((H - 5)/2) + 1`). A variable is a
+//! dimension variable, or an integer option without a default in a model
+//! checked on its own, whose value comes with each use. Polynomials are kept
 //! in a canonical form, so two dims are equal exactly when they print alike.
 //! A poisoned dim (from an earlier error) equals anything, so one mistake
 //! gives one diagnostic.
@@ -12,8 +14,11 @@ use std::fmt;
 /// A factor of a monomial that cannot be simplified further.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 enum Atom {
-    /// A dimension variable or integer option, by name.
+    /// A dimension variable, by name.
     Var(String),
+    /// An integer option without a default, by name, in a model checked on
+    /// its own: every use gives it a value.
+    Option(String),
     /// `floor(d / k)` for a `d` that is not a multiple of `k`.
     FloorDiv(Box<Dim>, i64),
     /// `ceil(d / k)` for a `d` that is not a multiple of `k`.
@@ -41,6 +46,13 @@ impl Dim {
     /// A named variable.
     pub fn var(name: &str) -> Dim {
         Dim::atom(Atom::Var(name.to_string()))
+    }
+
+    /// An integer option without a default, in a model checked on its own.
+    /// It prints as its name, like a variable; unlike one, it is known at
+    /// every use (see [`Dim::depends_only_on_options`]).
+    pub fn option(name: &str) -> Dim {
+        Dim::atom(Atom::Option(name.to_string()))
     }
 
     /// The poisoned dim, which stands for a value an earlier error left unknown.
@@ -170,12 +182,30 @@ impl Dim {
     pub fn is_symbolic(&self) -> bool {
         !self.is_error() && self.as_known().is_none()
     }
+
+    /// Whether the dim is unknown only because of options without a default
+    /// ([`Dim::option`]) and depends on no dimension variable: every use of
+    /// the model gives it a value, so a size that must be known is checked
+    /// there.
+    pub fn depends_only_on_options(&self) -> bool {
+        self.is_symbolic() && self.atoms_are_options()
+    }
+
+    fn atoms_are_options(&self) -> bool {
+        self.terms.iter().flatten().all(|(monomial, _)| {
+            monomial.iter().all(|atom| match atom {
+                Atom::Var(_) => false,
+                Atom::Option(_) => true,
+                Atom::FloorDiv(inner, _) | Atom::CeilDiv(inner, _) => inner.atoms_are_options(),
+            })
+        })
+    }
 }
 
 impl fmt::Display for Atom {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Atom::Var(name) => write!(f, "{name}"),
+            Atom::Var(name) | Atom::Option(name) => write!(f, "{name}"),
             Atom::FloorDiv(inner, k) => write!(f, "floor(({inner})/{k})"),
             Atom::CeilDiv(inner, k) => write!(f, "ceil(({inner})/{k})"),
         }
@@ -239,5 +269,22 @@ mod tests {
         );
         assert!(Dim::error().agrees_with(&Dim::known(3)));
         assert_eq!(Dim::known(-3).floor_div(2), Dim::known(-2));
+    }
+
+    #[test]
+    fn options_are_told_apart_from_dimension_variables() {
+        let k = Dim::option("k");
+        assert_eq!(k.to_string(), "k");
+        assert!(k.depends_only_on_options());
+        let size = Dim::var("H").sub(&k).floor_div(2);
+        assert!(!size.depends_only_on_options());
+        assert!(
+            k.mul(&Dim::known(2))
+                .add(&Dim::known(1))
+                .depends_only_on_options()
+        );
+        assert!(k.sub(&Dim::known(1)).floor_div(2).depends_only_on_options());
+        assert!(!Dim::known(3).depends_only_on_options());
+        assert!(!Dim::error().depends_only_on_options());
     }
 }

@@ -166,14 +166,17 @@ pub enum Arith {
 /// Window geometry of a conv or pool over its spatial axes (one for `conv1d`,
 /// height and width for the 2-D layers), with the output size the checker
 /// computed: the kernels are given these sizes and assert that they fit.
+/// Kernel, stride and padding are known integers, except in a model checked
+/// on its own, where they may be options without a default (each use gives
+/// them a value).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Window {
     /// Kernel size per spatial axis.
-    pub kernel: Vec<i64>,
+    pub kernel: Vec<Dim>,
     /// Stride per spatial axis.
-    pub stride: Vec<i64>,
+    pub stride: Vec<Dim>,
     /// Zero padding on each side, per spatial axis.
-    pub padding: Vec<i64>,
+    pub padding: Vec<Dim>,
     /// PyTorch's `ceil_mode`: a partial window at the end is kept.
     pub ceil: bool,
     /// Output size per spatial axis (symbolic while the input size is).

@@ -62,26 +62,26 @@ pub fn shape(spec: &Spec, axes: usize, input: &Shape, args: &Args, site: Site) -
     let kernel = known_per_axis(args, "kernel", axes, name, site.span, 1)?;
     let stride = match args.get("stride") {
         Some(_) => known_per_axis(args, "stride", axes, name, site.span, 1)?,
-        None => vec![1; axes],
+        None => vec![Dim::known(1); axes],
     };
+    let same = args.get("padding").is_some() && args.str("padding").is_some();
     let padding = match args.get("padding") {
-        Some(_) if args.str("padding").is_some() => {
-            same_padding(&kernel, &stride, args.span("padding", site.span))?
-        }
+        Some(_) if same => same_padding(&kernel, &stride, args.span("padding", site.span))?,
         Some(_) => known_per_axis(args, "padding", axes, name, site.span, 0)?,
-        None => vec![0; axes],
+        None => vec![Dim::known(0); axes],
     };
     let request = window::Request {
         layer: name,
         kernel: kernel.clone(),
         stride,
         padding,
+        same,
         round: args.str("round").unwrap_or("floor"),
         round_explicit: args.has("round"),
     };
     let (window, warnings) = window::apply(&request, input, site)?;
     let mut weight = vec![out.clone(), input.dims[0].clone()];
-    weight.extend(kernel.iter().map(|&k| Dim::known(k)));
+    weight.extend(kernel);
     let bias = args.bool("bias");
     let mut params = vec![ParamTemplate::learnable("weight", weight, Init::Kaiming)];
     if bias {
@@ -105,32 +105,50 @@ pub fn shape(spec: &Spec, axes: usize, input: &Shape, args: &Args, site: Site) -
 }
 
 /// `padding = "same"`: `(k - 1) / 2` per axis, for stride 1 and odd kernels.
+/// An axis whose kernel or stride is not known yet (an option without a
+/// default) gets an unknown padding, checked at each use.
 pub fn same_padding(
-    kernel: &[i64],
-    stride: &[i64],
+    kernel: &[Dim],
+    stride: &[Dim],
     span: crate::span::Span,
-) -> Result<Vec<i64>, Diagnostic> {
+) -> Result<Vec<Dim>, Diagnostic> {
+    let known = |dims: &[Dim]| dims.iter().map(Dim::as_known).collect::<Option<Vec<i64>>>();
+    let (Some(kernel), Some(stride)) = (known(kernel), known(stride)) else {
+        return Ok(kernel
+            .iter()
+            .zip(stride)
+            .map(|(k, s)| match (k.as_known(), s.as_known()) {
+                (Some(k), Some(1)) if k % 2 == 1 => Dim::known((k - 1) / 2),
+                _ => Dim::error(),
+            })
+            .collect());
+    };
     if stride.iter().any(|&s| s != 1) || kernel.iter().any(|k| k % 2 == 0) {
-        return Err(error::same_padding_unsupported(kernel, stride, span));
+        return Err(error::same_padding_unsupported(&kernel, &stride, span));
     }
-    Ok(kernel.iter().map(|k| (k - 1) / 2).collect())
+    Ok(kernel.iter().map(|k| Dim::known((k - 1) / 2)).collect())
+}
+
+/// Known sizes of a checked window, as the kernels take them.
+pub fn known_sizes(dims: &[Dim], path: &str) -> Result<Vec<usize>, String> {
+    dims.iter()
+        .map(|d| d.as_known().and_then(|v| usize::try_from(v).ok()))
+        .collect::<Option<Vec<usize>>>()
+        .ok_or_else(|| format!("`{path}` has a symbolic window size at run time"))
 }
 
 /// The checked output sizes of `window`, known once the model is bound to
 /// its data.
 pub fn output_sizes(window: &Window, path: &str) -> Result<Vec<usize>, String> {
-    window
-        .output
-        .iter()
-        .map(|d| d.as_known().map(|v| v as usize))
-        .collect::<Option<Vec<usize>>>()
-        .ok_or_else(|| format!("`{path}` has a symbolic window size at run time"))
+    known_sizes(&window.output, path)
 }
 
 /// The forward pass: the fused convolution op; a 1-D convolution runs as a
 /// 2-D one on a height-1 image, reshaped on the way in and out.
 pub fn forward(window: &Window, bias: bool, cx: &mut Forward) -> Result<Var, String> {
     let output = output_sizes(window, &cx.node.path)?;
+    let stride = known_sizes(&window.stride, &cx.node.path)?;
+    let padding = known_sizes(&window.padding, &cx.node.path)?;
     let b = bias.then(|| cx.param("bias"));
     let (x, w) = (cx.input(0), cx.param("weight"));
     if window.kernel.len() == 2 {
@@ -138,8 +156,8 @@ pub fn forward(window: &Window, bias: bool, cx: &mut Forward) -> Result<Var, Str
             x,
             w,
             b,
-            [window.stride[0] as usize, window.stride[1] as usize],
-            [window.padding[0] as usize, window.padding[1] as usize],
+            [stride[0], stride[1]],
+            [padding[0], padding[1]],
             [output[0], output[1]],
         ));
     }
@@ -153,8 +171,8 @@ pub fn forward(window: &Window, bias: bool, cx: &mut Forward) -> Result<Var, Str
         image,
         kernel,
         b,
-        [1, window.stride[0] as usize],
-        [0, window.padding[0] as usize],
+        [1, stride[0]],
+        [0, padding[0]],
         [1, output[0]],
     );
     Ok(cx.tape.reshape(y, &[xs[0], ws[0], output[0]]))

@@ -124,8 +124,11 @@ pub fn positive_int(args: &Args, param: &str, name: &str, span: Span) -> Result<
 /// layer, and small enough that size arithmetic cannot overflow.
 const MAX_WINDOW: i64 = 1 << 20;
 
-/// A kernel, stride or padding argument with one known integer per spatial
-/// axis, each at least `min`.
+/// A kernel, stride or padding argument, one size per spatial axis: a known
+/// integer of at least `min`, or, in a model checked on its own, a size that
+/// depends only on options without a default ([`Dim::depends_only_on_options`]),
+/// which every use gives and which is checked there. Poisoned where the value
+/// had an error (already reported).
 pub fn known_per_axis(
     args: &Args,
     param: &str,
@@ -133,12 +136,11 @@ pub fn known_per_axis(
     name: &str,
     span: Span,
     min: i64,
-) -> Result<Vec<i64>, Diagnostic> {
+) -> Result<Vec<Dim>, Diagnostic> {
     let values = args
         .per_axis(param, axes)
         .unwrap_or_else(|| vec![Dim::error(); axes]);
-    let mut out = vec![min; axes];
-    for (i, d) in values.iter().enumerate() {
+    for d in &values {
         match d.as_known() {
             Some(v) if v < min || v > MAX_WINDOW => {
                 let what = match min {
@@ -153,13 +155,12 @@ pub fn known_per_axis(
                     args.span(param, span),
                 ));
             }
-            Some(v) => out[i] = v,
-            // A poisoned value was reported where it arose.
-            None if d.is_error() => {}
+            Some(_) => {}
+            None if d.is_error() || d.depends_only_on_options() => {}
             None => return Err(error::not_known(name, param, args.span(param, span))),
         }
     }
-    Ok(out)
+    Ok(values)
 }
 
 /// Resolves the `axis` argument (or `default`) against the input's rank.

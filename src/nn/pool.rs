@@ -7,12 +7,12 @@
 //! `[C, H, W] -> [C]`. No parameters.
 
 use super::args::Args;
-use super::conv::output_sizes;
+use super::conv::{known_sizes, output_sizes};
 use super::layer::{Forward, LayerOut, Rule, Site, known_per_axis, need_rank};
 use super::signature::{ArgKind, Default, Param, opt, req};
 use super::{Linearity, Spec, error, window};
 use crate::autodiff::Var;
-use crate::ir::{Layer, Pool, Shape, Window};
+use crate::ir::{Dim, Layer, Pool, Shape, Window};
 
 const POOL_PARAMS: &[Param] = &[
     req("kernel", ArgKind::IntPair),
@@ -68,14 +68,16 @@ pub fn shape(kind: Pool, input: &Shape, args: &Args, site: Site) -> Rule {
     };
     let padding = match args.get("padding") {
         Some(_) => known_per_axis(args, "padding", 2, name, site.span, 0)?,
-        None => vec![0, 0],
+        None => vec![Dim::known(0); 2],
     };
     for axis in 0..2 {
-        if padding[axis] * 2 > kernel[axis] {
+        if let (Some(p), Some(k)) = (padding[axis].as_known(), kernel[axis].as_known())
+            && p * 2 > k
+        {
             return Err(error::pool_padding_too_large(
                 name,
-                padding[axis],
-                kernel[axis],
+                p,
+                k,
                 args.span("padding", site.span),
             ));
         }
@@ -85,6 +87,7 @@ pub fn shape(kind: Pool, input: &Shape, args: &Args, site: Site) -> Rule {
         kernel,
         stride,
         padding,
+        same: false,
         round: args.str("round").unwrap_or("floor"),
         round_explicit: args.has("round"),
     };
@@ -117,13 +120,18 @@ pub fn global_shape(input: &Shape, site: Site) -> Rule {
 /// The forward pass of `maxpool` and `avgpool`.
 pub fn forward(kind: Pool, window: &Window, cx: &mut Forward) -> Result<Var, String> {
     let output = output_sizes(window, &cx.node.path)?;
-    let pair = |v: &[i64]| [v[0] as usize, v[1] as usize];
+    let sizes = |dims: &[Dim]| known_sizes(dims, &cx.node.path).map(|v| [v[0], v[1]]);
+    let (kernel, stride, padding) = (
+        sizes(&window.kernel)?,
+        sizes(&window.stride)?,
+        sizes(&window.padding)?,
+    );
     Ok(cx.tape.pool2d(
         cx.input(0),
         kind == Pool::Max,
-        pair(&window.kernel),
-        pair(&window.stride),
-        pair(&window.padding),
+        kernel,
+        stride,
+        padding,
         [output[0], output[1]],
     ))
 }

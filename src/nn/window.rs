@@ -1,6 +1,10 @@
 //! Output sizes of windowed layers (convolutions and pooling), per spatial
 //! axis: `O = (I + 2P - K) / S + 1`, computed here once. The result is
 //! recorded in [`Window::output`], and the kernels are given those sizes.
+//!
+//! In a model checked on its own, a kernel, stride or padding may be an
+//! option without a default: the output size is then symbolic in it (or
+//! unknown, for a stride), and the size is checked at each use.
 
 use super::error::{self, WindowGeometry};
 use super::site::Site;
@@ -43,11 +47,14 @@ pub struct Request<'a> {
     /// `conv2d`, `maxpool`...
     pub layer: &'a str,
     /// Kernel size per spatial axis.
-    pub kernel: Vec<i64>,
+    pub kernel: Vec<Dim>,
     /// Stride per spatial axis.
-    pub stride: Vec<i64>,
+    pub stride: Vec<Dim>,
     /// Padding per spatial axis.
-    pub padding: Vec<i64>,
+    pub padding: Vec<Dim>,
+    /// Whether the padding is `"same"`: with stride 1, the output keeps the
+    /// input's size even when the kernel (so the padding) is not known yet.
+    pub same: bool,
     /// `"floor"`, `"ceil"` or `"exact"`.
     pub round: &'a str,
     /// Whether `round` was written (an implicit floor warns when inexact).
@@ -69,10 +76,17 @@ pub fn apply(
     for (axis, axis_name) in axis_names(rank).iter().enumerate() {
         let size = &input.dims[1 + axis];
         let (kernel, stride, padding) = (
-            request.kernel[axis],
-            request.stride[axis],
-            request.padding[axis],
+            &request.kernel[axis],
+            &request.stride[axis],
+            &request.padding[axis],
         );
+        let (Some(kernel), Some(stride), Some(padding)) =
+            (kernel.as_known(), stride.as_known(), padding.as_known())
+        else {
+            // Sizes given at each use of the model: checked there.
+            output.push(deferred_size(size, kernel, stride, padding, request));
+            continue;
+        };
         let geometry = WindowGeometry {
             layer: request.layer,
             axis: axis_name,
@@ -139,6 +153,26 @@ pub fn apply(
         output,
     };
     Ok((window, warnings))
+}
+
+/// The output size along an axis whose kernel, stride or padding is not
+/// known (an option without a default, or poisoned): symbolic in them when
+/// the stride is known, the input size under `"same"` padding with stride 1,
+/// else unknown.
+fn deferred_size(size: &Dim, kernel: &Dim, stride: &Dim, padding: &Dim, request: &Request) -> Dim {
+    match stride.as_known() {
+        Some(1) if request.same => size.clone(),
+        Some(s) if s >= 1 => {
+            let numerator = size.add(&padding.mul(&Dim::known(2))).sub(kernel);
+            let steps = if request.round == "ceil" {
+                numerator.ceil_div(s)
+            } else {
+                numerator.floor_div(s)
+            };
+            steps.add(&Dim::known(1))
+        }
+        _ => Dim::error(),
+    }
 }
 
 #[cfg(test)]
