@@ -333,19 +333,6 @@ fn count_json(count: &Dim) -> Value {
     }
 }
 
-/// Line and column (both from 1) of a byte offset.
-pub fn line_column(source: &str, offset: usize) -> (usize, usize) {
-    let before = &source[..offset.min(source.len())];
-    let line = before.matches('\n').count() + 1;
-    let column = before
-        .rsplit('\n')
-        .next()
-        .map(|l| l.chars().count())
-        .unwrap_or(0)
-        + 1;
-    (line, column)
-}
-
 /// The JSON form of `dl check`'s output, diagnostics included.
 pub fn render_json(
     program: Option<&Program>,
@@ -356,7 +343,7 @@ pub fn render_json(
     let diagnostics: Vec<Value> = diagnostics
         .iter()
         .map(|d| {
-            let (line, column) = line_column(source, d.span().start as usize);
+            let (line, column) = crate::span::line_column(source, d.span().start as usize);
             json!({
                 "severity": d.severity,
                 "code": d.code,
@@ -364,7 +351,7 @@ pub fn render_json(
                 "line": line,
                 "column": column,
                 "labels": d.labels.iter().map(|l| {
-                    let (line, column) = line_column(source, l.span.start as usize);
+                    let (line, column) = crate::span::line_column(source, l.span.start as usize);
                     json!({"line": line, "column": column, "start": l.span.start, "end": l.span.end, "message": l.message, "primary": l.primary})
                 }).collect::<Vec<_>>(),
                 "notes": d.notes,

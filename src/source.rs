@@ -115,7 +115,7 @@ mod tests {
             "p.dl is not valid UTF-8: byte 0xE9 at offset 25 (line 2)"
         );
         assert_eq!(&text[d.span().range()], "\u{FFFD}");
-        assert_eq!(crate::report::line_column(&text, 25), (2, 8));
+        assert_eq!(crate::span::line_column(&text, 25), (2, 8));
         // The offset counts the byte-order mark; the span does not.
         let (text, d) = not_utf8(b"\xEF\xBB\xBF# \x80\n");
         assert_eq!(

@@ -46,3 +46,16 @@ impl std::fmt::Debug for Span {
         write!(f, "{}..{}", self.start, self.end)
     }
 }
+
+/// Line and column (both from 1) of a byte offset.
+pub fn line_column(source: &str, offset: usize) -> (usize, usize) {
+    let before = &source[..offset.min(source.len())];
+    let line = before.matches('\n').count() + 1;
+    let column = before
+        .rsplit('\n')
+        .next()
+        .map(|l| l.chars().count())
+        .unwrap_or(0)
+        + 1;
+    (line, column)
+}

@@ -648,7 +648,7 @@ fn output_help(graph: &crate::ir::Graph, rank: usize, wanted: usize, source: &st
     } else if rank > wanted {
         match first_dense_on_many_axes(graph, wanted) {
             Some(dense) => {
-                let (line, _) = crate::report::line_column(source, dense.span.start as usize);
+                let (line, _) = crate::span::line_column(source, dense.span.start as usize);
                 format!(
                     "add `flatten` before `{}` on line {line}, so that it sees one vector per sample",
                     dense.label
