@@ -5,7 +5,7 @@
 
 use crate::check::{Checked, LoadedShape};
 use crate::data::{DataError, Loaded};
-use crate::diagnostic::Diagnostic;
+use crate::diagnostic::{Code, Diagnostic};
 use crate::interp::ParamStore;
 use crate::ir::{DataSet, Dim, Graph, Program, Shape, Task, TrainRun};
 use std::path::Path;
@@ -37,7 +37,7 @@ pub fn load_data(program: &Program, name: &str, base_dir: &Path) -> Result<Loade
 /// The diagnostic for a data set that could not be read.
 pub fn data_error(set: &DataSet, e: &DataError) -> Diagnostic {
     let d = Diagnostic::error(
-        "E0701",
+        Code::E0701,
         format!("cannot load data set `{}`", set.name),
         set.span,
         "while reading this data",
@@ -76,7 +76,7 @@ pub fn bind(
         Some(run) if errors.is_empty() => match run.graph.clone() {
             Some(graph) => Ok((run, graph)),
             None => Err(vec![Diagnostic::error(
-                "E0309",
+                Code::E0309,
                 format!(
                     "the model `{}` could not be instantiated for the data",
                     run.model

@@ -7,7 +7,7 @@
 //! line and column of every diagnostic what an editor shows. Bytes that are
 //! not UTF-8 are a diagnostic (E0003), not an I/O error.
 
-use crate::diagnostic::Diagnostic;
+use crate::diagnostic::{Code, Diagnostic};
 use crate::span::Span;
 use std::path::Path;
 
@@ -70,7 +70,7 @@ fn not_utf8(name: &str, bytes: &[u8], at: usize, bom: usize) -> Diagnostic {
             .to_string()
     };
     Diagnostic::error(
-        "E0003",
+        Code::E0003,
         format!(
             "{name} is not valid UTF-8: byte 0x{:02X} at offset {offset} (line {line})",
             bytes[at]
@@ -109,7 +109,7 @@ mod tests {
     #[test]
     fn the_first_byte_that_is_not_utf8_is_named() {
         let (text, d) = not_utf8(b"model M(x: [2]) {\n  # caf\xE9\n  dense(1) # \xFF\n}\n");
-        assert_eq!(d.code, "E0003");
+        assert_eq!(d.code, Code::E0003);
         assert_eq!(
             d.message,
             "p.dl is not valid UTF-8: byte 0xE9 at offset 25 (line 2)"

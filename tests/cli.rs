@@ -205,3 +205,32 @@ fn an_empty_program_is_e0004() {
         assert_eq!(value["diagnostics"][0]["code"], "E0004");
     }
 }
+
+#[test]
+fn data_that_cannot_be_read_is_e0701_at_its_declaration() {
+    let dir = temp_dir("cli-missing-data");
+    let file = dir.join("missing.dl");
+    std::fs::write(
+        &file,
+        "data d = csv(\"nowhere.csv\", label = \"label\")\n\
+         model M(x: [4]) { dense(3) softmax }\n\
+         train M on d { loss = cross_entropy  optimizer = sgd(lr = 0.1) }\n",
+    )
+    .expect("write");
+    let no_weights: &[&str] = &["--weights", "none.safetensors"];
+    for (command, more) in [("train", &[][..]), ("eval", no_weights)] {
+        let out = dl_on(command, &file, more);
+        assert_eq!(out.status.code(), Some(1), "{command}");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            stderr.contains("error[E0701]: cannot load data set `d`"),
+            "{stderr}"
+        );
+        assert!(
+            stderr.contains(&format!("{}:1:1", file.display())),
+            "{stderr}"
+        );
+        assert!(stderr.contains("nowhere.csv: file not found"), "{stderr}");
+    }
+    std::fs::remove_dir_all(dir).expect("clean up");
+}

@@ -155,7 +155,7 @@ fn check_expectations(case: &Case, diagnostics: &[Diagnostic]) {
     let listing = listing.join("\n");
     for code in &case.expected {
         assert!(
-            diagnostics.iter().any(|d| d.code == code),
+            diagnostics.iter().any(|d| d.code.as_str() == code),
             "{}: expected {code}, got:\n{listing}",
             case.file_name
         );
@@ -176,7 +176,7 @@ fn check_expectations(case: &Case, diagnostics: &[Diagnostic]) {
         );
     }
     for d in diagnostics {
-        if case.expected.iter().any(|c| c == d.code) {
+        if case.expected.iter().any(|c| c == d.code.as_str()) {
             let span = d.span();
             assert!(
                 span.start <= span.end && (span.end as usize) <= case.source.len(),
@@ -188,14 +188,14 @@ fn check_expectations(case: &Case, diagnostics: &[Diagnostic]) {
         }
         if d.severity == Severity::Error {
             assert!(
-                d.code.starts_with('E'),
+                d.code.as_str().starts_with('E'),
                 "{}: the error {} has a warning code",
                 case.file_name,
                 d.code
             );
         } else {
             assert!(
-                d.code.starts_with('W'),
+                d.code.as_str().starts_with('W'),
                 "{}: the warning {} has an error code",
                 case.file_name,
                 d.code
@@ -203,7 +203,7 @@ fn check_expectations(case: &Case, diagnostics: &[Diagnostic]) {
         }
     }
     if !case.known_issue {
-        let mut found: Vec<&str> = diagnostics.iter().map(|d| d.code).collect();
+        let mut found: Vec<&str> = diagnostics.iter().map(|d| d.code.as_str()).collect();
         let mut wanted: Vec<&str> = case.expected.iter().map(String::as_str).collect();
         found.sort_unstable();
         wanted.sort_unstable();
@@ -279,7 +279,7 @@ fn dl_check_exit_codes_and_locations() {
         let diagnostics = check(case);
         let diagnostic = diagnostics
             .iter()
-            .find(|d| d.code == first)
+            .find(|d| d.code.as_str() == first)
             .unwrap_or_else(|| panic!("{}: {first} is not reported", case.file_name));
         let line = line_of(&case.source, diagnostic.span().start as usize);
         let location = format!("{}:{line}:", case.file_name);

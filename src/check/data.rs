@@ -8,7 +8,7 @@ use crate::ir::shape::Shape;
 use crate::nn::signature::{ArgKind, Default, Param as ParamDef, opt, req};
 use crate::nn::{Args as Bound, Value};
 
-use crate::diagnostic::Diagnostic;
+use crate::diagnostic::{Code, Diagnostic};
 use crate::ir::{DataSet, Source, Task, Transform};
 use crate::syntax::ast::{Call, DataDef};
 use std::collections::HashMap;
@@ -160,7 +160,7 @@ pub fn check_data(checker: &mut BodyChecker, def: &DataDef) -> Option<DataSet> {
             };
             if !label && bound.has("classes") {
                 checker.diagnostics.push(Diagnostic::error(
-                    "E0504",
+                    Code::E0504,
                     "`classes` only applies to `label` columns",
                     bound.span("classes", source_call.span),
                     "regression targets have no classes",
@@ -329,7 +329,7 @@ pub fn check_data(checker: &mut BodyChecker, def: &DataDef) -> Option<DataSet> {
                 let total = train.unwrap_or(0.0) + val + test;
                 if total > 1.0 + 1e-9 {
                     checker.diagnostics.push(
-                        Diagnostic::error("E0503", "split fractions add up to more than 1", call.span, format!("train + val + test = {}", (total * 1e6).round() / 1e6))
+                        Diagnostic::error(Code::E0503, "split fractions add up to more than 1", call.span, format!("train + val + test = {}", (total * 1e6).round() / 1e6))
                             .with_help("the fractions are parts of the whole data set; leave `train` out to give it the rest"),
                     );
                 }
@@ -337,7 +337,7 @@ pub fn check_data(checker: &mut BodyChecker, def: &DataDef) -> Option<DataSet> {
                     && (bound.has("test") || bound.has("train"))
                 {
                     checker.diagnostics.push(
-                        Diagnostic::error("E0503", "`mnist` already has its test part", call.span, "only `val` can be split off here")
+                        Diagnostic::error(Code::E0503, "`mnist` already has its test part", call.span, "only `val` can be split off here")
                             .with_help("write `split(val = 0.1)` to carve a validation part out of the 60,000 training images"),
                     );
                 }
@@ -367,12 +367,12 @@ fn data_error_unknown(call: &Call, expect_source: bool) -> Diagnostic {
     let is_source = SOURCES.iter().any(|(n, _)| n == name);
     let is_transform = TRANSFORMS.iter().any(|(n, _)| n == name);
     if expect_source && is_transform {
-        return Diagnostic::error("E0502", format!("data must start with a source, not the transform `{name}`"), call.span, "a transform")
+        return Diagnostic::error(Code::E0502, format!("data must start with a source, not the transform `{name}`"), call.span, "a transform")
             .with_help("start with a source: csv(..), mnist(..), series(..), text(..), synthetic.linear(..) or synthetic.blobs(..)");
     }
     if !expect_source && is_source {
         return Diagnostic::error(
-            "E0502",
+            Code::E0502,
             format!("`{name}` is a source; only transforms can follow `|`"),
             call.span,
             "a second source",
@@ -385,7 +385,7 @@ fn data_error_unknown(call: &Call, expect_source: bool) -> Diagnostic {
         ("transform", TRANSFORMS.iter().map(|(n, _)| *n).collect())
     };
     let d = Diagnostic::error(
-        "E0501",
+        Code::E0501,
         format!("unknown {kind} `{name}`"),
         call.callee.span,
         format!("not a {kind}"),
@@ -397,6 +397,6 @@ fn data_error_unknown(call: &Call, expect_source: bool) -> Diagnostic {
 }
 
 fn csv_column_error(call: &Call) -> Diagnostic {
-    Diagnostic::error("E0504", "`csv` needs exactly one of `label` or `target`", call.span, "which column is predicted?")
+    Diagnostic::error(Code::E0504, "`csv` needs exactly one of `label` or `target`", call.span, "which column is predicted?")
         .with_help("write `label = \"col\"` for class ids (classification) or `target = \"col\"` for real values (regression)")
 }

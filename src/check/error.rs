@@ -6,7 +6,7 @@ use crate::nn::{ArgKind, Value};
 use crate::ir::dim::Dim;
 use crate::ir::shape::Shape;
 
-use crate::diagnostic::Diagnostic;
+use crate::diagnostic::{Code, Diagnostic};
 use crate::span::Span;
 
 pub use crate::nn::error::{invalid_value, reshape_count};
@@ -36,7 +36,7 @@ fn with_suggestion(diagnostic: Diagnostic, name: &str, candidates: &[String]) ->
 /// Two items with one name.
 pub fn duplicate_item(name: &Ident, first: Span) -> Diagnostic {
     Diagnostic::error(
-        "E0103",
+        Code::E0103,
         format!("`{}` is defined twice", name.name),
         name.span,
         "defined again here",
@@ -48,7 +48,7 @@ pub fn duplicate_item(name: &Ident, first: Span) -> Diagnostic {
 /// A model using itself.
 pub fn recursive_model(callee: &Ident, chain: &[String], definition: Span) -> Diagnostic {
     Diagnostic::error(
-        "E0104",
+        Code::E0104,
         format!("model `{}` uses itself", callee.name),
         callee.span,
         "recursive use",
@@ -63,7 +63,7 @@ pub fn recursive_model(callee: &Ident, chain: &[String], definition: Span) -> Di
 /// A name that is bound nowhere.
 pub fn unknown_name(name: &str, span: Span, candidates: &[String]) -> Diagnostic {
     let d = Diagnostic::error(
-        "E0101",
+        Code::E0101,
         format!("unknown name `{name}`"),
         span,
         "not defined",
@@ -74,7 +74,7 @@ pub fn unknown_name(name: &str, span: Span, candidates: &[String]) -> Diagnostic
 /// A layer or function name that does not exist.
 pub fn unknown_layer(callee: &Ident, candidates: &[String]) -> Diagnostic {
     let d = Diagnostic::error(
-        "E0102",
+        Code::E0102,
         format!("unknown layer or function `{}`", callee.name),
         callee.span,
         "not a built-in, model or cell",
@@ -88,7 +88,7 @@ pub fn unknown_layer(callee: &Ident, candidates: &[String]) -> Diagnostic {
 /// A capitalised name in a shape that nothing binds.
 pub fn unbound_dimension(name: &str, span: Span) -> Diagnostic {
     Diagnostic::error(
-        "E0308",
+        Code::E0308,
         format!("unbound dimension variable `{name}`"),
         span,
         "not bound by the input shape",
@@ -103,7 +103,7 @@ pub fn unbound_dimension(name: &str, span: Span) -> Diagnostic {
 /// A layer used where a value is expected.
 pub fn layer_as_value(name: &str, span: Span) -> Diagnostic {
     Diagnostic::error(
-        "E0107",
+        Code::E0107,
         format!("`{name}` is a layer, not a value"),
         span,
         "used as a value here",
@@ -114,7 +114,7 @@ pub fn layer_as_value(name: &str, span: Span) -> Diagnostic {
 /// A layer called with an explicit input in an expression.
 pub fn layer_needs_pipe(name: &str, span: Span) -> Diagnostic {
     Diagnostic::error(
-        "E0108",
+        Code::E0108,
         format!("`{name}` takes its input from a pipeline"),
         span,
         "cannot be called inside an expression",
@@ -124,7 +124,7 @@ pub fn layer_needs_pipe(name: &str, span: Span) -> Diagnostic {
 
 /// `layer(args)(x)`: the result of a call called again.
 pub fn called_result(call: Span, args: Span) -> Diagnostic {
-    Diagnostic::error("E0110", "a layer's result cannot be called", args, "these arguments apply to the result of the call before")
+    Diagnostic::error(Code::E0110, "a layer's result cannot be called", args, "these arguments apply to the result of the call before")
         .with_label(call, "this is a layer applied to the current value")
         .with_help("layers take their input from a pipeline: write `let h = x -> dense(16)` instead of `dense(16)(x)`")
 }
@@ -136,7 +136,7 @@ pub fn not_a_layer(span: Span, name: Option<&str>) -> Diagnostic {
         None => "only a layer can follow `->`".to_string(),
     };
     Diagnostic::error(
-        "E0109",
+        Code::E0109,
         message,
         span,
         "expected a layer, function, model or cell here",
@@ -149,7 +149,7 @@ pub fn not_a_layer(span: Span, name: Option<&str>) -> Diagnostic {
 /// Too many positional arguments.
 pub fn too_many_arguments(callee: &Ident, max: usize, span: Span, signature: &str) -> Diagnostic {
     Diagnostic::error(
-        "E0203",
+        Code::E0203,
         format!("too many arguments for `{}`", callee.name),
         span,
         match max {
@@ -169,7 +169,7 @@ pub fn unknown_keyword(
     signature: &str,
 ) -> Diagnostic {
     let d = Diagnostic::error(
-        "E0201",
+        Code::E0201,
         format!("`{}` has no argument `{}`", callee.name, keyword.name),
         keyword.span,
         "unknown keyword",
@@ -189,7 +189,7 @@ pub fn unknown_keyword(
 /// The same argument given twice.
 pub fn duplicate_argument(callee: &Ident, keyword: &Ident, first: Span) -> Diagnostic {
     Diagnostic::error(
-        "E0205",
+        Code::E0205,
         format!(
             "argument `{}` of `{}` is given twice",
             keyword.name, callee.name
@@ -203,7 +203,7 @@ pub fn duplicate_argument(callee: &Ident, keyword: &Ident, first: Span) -> Diagn
 /// A required argument left out.
 pub fn missing_argument(callee: &Ident, param: &str, signature: &str) -> Diagnostic {
     Diagnostic::error(
-        "E0202",
+        Code::E0202,
         format!("`{}` needs the argument `{param}`", callee.name),
         callee.span,
         format!("`{param}` missing"),
@@ -222,7 +222,7 @@ pub fn wrong_argument_type(
     signature: &str,
 ) -> Diagnostic {
     Diagnostic::error(
-        "E0204",
+        Code::E0204,
         format!(
             "argument `{param}` of `{}` must be {}",
             callee.name,
@@ -238,7 +238,7 @@ pub fn wrong_argument_type(
 /// An option default or value of the wrong type.
 pub fn option_type(name: &Ident, kind: ArgKind, value: &Value, span: Span) -> Diagnostic {
     Diagnostic::error(
-        "E0204",
+        Code::E0204,
         format!("option `{}` must be {}", name.name, kind.describe()),
         span,
         format!("found {}", value.describe()),
@@ -248,7 +248,7 @@ pub fn option_type(name: &Ident, kind: ArgKind, value: &Value, span: Span) -> Di
 /// A model trained directly whose option has no default.
 pub fn train_needs_option(model: &Ident, option: &Ident, site: Span) -> Diagnostic {
     Diagnostic::error(
-        "E0408",
+        Code::E0408,
         format!(
             "`{}` cannot be trained directly: option `{}` has no default",
             model.name, option.name
@@ -268,7 +268,7 @@ pub fn train_needs_option(model: &Ident, option: &Ident, site: Span) -> Diagnost
 /// A model that unrolls to too many operations.
 pub fn model_too_large(max: usize, span: Span) -> Diagnostic {
     Diagnostic::error(
-        "E0610",
+        Code::E0610,
         format!("the model unrolls to more than {max} operations"),
         span,
         "unrolled here",
@@ -278,15 +278,20 @@ pub fn model_too_large(max: usize, span: Span) -> Diagnostic {
 
 /// A statement after `return`.
 pub fn after_return(span: Span) -> Diagnostic {
-    Diagnostic::error("E0601", "statement after `return`", span, "never reached")
-        .with_help("`return` must be the last statement of a body")
+    Diagnostic::error(
+        Code::E0601,
+        "statement after `return`",
+        span,
+        "never reached",
+    )
+    .with_help("`return` must be the last statement of a body")
 }
 
 /// `next` of a name that is not a state.
 pub fn next_not_state(name: &Ident, states: &[String], in_cell: bool) -> Diagnostic {
     if !in_cell {
         return Diagnostic::error(
-            "E0602",
+            Code::E0602,
             "`next` outside a cell",
             name.span,
             "only a cell has state",
@@ -294,7 +299,7 @@ pub fn next_not_state(name: &Ident, states: &[String], in_cell: bool) -> Diagnos
         .with_help("declare a `cell` with `state (...)` to write recurrent updates");
     }
     let d = Diagnostic::error(
-        "E0602",
+        Code::E0602,
         format!("`{}` is not a state of this cell", name.name),
         name.span,
         "not declared in `state (...)`",
@@ -312,7 +317,7 @@ pub fn next_shape(
     declared: Span,
 ) -> Diagnostic {
     Diagnostic::error(
-        "E0310",
+        Code::E0310,
         format!("the next value of `{}` has the wrong shape", name.name),
         value,
         format!("this is {found}"),
@@ -327,7 +332,7 @@ pub fn next_shape(
 /// A state that no `next` updates.
 pub fn state_never_updated(name: &Ident, body: Span) -> Diagnostic {
     Diagnostic::error(
-        "E0311",
+        Code::E0311,
         format!("state `{}` is never updated", name.name),
         name.span,
         "declared here",
@@ -339,7 +344,7 @@ pub fn state_never_updated(name: &Ident, body: Span) -> Diagnostic {
 /// A non-tensor where a tensor is needed.
 pub fn expected_tensor(value: &Value, span: Span) -> Diagnostic {
     Diagnostic::error(
-        "E0603",
+        Code::E0603,
         "expected a tensor",
         span,
         format!("this is {}", value.describe()),
@@ -349,7 +354,7 @@ pub fn expected_tensor(value: &Value, span: Span) -> Diagnostic {
 /// `repeat` with a count that is not an integer.
 pub fn repeat_count(value: &Value, span: Span) -> Diagnostic {
     Diagnostic::error(
-        "E0604",
+        Code::E0604,
         "`repeat` needs an integer count",
         span,
         format!("this is {}", value.describe()),
@@ -359,7 +364,7 @@ pub fn repeat_count(value: &Value, span: Span) -> Diagnostic {
 /// An operand of the wrong kind.
 pub fn bad_operand(op: &str, value: &Value, span: Span) -> Diagnostic {
     Diagnostic::error(
-        "E0605",
+        Code::E0605,
         format!("`{op}` cannot be applied to this operand"),
         span,
         format!("this is {}", value.describe()),
@@ -368,13 +373,13 @@ pub fn bad_operand(op: &str, value: &Value, span: Span) -> Diagnostic {
 
 /// Division by zero in a constant expression.
 pub fn division_by_zero(span: Span) -> Diagnostic {
-    Diagnostic::error("E0606", "division by zero", span, "this is 0")
+    Diagnostic::error(Code::E0606, "division by zero", span, "this is 0")
 }
 
 /// Division of a symbolic integer.
 pub fn symbolic_division(span: Span) -> Diagnostic {
     Diagnostic::error(
-        "E0607",
+        Code::E0607,
         "cannot divide a dimension variable",
         span,
         "the result might not be an integer",
@@ -385,7 +390,7 @@ pub fn symbolic_division(span: Span) -> Diagnostic {
 /// A shape entry that is not an integer expression.
 pub fn dimension_syntax(span: Span) -> Diagnostic {
     Diagnostic::error(
-        "E0608",
+        Code::E0608,
         "a dimension must be an integer expression",
         span,
         "not an integer",
@@ -396,7 +401,7 @@ pub fn dimension_syntax(span: Span) -> Diagnostic {
 /// A shape entry that evaluates to zero or less.
 pub fn dimension_below_one(text: &str, value: i64, span: Span) -> Diagnostic {
     Diagnostic::error(
-        "E0611",
+        Code::E0611,
         if text.parse::<i64>().is_ok() {
             format!("a dimension must be at least 1, not {value}")
         } else {
@@ -414,7 +419,7 @@ pub fn dimension_below_one(text: &str, value: i64, span: Span) -> Diagnostic {
 /// A shape entry naming a non-integer.
 pub fn dimension_not_int(value: &Value, span: Span) -> Diagnostic {
     Diagnostic::error(
-        "E0608",
+        Code::E0608,
         "a dimension must be an integer",
         span,
         format!("this is {}", value.describe()),
@@ -429,7 +434,7 @@ pub fn init_needs_args(name: &str, span: Span) -> Diagnostic {
         "uniform(-0.1, 0.1)"
     };
     Diagnostic::error(
-        "E0609",
+        Code::E0609,
         format!("`{name}` needs two numbers"),
         span,
         "incomplete initialiser",
@@ -439,8 +444,13 @@ pub fn init_needs_args(name: &str, span: Span) -> Diagnostic {
 
 /// An unknown initialiser.
 pub fn unknown_init(name: &str, span: Span, names: &[&str]) -> Diagnostic {
-    let d = Diagnostic::error("E0609", "unknown initialiser", span, "not an initialiser")
-        .with_note(format!("initialisers: {}", names.join(", ")));
+    let d = Diagnostic::error(
+        Code::E0609,
+        "unknown initialiser",
+        span,
+        "not an initialiser",
+    )
+    .with_note(format!("initialisers: {}", names.join(", ")));
     match suggest(name, names.iter().copied()) {
         Some(best) => d.with_help(format!("did you mean `{best}`?")),
         None => d,
@@ -462,7 +472,7 @@ pub fn broadcast_mismatch(
     residual: Option<&Residual>,
 ) -> Diagnostic {
     let d = Diagnostic::error(
-        "E0301",
+        Code::E0301,
         format!("shapes {a} and {b} do not broadcast for `{op}`"),
         span,
         "incompatible operands",
@@ -603,7 +613,7 @@ pub fn matmul_mismatch(a: &Shape, a_span: Span, b: &Shape, b_span: Span, span: S
         1 => b.dims[0].to_string(),
         r => b.dims[r - 2].to_string(),
     };
-    Diagnostic::error("E0302", format!("cannot multiply {a} by {b}"), span, "matrix product of mismatched shapes")
+    Diagnostic::error(Code::E0302, format!("cannot multiply {a} by {b}"), span, "matrix product of mismatched shapes")
         .with_label(a_span, format!("this is {a}"))
         .with_label(b_span, format!("this is {b}"))
         .with_note(format!("the last axis of the left operand ({inner_a}) must equal the first axis of a matrix on the right ({inner_b})"))
@@ -627,7 +637,7 @@ pub fn input_mismatch(
         None => expected.to_string(),
     };
     let d = Diagnostic::error(
-        "E0309",
+        Code::E0309,
         format!("{kind} `{}` does not accept this input", model.name),
         use_span,
         format!(
@@ -660,7 +670,7 @@ pub fn input_mismatch(
 /// A cell applied to something that is not a sequence.
 pub fn cell_needs_sequence(shape: &Shape, span: Span) -> Diagnostic {
     Diagnostic::error(
-        "E0309",
+        Code::E0309,
         "a cell needs a sequence input [T, ...]",
         span,
         format!("the input is {shape}"),

@@ -13,7 +13,7 @@ pub use error::suggest;
 pub use linear::{NotLinear, check_affine};
 pub use train::{MAX_LEAST_SQUARES_PARAMS, grid_points, grid_values, loss_name, metric_label};
 
-use crate::diagnostic::Diagnostic;
+use crate::diagnostic::{Code, Diagnostic};
 use crate::ir::{self, ModelSummary};
 use crate::syntax::ast::{Item, Program};
 use model::{BodyChecker, Definition};
@@ -105,7 +105,7 @@ fn check_with_data(
         {
             diagnostics.push(
                 Diagnostic::error(
-                    "E0103",
+                    Code::E0103,
                     format!("`{}` is the name of a built-in", builtin.name()),
                     name.span,
                     "shadows a built-in",
@@ -174,7 +174,7 @@ fn check_with_data(
     let mut unique: Vec<Diagnostic> = Vec::new();
     for d in diagnostics {
         // One report per unbound dimension variable name, however often it is used.
-        let repeated_unbound = d.code == "E0308"
+        let repeated_unbound = d.code == Code::E0308
             && unique
                 .iter()
                 .any(|u| u.code == d.code && u.message == d.message);

@@ -3,7 +3,7 @@
 use super::args::{self, EvalArg, Param};
 use super::error;
 use super::model::{BodyChecker, Definition};
-use crate::diagnostic::Diagnostic;
+use crate::diagnostic::{Code, Diagnostic};
 use crate::ir::dim::Dim;
 use crate::ir::{Activation, Batch, DataSet, Layer, Loss, Metric, Op, Optimizer, Task, TrainRun};
 use crate::nn::signature::{ArgKind, Default, Param as ParamDef, opt, req};
@@ -84,7 +84,7 @@ pub fn check_train(
         Some(Definition::Cell(_)) => {
             checker.diagnostics.push(
                 Diagnostic::error(
-                    "E0106",
+                    Code::E0106,
                     format!(
                         "`{}` is a cell; only a model can be trained",
                         def.model.name
@@ -107,7 +107,7 @@ pub fn check_train(
                 .map(|(n, _)| n.clone())
                 .collect();
             let d = Diagnostic::error(
-                "E0106",
+                Code::E0106,
                 format!("unknown model `{}`", def.model.name),
                 def.model.span,
                 "no model of this name",
@@ -125,7 +125,7 @@ pub fn check_train(
         Some(d) => d.clone(),
         None => {
             let d = Diagnostic::error(
-                "E0105",
+                Code::E0105,
                 format!("unknown data set `{}`", def.data.name),
                 def.data.span,
                 "no data of this name",
@@ -169,7 +169,7 @@ pub fn check_train(
         let name = setting.name.name.as_str();
         if !SETTINGS.contains(&name) || name == "l2" {
             let d = Diagnostic::error(
-                "E0401",
+                Code::E0401,
                 format!("unknown setting `{name}`"),
                 setting.name.span,
                 "not a train setting",
@@ -187,7 +187,7 @@ pub fn check_train(
         if let Some(first) = seen.insert(name, setting) {
             checker.diagnostics.push(
                 Diagnostic::error(
-                    "E0402",
+                    Code::E0402,
                     format!("setting `{name}` is given twice"),
                     setting.span,
                     "given again here",
@@ -312,7 +312,7 @@ pub fn check_train(
             };
             checker.diagnostics.push(
                 Diagnostic::error(
-                    "E0402",
+                    Code::E0402,
                     format!("`train` needs a `{required}`"),
                     header,
                     format!("no `{required}` setting"),
@@ -346,7 +346,7 @@ pub fn check_train(
                 let setting = seen.get("loss").map(|s| s.value.span).unwrap_or(header);
                 checker.diagnostics.push(
                     Diagnostic::error(
-                        "E0405",
+                        Code::E0405,
                         format!("loss `{}` does not fit the data", loss_name(loss)),
                         setting,
                         "this loss",
@@ -376,7 +376,7 @@ pub fn check_train(
                 };
                 checker.diagnostics.push(
                     Diagnostic::error(
-                        "E0405",
+                        Code::E0405,
                         format!(
                             "metric `{}` does not fit {kind} data",
                             metric_label(*metric)
@@ -458,7 +458,7 @@ fn check_fit_method(
             {
                 out.push(
                     Diagnostic::error(
-                        "E0407",
+                        Code::E0407,
                         format!(
                             "`least_squares` minimises squared error, not `{}`",
                             loss_name(run.loss)
@@ -478,7 +478,7 @@ fn check_fit_method(
             {
                 out.push(
                     Diagnostic::error(
-                        "E0407",
+                        Code::E0407,
                         format!(
                             "`least_squares` fits at most {MAX_LEAST_SQUARES_PARAMS} parameters; `{}` has {params}",
                             run.model
@@ -503,7 +503,7 @@ fn check_fit_method(
                     )
                 };
                 out.push(
-                    Diagnostic::error("E0407", headline, node.span, why.reason)
+                    Diagnostic::error(Code::E0407, headline, node.span, why.reason)
                         .with_label(optimizer_span, "fitted by least squares here")
                         .with_note(
                             "least squares solves for θ in X θ ≈ y, so the output must be X θ \
@@ -523,7 +523,7 @@ fn check_fit_method(
                 if grid_points(values, params as usize).is_none() {
                     out.push(
                         Diagnostic::error(
-                            "E0407",
+                            Code::E0407,
                             "the grid of `exhaustive` is too large",
                             optimizer_span,
                             format!(
@@ -604,7 +604,7 @@ fn check_output(
     if let Some(expected) = expected {
         checker.diagnostics.push(
             Diagnostic::error(
-                "E0406",
+                Code::E0406,
                 format!(
                     "the output of `{}` does not fit loss `{}`",
                     model.name,
@@ -629,7 +629,7 @@ fn check_output(
         )
     {
         checker.diagnostics.push(
-            Diagnostic::warning("W0401", format!("`bce` expects probabilities, but `{}` does not end in `sigmoid`", model.name), span, "the model's last operation")
+            Diagnostic::warning(Code::W0401, format!("`bce` expects probabilities, but `{}` does not end in `sigmoid`", model.name), span, "the model's last operation")
                 .with_label(header, "trained with `bce` here")
                 .with_note("binary cross-entropy is -[y log p + (1 - y) log(1 - p)] for a probability p in (0, 1)")
                 .with_help("end the model with `sigmoid`"),
@@ -913,7 +913,7 @@ fn unknown_choice(kind: &str, value: &Expr, names: &[&str]) -> Diagnostic {
         format!("{kind}s")
     };
     let d = Diagnostic::error(
-        "E0403",
+        Code::E0403,
         message,
         value.span,
         format!("not {article} {kind}"),

@@ -2,7 +2,7 @@
 
 use super::{Exit, Session};
 use dl::check::metric_label;
-use dl::diagnostic::Diagnostic;
+use dl::diagnostic::{Code, Diagnostic};
 use dl::interp::ParamStore;
 use dl::ir;
 use dl::report::format_count;
@@ -372,7 +372,7 @@ fn shortest(value: f32) -> Value {
 fn report_train_error(session: &Session, error: &TrainError, run_optimizer_span: dl::span::Span) {
     match error {
         TrainError::NonFinite { path, span, what, epoch, step } => session.report(&[Diagnostic::error(
-            "E0801",
+            Code::E0801,
             format!("training diverged: the {what} of `{path}` is NaN or infinite"),
             *span,
             format!("first non-finite {what} here, at epoch {epoch}, step {step}"),
@@ -381,7 +381,7 @@ fn report_train_error(session: &Session, error: &TrainError, run_optimizer_span:
         .with_help("lower the learning rate, add `clip = 1.0` to the train block, or check the data for extreme values")]),
         TrainError::RankDeficient(deficient) => {
             let mut d = Diagnostic::error(
-                "E0803",
+                Code::E0803,
                 format!("least squares has no unique solution: {deficient}"),
                 run_optimizer_span,
                 "fitted by least squares here",

@@ -2,7 +2,7 @@
 //! prose: a shape rule decides *what* is wrong, this file how to say it.
 
 use super::site::Site;
-use crate::diagnostic::Diagnostic;
+use crate::diagnostic::{Code, Diagnostic};
 use crate::ir::{Dim, Shape};
 use crate::span::Span;
 
@@ -24,7 +24,7 @@ pub fn invalid_value(
     span: Span,
 ) -> Diagnostic {
     Diagnostic::error(
-        "E0206",
+        Code::E0206,
         format!("`{param}` of `{callee}` must be {expected}"),
         span,
         format!("this is {value}"),
@@ -34,7 +34,7 @@ pub fn invalid_value(
 /// An argument that must be a known number but depends on a variable.
 pub fn not_known(callee: &str, param: &str, span: Span) -> Diagnostic {
     Diagnostic::error(
-        "E0207",
+        Code::E0207,
         format!("`{param}` of `{callee}` must be a known integer"),
         span,
         "depends on a dimension variable or option without a value",
@@ -51,7 +51,7 @@ pub fn wrong_rank(
     site: Site,
 ) -> Diagnostic {
     Diagnostic::error(
-        "E0304",
+        Code::E0304,
         format!("`{layer}` expects an input of shape {pattern}"),
         site.span,
         format!("needs {} after the batch", axes(rank)),
@@ -80,7 +80,7 @@ pub fn wrong_rank(
 pub fn axis_out_of_range(layer: &str, axis: i64, input: &Shape, span: Span) -> Diagnostic {
     let rank = input.rank();
     Diagnostic::error(
-        "E0312",
+        Code::E0312,
         format!("axis {axis} is out of range for `{layer}`"),
         span,
         format!("the input {input} has {} after the batch", axes(rank)),
@@ -142,7 +142,7 @@ impl WindowGeometry<'_> {
 
 /// A conv or pool output below 1.
 pub fn window_below_one(g: &WindowGeometry, span: Span, input_span: Span) -> Diagnostic {
-    Diagnostic::error("E0306", format!("`{}` output {} would be below 1", g.layer, g.axis), span, format!("output {} is {}", g.axis, g.formula()))
+    Diagnostic::error(Code::E0306, format!("`{}` output {} would be below 1", g.layer, g.axis), span, format!("output {} is {}", g.axis, g.formula()))
         .with_label(input_span, format!("the input {} is {}", g.axis, g.input))
         .with_note("output size = (input + 2*padding - kernel)/stride + 1")
         .with_help(format!("the input is too small for a kernel of {}: use a smaller kernel, add padding, or remove a pooling layer before this one", g.kernel))
@@ -151,7 +151,7 @@ pub fn window_below_one(g: &WindowGeometry, span: Span, input_span: Span) -> Dia
 /// An inexact conv or pool division with `round = "exact"`.
 pub fn window_inexact(g: &WindowGeometry, span: Span, input_span: Span) -> Diagnostic {
     let d = Diagnostic::error(
-        "E0305",
+        Code::E0305,
         format!("`{}` output {} is not a whole number", g.layer, g.axis),
         span,
         format!("output {} is {}", g.axis, g.formula()),
@@ -192,7 +192,7 @@ pub fn window_rounded(g: &WindowGeometry, out: i64, span: Span) -> Diagnostic {
         format!("the last {dropped} {whats} of the (padded) input are never used")
     };
     let d = Diagnostic::warning(
-        "W0301",
+        Code::W0301,
         format!("`{}` output {} {verb} rounded down", g.layer, g.axis),
         span,
         format!(
@@ -211,7 +211,7 @@ pub fn window_rounded(g: &WindowGeometry, out: i64, span: Span) -> Diagnostic {
 /// Pool padding larger than half the kernel.
 pub fn pool_padding_too_large(layer: &str, padding: i64, kernel: i64, span: Span) -> Diagnostic {
     Diagnostic::error(
-        "E0206",
+        Code::E0206,
         format!("`padding` of `{layer}` must be at most half the kernel"),
         span,
         format!("padding {padding} with kernel {kernel}"),
@@ -222,7 +222,7 @@ pub fn pool_padding_too_large(layer: &str, padding: i64, kernel: i64, span: Span
 /// `padding = "same"` where it is not supported.
 pub fn same_padding_unsupported(kernel: &[i64], stride: &[i64], span: Span) -> Diagnostic {
     Diagnostic::error(
-        "E0206",
+        Code::E0206,
         "`padding = \"same\"` needs stride 1 and an odd kernel",
         span,
         format!("kernel {:?}, stride {:?}", kernel, stride),
@@ -233,7 +233,7 @@ pub fn same_padding_unsupported(kernel: &[i64], stride: &[i64], span: Span) -> D
 /// `reshape` with more than one -1.
 pub fn reshape_two_inferred(span: Span) -> Diagnostic {
     Diagnostic::error(
-        "E0307",
+        Code::E0307,
         "`reshape` can infer only one size",
         span,
         "more than one -1",
@@ -245,7 +245,7 @@ pub fn reshape_count(input: &Shape, target: &[Dim], span: Span, input_span: Span
     let target_text: Vec<String> = target.iter().map(|d| d.to_string()).collect();
     let product: Vec<String> = input.dims.iter().map(|d| d.to_string()).collect();
     Diagnostic::error(
-        "E0307",
+        Code::E0307,
         "`reshape` changes the number of elements",
         span,
         format!(
@@ -276,7 +276,7 @@ pub fn reshape_count(input: &Shape, target: &[Dim], span: Span, input_span: Span
 pub fn dense_on_last_axis(input: &Shape, site: Site) -> Diagnostic {
     let last = &input.dims[input.rank() - 1];
     Diagnostic::warning(
-        "W0302",
+        Code::W0302,
         format!("`dense` acts on the last axis of {input} only"),
         site.span,
         format!("each of the other positions gets its own `{last}`-feature vector multiplied by the same weights"),
@@ -293,7 +293,7 @@ pub fn concat_mismatch(
     other_span: Span,
     axis: usize,
 ) -> Diagnostic {
-    Diagnostic::error("E0303", format!("cannot concatenate {first} and {other} along axis {axis}"), other_span, format!("this is {other}"))
+    Diagnostic::error(Code::E0303, format!("cannot concatenate {first} and {other} along axis {axis}"), other_span, format!("this is {other}"))
         .with_label(first_span, format!("the first input is {first}"))
         .with_note(format!("all inputs must have the same rank and agree on every axis except axis {axis} (axes count from 0 after the batch)"))
 }
@@ -301,7 +301,7 @@ pub fn concat_mismatch(
 /// `concat` with fewer than two inputs.
 pub fn concat_too_few(span: Span) -> Diagnostic {
     Diagnostic::error(
-        "E0303",
+        Code::E0303,
         "`concat` needs at least two tensors",
         span,
         "only one input",

@@ -5,7 +5,7 @@ pub mod ast;
 mod grammar;
 mod lower;
 
-use crate::diagnostic::Diagnostic;
+use crate::diagnostic::{Code, Diagnostic};
 use crate::span::Span;
 use grammar::{DlParser, Rule};
 use pest::Parser;
@@ -85,7 +85,7 @@ fn scan(source: &str) -> Scan {
 fn find_unterminated_string(source: &str) -> Option<Diagnostic> {
     scan(source).unterminated_string.map(|span| {
         Diagnostic::error(
-            "E0002",
+            Code::E0002,
             "unterminated string",
             span,
             "this string is never closed",
@@ -115,7 +115,7 @@ pub fn empty_program(source: &str) -> Option<Diagnostic> {
     };
     Some(
         Diagnostic::error(
-            "E0004",
+            Code::E0004,
             "the program is empty",
             Span::new(0, 0),
             format!("this file holds {what}"),
@@ -167,7 +167,7 @@ fn syntax_error(source: &str, error: &pest::error::Error<Rule>) -> Diagnostic {
             _ => ']',
         };
         return Diagnostic::error(
-            "E0001",
+            Code::E0001,
             "unexpected end of file",
             span,
             format!("expected `{close}`"),
@@ -180,7 +180,7 @@ fn syntax_error(source: &str, error: &pest::error::Error<Rule>) -> Diagnostic {
     }
     if source[position.min(source.len())..].starts_with(';') {
         return Diagnostic::error(
-            "E0001",
+            Code::E0001,
             "unexpected `;`",
             span,
             "statements need no separator",
@@ -188,7 +188,7 @@ fn syntax_error(source: &str, error: &pest::error::Error<Rule>) -> Diagnostic {
         .with_help("remove the `;`: statements are separated by spaces or new lines");
     }
     let message = format!("expected {}, found {found}", join_alternatives(&expected));
-    let mut diagnostic = Diagnostic::error("E0001", "syntax error", span, message);
+    let mut diagnostic = Diagnostic::error(Code::E0001, "syntax error", span, message);
     if let Some(help) = syntax_help(source, position, &expected) {
         diagnostic = diagnostic.with_help(help);
     }
@@ -343,7 +343,7 @@ mod tests {
     fn a_program_of_whitespace_and_comments_is_empty() {
         for source in ["", "\n", " \t\r\n\n", "# a\n", "  # a\r\n\n# b"] {
             let d = empty_program(source).unwrap_or_else(|| panic!("{source:?} is empty"));
-            assert_eq!(d.code, "E0004");
+            assert_eq!(d.code, Code::E0004);
             assert_eq!(d.span(), Span::new(0, 0));
             // The parser agrees: no items.
             let (program, diagnostics) = parse(source);
