@@ -82,7 +82,13 @@ pub fn candidates(names: &Names, line: &str, pos: usize) -> Option<(usize, Vec<S
     };
     let layers = || paths(&names.layers);
     if !first.starts_with(':') {
-        let mut options = names.models.clone();
+        // Source being typed: the built-in layers and functions (from their
+        // specs, as `dl check` and the docs know them), models and data.
+        let mut options: Vec<String> = crate::nn::Builtin::ALL
+            .iter()
+            .map(|b| b.name().to_string())
+            .collect();
+        options.extend(names.models.iter().cloned());
         options.extend(
             names
                 .parts
@@ -157,7 +163,7 @@ impl Completer for DlHelper {
                 words
                     .into_iter()
                     .map(|w| Pair {
-                        display: w.clone(),
+                        display: display(&w),
                         replacement: w,
                     })
                     .collect(),
@@ -165,6 +171,12 @@ impl Completer for DlHelper {
             None => self.files.complete(line, pos, ctx),
         }
     }
+}
+
+/// How a candidate is listed: a built-in with its signature and defaults
+/// (`conv2d(out, kernel, stride = 1, ...)`), anything else as it is.
+fn display(word: &str) -> String {
+    crate::nn::Builtin::from_name(word).map_or_else(|| word.to_string(), |b| b.signature())
 }
 
 impl Hinter for DlHelper {
@@ -241,6 +253,15 @@ mod tests {
         );
         assert_eq!(complete(":load exa"), None);
         assert_eq!(complete("train Li"), Some((6, vec!["Line".into()])));
+        assert_eq!(
+            complete("dense(10) conv"),
+            Some((10, vec!["conv1d".into(), "conv2d".into()]))
+        );
+        assert_eq!(
+            display("maxpool"),
+            "maxpool(kernel, stride = kernel, padding = 0, round = \"floor\")"
+        );
+        assert_eq!(display("LeNet5"), "LeNet5");
         assert_eq!(complete(":use\u{3000}Li"), Some((7, vec!["Line".into()])));
     }
 }
