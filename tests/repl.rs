@@ -530,3 +530,35 @@ fn odd_input_never_panics() {
         }
     }
 }
+
+/// Data that cannot be read is the diagnostic `dl train` gives (E0701 at the
+/// declaration, the reader's words), and the session goes on.
+#[test]
+fn data_that_cannot_be_read_is_reported_as_dl_train_reports_it() {
+    let dir = common::temp_dir("repl-missing-data");
+    let file = dir.join("missing.dl");
+    std::fs::write(
+        &file,
+        "data d = csv(\"nowhere.csv\", label = \"label\")\n\
+         model M(x: [4]) { dense(3) softmax }\n\
+         train M on d { loss = cross_entropy  optimizer = sgd(lr = 0.1) }\n",
+    )
+    .expect("write");
+    let path = file.to_str().expect("utf-8 path");
+    let (out, code) = repl(Some(path), ":input d.train 0\n:models\n");
+    assert_eq!(code, Some(0), "{out}");
+    let trained = common::dl(&["train", path]);
+    let cli = String::from_utf8_lossy(&trained.stderr);
+    assert!(
+        out.contains("error[E0701]: cannot load data set `d`"),
+        "{out}"
+    );
+    let first_line = |s: &str| {
+        s.lines()
+            .find(|l| l.contains("nowhere.csv: "))
+            .map(str::to_string)
+    };
+    assert_eq!(first_line(&out), first_line(&cli), "{out}\n{cli}");
+    assert!(out.contains("M"), "the session goes on: {out}");
+    std::fs::remove_dir_all(dir).expect("clean up");
+}

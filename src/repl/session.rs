@@ -236,6 +236,8 @@ impl Session {
         };
         reply(match text {
             Ok(text) => text,
+            // A rendered diagnostic names its own severity and code.
+            Err(e) if e.starts_with("error[") => e,
             Err(e) => format!("error: {}\n", e.trim_end()),
         })
     }
@@ -601,8 +603,19 @@ impl Session {
                 .and_then(|f| f.parent())
                 .map(Path::to_path_buf)
                 .unwrap_or_default();
-            let loaded = crate::data::load(set, &base)
-                .map_err(|e| format!("cannot load data set `{name}`: {e}"))?;
+            // The same diagnostic, in the same words, as `dl train` gives.
+            let loaded = crate::data::load(set, &base).map_err(|e| {
+                let file = self
+                    .file
+                    .as_ref()
+                    .map_or_else(|| "<program>".to_string(), |f| f.display().to_string());
+                render(
+                    &file,
+                    &self.source,
+                    &[crate::run::data_error(set, &e)],
+                    self.color,
+                )
+            })?;
             self.data.insert(name.to_string(), loaded);
         }
         Ok(&self.data[name])
