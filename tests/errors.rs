@@ -20,7 +20,7 @@
 //! Accept new or changed snapshots with
 //! `INSTA_UPDATE=always cargo test --release --test errors`, then read them.
 
-use dl::diagnostic::{Diagnostic, Severity, render};
+use dl::diagnostic::{Code, Diagnostic, Severity, render};
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -294,4 +294,56 @@ fn dl_check_exit_codes_and_locations() {
             case.file_name
         );
     });
+}
+
+/// Codes reported only while running (reading files, training), with the
+/// test that shows each one; every other code needs a case in the corpus.
+const RUNTIME_CODES: [(Code, &str); 4] = [
+    (
+        Code::E0003,
+        "tests/cli.rs and tests/repl.rs: a .dl file that is not UTF-8",
+    ),
+    (Code::E0701, "tests/cli.rs: data that cannot be read"),
+    (Code::E0801, "tests/recurrent.rs: training that diverges"),
+    (
+        Code::E0803,
+        "tests/train.rs: a rank-deficient least-squares design",
+    ),
+];
+
+#[test]
+fn every_code_is_documented_and_shown_by_a_case() {
+    let docs =
+        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/errors.md"))
+            .expect("docs/errors.md is readable");
+    let documented: Vec<&str> = docs
+        .lines()
+        .filter_map(|line| line.strip_prefix("| "))
+        .filter_map(|rest| rest.split(' ').next())
+        .filter(|code| code.len() == 5 && (code.starts_with('E') || code.starts_with('W')))
+        .collect();
+    let codes: Vec<&str> = Code::ALL.iter().map(|c| c.as_str()).collect();
+    for code in &codes {
+        assert!(
+            documented.contains(code),
+            "{code} has no row in docs/errors.md"
+        );
+    }
+    for code in &documented {
+        assert!(
+            codes.contains(code),
+            "docs/errors.md lists {code}, which dl never reports"
+        );
+    }
+    let expected: Vec<String> = corpus().into_iter().flat_map(|c| c.expected).collect();
+    let missing: Vec<&str> = Code::ALL
+        .iter()
+        .filter(|code| !RUNTIME_CODES.iter().any(|(c, _)| c == *code))
+        .map(|code| code.as_str())
+        .filter(|code| !expected.iter().any(|e| e == code))
+        .collect();
+    assert!(
+        missing.is_empty(),
+        "codes without a case in tests/errors/: {missing:?}"
+    );
 }

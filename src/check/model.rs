@@ -787,6 +787,7 @@ impl<'a> BodyChecker<'a> {
                 // One warning about `dense` on many axes per path through the
                 // model: the layers after the first only repeat it.
                 let repeated = builtin == Builtin::Dense
+                    && !warnings.is_empty()
                     && follows_dense_on_many_axes(&builder.nodes, input_node);
                 self.diagnostics
                     .extend(warnings.into_iter().filter(|_| !repeated));
