@@ -841,7 +841,8 @@ impl<'a> BodyChecker<'a> {
             }
         };
         if tensors.len() < 2 {
-            self.diagnostics.push(nn::error::concat_too_few(span));
+            self.diagnostics
+                .push(nn::error::LayerProblem::ConcatTooFew { span }.into());
             return Value::Error;
         }
         let mut inputs = Vec::new();

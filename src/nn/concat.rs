@@ -5,9 +5,10 @@
 //! No parameters.
 
 use super::args::Args;
+use super::error::LayerProblem;
 use super::layer::{Forward, LayerOut, Rule, Site, resolve_axis};
 use super::signature::{ArgKind, Default, opt};
-use super::{Linearity, Spec, error};
+use super::{Linearity, Spec};
 use crate::autodiff::Var;
 use crate::ir::{Layer, Shape};
 use crate::span::Span;
@@ -26,7 +27,7 @@ pub const CONCAT: Spec = Spec {
 /// The shape rule over the inputs' shapes, each with where it is written.
 pub fn shape(inputs: &[(Shape, Span)], args: &Args, span: Span) -> Rule {
     if inputs.len() < 2 {
-        return Err(error::concat_too_few(span));
+        return Err(LayerProblem::ConcatTooFew { span }.into());
     }
     let (first, first_span) = &inputs[0];
     let site = Site {
@@ -45,13 +46,14 @@ pub fn shape(inputs: &[(Shape, Span)], args: &Args, span: Span) -> Rule {
                 .enumerate()
                 .all(|(i, (a, b))| i == axis || a.agrees_with(b));
         if !compatible {
-            return Err(error::concat_mismatch(
-                first,
-                *first_span,
-                shape,
-                *arg_span,
+            return Err(LayerProblem::ConcatMismatch {
+                first: first.clone(),
+                first_span: *first_span,
+                other: shape.clone(),
+                other_span: *arg_span,
                 axis,
-            ));
+            }
+            .into());
         }
         dims[axis] = dims[axis].add(&shape.dims[axis]);
     }

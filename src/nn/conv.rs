@@ -8,11 +8,12 @@
 //! sizes follow [`super::window`].
 
 use super::args::Args;
+use super::error::LayerProblem;
 use super::layer::{
     Forward, LayerOut, ParamTemplate, Rule, Site, known_per_axis, need_rank, positive_int,
 };
 use super::signature::{ArgKind, Default, opt, req};
-use super::{Linearity, Spec, error, window};
+use super::{Linearity, Spec, window};
 use crate::autodiff::Var;
 use crate::diagnostic::Diagnostic;
 use crate::ir::{Dim, Init, Layer, Shape, Window};
@@ -124,7 +125,12 @@ pub fn same_padding(
             .collect());
     };
     if stride.iter().any(|&s| s != 1) || kernel.iter().any(|k| k % 2 == 0) {
-        return Err(error::same_padding_unsupported(&kernel, &stride, span));
+        return Err(LayerProblem::SamePaddingUnsupported {
+            kernel: kernel.to_vec(),
+            stride: stride.to_vec(),
+            span,
+        }
+        .into());
     }
     Ok(kernel.iter().map(|k| Dim::known((k - 1) / 2)).collect())
 }

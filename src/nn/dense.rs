@@ -5,9 +5,10 @@
 //! `[..., F] -> [..., units]`; weight `[F, units]` (Xavier), bias `[units]` (zeros).
 
 use super::args::Args;
+use super::error::LayerProblem;
 use super::layer::{Forward, LayerOut, ParamTemplate, Rule, Site, need_min_rank, positive_int};
 use super::signature::{ArgKind, Default, opt, req};
-use super::{Linearity, Spec, error};
+use super::{Linearity, Spec};
 use crate::autodiff::Var;
 use crate::ir::{Init, Layer, Shape};
 
@@ -47,7 +48,13 @@ pub fn shape(input: &Shape, args: &Args, site: Site) -> Rule {
         ));
     }
     let warnings = if input.rank() >= 3 {
-        vec![error::dense_on_last_axis(input, site)]
+        vec![
+            LayerProblem::DenseOnLastAxis {
+                input: input.clone(),
+                site,
+            }
+            .into(),
+        ]
     } else {
         Vec::new()
     };

@@ -1,5 +1,6 @@
-//! The diagnostics of the built-ins' shape rules, with their codes and
-//! prose: a shape rule decides *what* is wrong, this file how to say it.
+//! The problems the built-ins' shape rules find, as data: a shape rule
+//! decides *what* is wrong and returns a [`LayerProblem`]; its one rendering,
+//! `Diagnostic::from`, says how, with the codes and the numbers filled in.
 
 use super::site::Site;
 use crate::diagnostic::{Code, Diagnostic};
@@ -15,93 +16,148 @@ pub fn axes(n: usize) -> String {
     }
 }
 
-/// An argument outside its valid range.
-pub fn invalid_value(
-    callee: &str,
-    param: &str,
-    value: &str,
-    expected: &str,
-    span: Span,
-) -> Diagnostic {
-    Diagnostic::error(
-        Code::E0206,
-        format!("`{param}` of `{callee}` must be {expected}"),
-        span,
-        format!("this is {value}"),
-    )
-}
-
-/// An argument that must be a known number but depends on a variable.
-pub fn not_known(callee: &str, param: &str, span: Span) -> Diagnostic {
-    Diagnostic::error(
-        Code::E0207,
-        format!("`{param}` of `{callee}` must be a known integer"),
-        span,
-        "depends on a dimension variable or option without a value",
-    )
-    .with_help("give the option a default, or pass a number")
-}
-
-/// A layer given an input of the wrong rank.
-pub fn wrong_rank(
-    layer: &str,
-    pattern: &str,
-    rank: usize,
-    input: &Shape,
-    site: Site,
-) -> Diagnostic {
-    Diagnostic::error(
-        Code::E0304,
-        format!("`{layer}` expects an input of shape {pattern}"),
-        site.span,
-        format!("needs {} after the batch", axes(rank)),
-    )
-    .with_label(
-        site.input_span,
-        format!(
-            "this is {input}, with {} after the batch",
-            axes(input.rank())
-        ),
-    )
-    .with_help(match (layer, input.rank()) {
-        ("dense", 0) => "`dense` needs a feature axis".to_string(),
-        (_, r) if r > rank && rank == 1 => "use `flatten` first".to_string(),
-        ("conv2d" | "maxpool" | "avgpool" | "global_avgpool", r) if r < 3 => {
-            "reshape the input to [C, H, W], e.g. `reshape([1, 28, 28])`".to_string()
-        }
-        ("conv1d", r) if r < 2 => {
-            "reshape the input to [C, L], e.g. `reshape([1, 100])` for one channel".to_string()
-        }
-        _ => format!("`{layer}` takes {pattern}"),
-    })
-}
-
-/// An axis outside the rank.
-pub fn axis_out_of_range(layer: &str, axis: i64, input: &Shape, span: Span) -> Diagnostic {
-    let rank = input.rank();
-    Diagnostic::error(
-        Code::E0312,
-        format!("axis {axis} is out of range for `{layer}`"),
-        span,
-        format!("the input {input} has {} after the batch", axes(rank)),
-    )
-    .with_note(match rank {
-        0 => "the input has no axis besides the batch, which is never counted".to_string(),
-        1 => "the only valid axis is 0 (or -1); the batch axis is never counted".to_string(),
-        _ => format!(
-            "valid axes are 0 to {} (or -{rank} to -1); the batch axis is never counted",
-            rank - 1
-        ),
-    })
+/// What a shape rule found wrong (or, for the warnings, doubtful).
+#[derive(Clone, Debug)]
+pub enum LayerProblem {
+    /// E0206: an argument outside its valid range.
+    InvalidValue {
+        /// The layer.
+        layer: String,
+        /// The parameter.
+        param: String,
+        /// The value given, as written in the message.
+        value: String,
+        /// What it must be ("a positive integer").
+        expected: String,
+        /// Where it is given.
+        span: Span,
+    },
+    /// E0207: a size that must be a known integer depends on a variable.
+    NotKnown {
+        /// The layer.
+        layer: String,
+        /// The parameter.
+        param: String,
+        /// Where it is given.
+        span: Span,
+    },
+    /// E0304: an input of the wrong rank.
+    WrongRank {
+        /// The layer.
+        layer: String,
+        /// The shape it takes, e.g. `[C, H, W]`.
+        pattern: String,
+        /// How many axes it needs.
+        rank: usize,
+        /// The input it got.
+        input: Shape,
+        /// Where.
+        site: Site,
+    },
+    /// E0312: an axis outside the input's rank.
+    AxisOutOfRange {
+        /// The layer.
+        layer: String,
+        /// The axis given.
+        axis: i64,
+        /// The input.
+        input: Shape,
+        /// Where the axis is given.
+        span: Span,
+    },
+    /// E0306: a window output size below 1.
+    WindowBelowOne {
+        /// The numbers.
+        geometry: WindowGeometry,
+        /// Where.
+        site: Site,
+    },
+    /// E0305: an inexact window division under `round = "exact"`.
+    WindowInexact {
+        /// The numbers.
+        geometry: WindowGeometry,
+        /// Where.
+        site: Site,
+    },
+    /// W0301: an inexact window division rounded down without being asked.
+    WindowRounded {
+        /// The numbers.
+        geometry: WindowGeometry,
+        /// The size used.
+        out: i64,
+        /// Where the layer is written.
+        span: Span,
+    },
+    /// E0206: pool padding over half the kernel.
+    PoolPaddingTooLarge {
+        /// The layer.
+        layer: String,
+        /// The padding.
+        padding: i64,
+        /// The kernel.
+        kernel: i64,
+        /// Where the padding is given.
+        span: Span,
+    },
+    /// E0206: `padding = "same"` with a stride or an even kernel.
+    SamePaddingUnsupported {
+        /// Kernel per axis.
+        kernel: Vec<i64>,
+        /// Stride per axis.
+        stride: Vec<i64>,
+        /// Where the padding is given.
+        span: Span,
+    },
+    /// E0307: `reshape` with more than one -1.
+    ReshapeTwoInferred {
+        /// The list.
+        span: Span,
+    },
+    /// E0307: `reshape` to another element count.
+    ReshapeCount {
+        /// The input.
+        input: Shape,
+        /// The sizes asked for.
+        target: Vec<Dim>,
+        /// The list.
+        span: Span,
+        /// Where the input comes from.
+        input_span: Span,
+    },
+    /// W0302: `dense` on a value of rank 3 or more acts on its last axis only.
+    DenseOnLastAxis {
+        /// The input.
+        input: Shape,
+        /// Where.
+        site: Site,
+    },
+    /// E0303: `concat` inputs that differ off the axis.
+    ConcatMismatch {
+        /// The first input.
+        first: Shape,
+        /// Where it is written.
+        first_span: Span,
+        /// The input that differs.
+        other: Shape,
+        /// Where it is written.
+        other_span: Span,
+        /// The axis.
+        axis: usize,
+    },
+    /// E0303: `concat` of fewer than two tensors.
+    ConcatTooFew {
+        /// The call.
+        span: Span,
+    },
 }
 
 /// The numbers of a conv or pool output size.
-#[derive(Clone)]
-pub struct WindowGeometry<'a> {
+#[derive(Clone, Debug)]
+pub struct WindowGeometry {
     /// `conv2d`, `maxpool` or `avgpool`.
-    pub layer: &'a str,
+    pub layer: &'static str,
     /// `height` or `width`.
-    pub axis: &'a str,
+    pub axis: &'static str,
     /// Input size.
     pub input: Dim,
     /// Kernel size.
@@ -112,7 +168,7 @@ pub struct WindowGeometry<'a> {
     pub padding: i64,
 }
 
-impl WindowGeometry<'_> {
+impl WindowGeometry {
     fn formula(&self) -> String {
         // NOTE: i128 so that absurd sizes cannot overflow.
         let i = i128::from(self.input.as_known().unwrap_or(0));
@@ -140,171 +196,247 @@ impl WindowGeometry<'_> {
     }
 }
 
-/// A conv or pool output below 1.
-pub fn window_below_one(g: &WindowGeometry, span: Span, input_span: Span) -> Diagnostic {
-    Diagnostic::error(Code::E0306, format!("`{}` output {} would be below 1", g.layer, g.axis), span, format!("output {} is {}", g.axis, g.formula()))
-        .with_label(input_span, format!("the input {} is {}", g.axis, g.input))
-        .with_note("output size = (input + 2*padding - kernel)/stride + 1")
-        .with_help(format!("the input is too small for a kernel of {}: use a smaller kernel, add padding, or remove a pooling layer before this one", g.kernel))
-}
-
-/// An inexact conv or pool division with `round = "exact"`.
-pub fn window_inexact(g: &WindowGeometry, span: Span, input_span: Span) -> Diagnostic {
-    let d = Diagnostic::error(
-        Code::E0305,
-        format!("`{}` output {} is not a whole number", g.layer, g.axis),
-        span,
-        format!("output {} is {}", g.axis, g.formula()),
-    )
-    .with_label(input_span, format!("the input {} is {}", g.axis, g.input))
-    .with_note(
-        "`round = \"exact\"` requires (input + 2*padding - kernel) to be a multiple of the stride",
-    );
-    match g.exact_padding() {
-        Some(p) if p != g.padding => d.with_help(format!(
-            "use `padding = {p}`, or `round = \"floor\"` to drop the remainder"
-        )),
-        _ => d.with_help(
-            "use `round = \"floor\"` to drop the remainder, or `round = \"ceil\"` to keep it",
-        ),
+impl From<LayerProblem> for Diagnostic {
+    fn from(problem: LayerProblem) -> Diagnostic {
+        match problem {
+            LayerProblem::InvalidValue { layer: callee, param, value, expected, span } => {
+            Diagnostic::error(
+                Code::E0206,
+                format!("`{param}` of `{callee}` must be {expected}"),
+                span,
+                format!("this is {value}"),
+            )
+            },
+            LayerProblem::NotKnown { layer: callee, param, span } => {
+            Diagnostic::error(
+                Code::E0207,
+                format!("`{param}` of `{callee}` must be a known integer"),
+                span,
+                "depends on a dimension variable or option without a value",
+            )
+            .with_help("give the option a default, or pass a number")
+            },
+            LayerProblem::WrongRank { layer, pattern, rank, input, site } => {
+                let (layer, pattern, input) = (layer.as_str(), pattern.as_str(), &input);
+            Diagnostic::error(
+                Code::E0304,
+                format!("`{layer}` expects an input of shape {pattern}"),
+                site.span,
+                format!("needs {} after the batch", axes(rank)),
+            )
+            .with_label(
+                site.input_span,
+                format!(
+                    "this is {input}, with {} after the batch",
+                    axes(input.rank())
+                ),
+            )
+            .with_help(match (layer, input.rank()) {
+                ("dense", 0) => "`dense` needs a feature axis".to_string(),
+                (_, r) if r > rank && rank == 1 => "use `flatten` first".to_string(),
+                ("conv2d" | "maxpool" | "avgpool" | "global_avgpool", r) if r < 3 => {
+                    "reshape the input to [C, H, W], e.g. `reshape([1, 28, 28])`".to_string()
+                }
+                ("conv1d", r) if r < 2 => {
+                    "reshape the input to [C, L], e.g. `reshape([1, 100])` for one channel".to_string()
+                }
+                _ => format!("`{layer}` takes {pattern}"),
+            })
+            },
+            LayerProblem::AxisOutOfRange { layer, axis, input, span } => {
+            let rank = input.rank();
+            Diagnostic::error(
+                Code::E0312,
+                format!("axis {axis} is out of range for `{layer}`"),
+                span,
+                format!("the input {input} has {} after the batch", axes(rank)),
+            )
+            .with_note(match rank {
+                0 => "the input has no axis besides the batch, which is never counted".to_string(),
+                1 => "the only valid axis is 0 (or -1); the batch axis is never counted".to_string(),
+                _ => format!(
+                    "valid axes are 0 to {} (or -{rank} to -1); the batch axis is never counted",
+                    rank - 1
+                ),
+            })
+            },
+            LayerProblem::WindowBelowOne { geometry: g, site } => {
+                let (span, input_span) = (site.span, site.input_span);
+            Diagnostic::error(Code::E0306, format!("`{}` output {} would be below 1", g.layer, g.axis), span, format!("output {} is {}", g.axis, g.formula()))
+                .with_label(input_span, format!("the input {} is {}", g.axis, g.input))
+                .with_note("output size = (input + 2*padding - kernel)/stride + 1")
+                .with_help(format!("the input is too small for a kernel of {}: use a smaller kernel, add padding, or remove a pooling layer before this one", g.kernel))
+            },
+            LayerProblem::WindowInexact { geometry: g, site } => {
+                let (span, input_span) = (site.span, site.input_span);
+            let d = Diagnostic::error(
+                Code::E0305,
+                format!("`{}` output {} is not a whole number", g.layer, g.axis),
+                span,
+                format!("output {} is {}", g.axis, g.formula()),
+            )
+            .with_label(input_span, format!("the input {} is {}", g.axis, g.input))
+            .with_note(
+                "`round = \"exact\"` requires (input + 2*padding - kernel) to be a multiple of the stride",
+            );
+            match g.exact_padding() {
+                Some(p) if p != g.padding => d.with_help(format!(
+                    "use `padding = {p}`, or `round = \"floor\"` to drop the remainder"
+                )),
+                _ => d.with_help(
+                    "use `round = \"floor\"` to drop the remainder, or `round = \"ceil\"` to keep it",
+                ),
+            }
+            },
+            LayerProblem::WindowRounded { geometry: g, out, span } => {
+            let i = g.input.as_known().unwrap_or(0);
+            let used = (i128::from(out) - 1) * i128::from(g.stride) + i128::from(g.kernel);
+            let dropped = i128::from(i) + 2 * i128::from(g.padding) - used;
+            let (what, whats) = match g.axis {
+                "height" => ("row", "rows"),
+                "width" => ("column", "columns"),
+                "length" => ("position", "positions"),
+                _ => ("row and column", "rows and columns"),
+            };
+            let verb = if g.axis.contains(" and ") {
+                "are"
+            } else {
+                "is"
+            };
+            let unused = if dropped == 1 {
+                format!("the last {what} of the (padded) input {verb} never used")
+            } else {
+                format!("the last {dropped} {whats} of the (padded) input are never used")
+            };
+            let d = Diagnostic::warning(
+                Code::W0301,
+                format!("`{}` output {} {verb} rounded down", g.layer, g.axis),
+                span,
+                format!(
+                    "output {} {verb} {}, rounded down to {out}",
+                    g.axis,
+                    g.formula()
+                ),
+            )
+            .with_note(unused);
+            match g.exact_padding() {
+                Some(p) if p != g.padding => d.with_help(format!("use `padding = {p}` to use every {what}, or write `round = \"floor\"` to accept this")),
+                _ => d.with_help("write `round = \"floor\"` to accept this, or `round = \"ceil\"` to keep a partial window"),
+            }
+            },
+            LayerProblem::PoolPaddingTooLarge { layer, padding, kernel, span } => {
+            Diagnostic::error(
+                Code::E0206,
+                format!("`padding` of `{layer}` must be at most half the kernel"),
+                span,
+                format!("padding {padding} with kernel {kernel}"),
+            )
+            .with_note("a window made only of padding has no input value in it")
+            },
+            LayerProblem::SamePaddingUnsupported { kernel, stride, span } => {
+            Diagnostic::error(
+                Code::E0206,
+                "`padding = \"same\"` needs stride 1 and an odd kernel",
+                span,
+                format!("kernel {:?}, stride {:?}", kernel, stride),
+            )
+            .with_help("give the padding as a number: for an odd kernel k, `padding = (k - 1)/2`")
+            },
+            LayerProblem::ReshapeTwoInferred { span } => {
+            Diagnostic::error(
+                Code::E0307,
+                "`reshape` can infer only one size",
+                span,
+                "more than one -1",
+            )
+            },
+            LayerProblem::ReshapeCount { input, target, span, input_span } => {
+                let input = &input;
+            let target_text: Vec<String> = target.iter().map(|d| d.to_string()).collect();
+            let product: Vec<String> = input.dims.iter().map(|d| d.to_string()).collect();
+            Diagnostic::error(
+                Code::E0307,
+                "`reshape` changes the number of elements",
+                span,
+                format!(
+                    "[{}] has {} elements",
+                    target_text.join(", "),
+                    target.iter().fold(Dim::known(1), |a, d| a.mul(d))
+                ),
+            )
+            .with_label(
+                input_span,
+                if input.rank() > 1 {
+                    format!(
+                        "the input {input} has {} = {} elements per sample",
+                        product.join("*"),
+                        input.elements()
+                    )
+                } else {
+                    format!(
+                        "the input {input} has {} elements per sample",
+                        input.elements()
+                    )
+                },
+            )
+            .with_help("the sizes must multiply to the same count; one of them may be -1 to infer it")
+            },
+            LayerProblem::DenseOnLastAxis { input, site } => {
+            let last = &input.dims[input.rank() - 1];
+            Diagnostic::warning(
+                Code::W0302,
+                format!("`dense` acts on the last axis of {input} only"),
+                site.span,
+                format!("each of the other positions gets its own `{last}`-feature vector multiplied by the same weights"),
+            )
+            .with_label(site.input_span, format!("this is {input}, with {} after the batch", axes(input.rank())))
+            .with_help("to connect every value to every unit, put `flatten` before this `dense`")
+            },
+            LayerProblem::ConcatMismatch { first, first_span, other, other_span, axis } => {
+            Diagnostic::error(Code::E0303, format!("cannot concatenate {first} and {other} along axis {axis}"), other_span, format!("this is {other}"))
+                .with_label(first_span, format!("the first input is {first}"))
+                .with_note(format!("all inputs must have the same rank and agree on every axis except axis {axis} (axes count from 0 after the batch)"))
+            },
+            LayerProblem::ConcatTooFew { span } => {
+            Diagnostic::error(
+                Code::E0303,
+                "`concat` needs at least two tensors",
+                span,
+                "only one input",
+            )
+            .with_help("write `concat(a, b, axis = 0)`")
+            }
+        }
     }
 }
 
-/// An inexact conv or pool division rounded down implicitly.
-pub fn window_rounded(g: &WindowGeometry, out: i64, span: Span) -> Diagnostic {
-    let i = g.input.as_known().unwrap_or(0);
-    let used = (i128::from(out) - 1) * i128::from(g.stride) + i128::from(g.kernel);
-    let dropped = i128::from(i) + 2 * i128::from(g.padding) - used;
-    let (what, whats) = match g.axis {
-        "height" => ("row", "rows"),
-        "width" => ("column", "columns"),
-        "length" => ("position", "positions"),
-        _ => ("row and column", "rows and columns"),
-    };
-    let verb = if g.axis.contains(" and ") {
-        "are"
-    } else {
-        "is"
-    };
-    let unused = if dropped == 1 {
-        format!("the last {what} of the (padded) input {verb} never used")
-    } else {
-        format!("the last {dropped} {whats} of the (padded) input are never used")
-    };
-    let d = Diagnostic::warning(
-        Code::W0301,
-        format!("`{}` output {} {verb} rounded down", g.layer, g.axis),
-        span,
-        format!(
-            "output {} {verb} {}, rounded down to {out}",
-            g.axis,
-            g.formula()
-        ),
-    )
-    .with_note(unused);
-    match g.exact_padding() {
-        Some(p) if p != g.padding => d.with_help(format!("use `padding = {p}` to use every {what}, or write `round = \"floor\"` to accept this")),
-        _ => d.with_help("write `round = \"floor\"` to accept this, or `round = \"ceil\"` to keep a partial window"),
-    }
-}
-
-/// Pool padding larger than half the kernel.
-pub fn pool_padding_too_large(layer: &str, padding: i64, kernel: i64, span: Span) -> Diagnostic {
-    Diagnostic::error(
-        Code::E0206,
-        format!("`padding` of `{layer}` must be at most half the kernel"),
-        span,
-        format!("padding {padding} with kernel {kernel}"),
-    )
-    .with_note("a window made only of padding has no input value in it")
-}
-
-/// `padding = "same"` where it is not supported.
-pub fn same_padding_unsupported(kernel: &[i64], stride: &[i64], span: Span) -> Diagnostic {
-    Diagnostic::error(
-        Code::E0206,
-        "`padding = \"same\"` needs stride 1 and an odd kernel",
-        span,
-        format!("kernel {:?}, stride {:?}", kernel, stride),
-    )
-    .with_help("give the padding as a number: for an odd kernel k, `padding = (k - 1)/2`")
-}
-
-/// `reshape` with more than one -1.
-pub fn reshape_two_inferred(span: Span) -> Diagnostic {
-    Diagnostic::error(
-        Code::E0307,
-        "`reshape` can infer only one size",
-        span,
-        "more than one -1",
-    )
-}
-
-/// `reshape` to a different element count.
-pub fn reshape_count(input: &Shape, target: &[Dim], span: Span, input_span: Span) -> Diagnostic {
-    let target_text: Vec<String> = target.iter().map(|d| d.to_string()).collect();
-    let product: Vec<String> = input.dims.iter().map(|d| d.to_string()).collect();
-    Diagnostic::error(
-        Code::E0307,
-        "`reshape` changes the number of elements",
-        span,
-        format!(
-            "[{}] has {} elements",
-            target_text.join(", "),
-            target.iter().fold(Dim::known(1), |a, d| a.mul(d))
-        ),
-    )
-    .with_label(
-        input_span,
-        if input.rank() > 1 {
-            format!(
-                "the input {input} has {} = {} elements per sample",
-                product.join("*"),
-                input.elements()
-            )
-        } else {
-            format!(
-                "the input {input} has {} elements per sample",
-                input.elements()
-            )
-        },
-    )
-    .with_help("the sizes must multiply to the same count; one of them may be -1 to infer it")
-}
-
-/// `dense` on a value with several axes: it acts on the last one only.
-pub fn dense_on_last_axis(input: &Shape, site: Site) -> Diagnostic {
-    let last = &input.dims[input.rank() - 1];
-    Diagnostic::warning(
-        Code::W0302,
-        format!("`dense` acts on the last axis of {input} only"),
-        site.span,
-        format!("each of the other positions gets its own `{last}`-feature vector multiplied by the same weights"),
-    )
-    .with_label(site.input_span, format!("this is {input}, with {} after the batch", axes(input.rank())))
-    .with_help("to connect every value to every unit, put `flatten` before this `dense`")
-}
-
-/// `concat` inputs that differ off the concatenation axis.
-pub fn concat_mismatch(
-    first: &Shape,
-    first_span: Span,
-    other: &Shape,
-    other_span: Span,
-    axis: usize,
+/// E0206 for an argument outside its valid range (also used by the checker
+/// for data and train settings).
+pub fn invalid_value(
+    callee: &str,
+    param: &str,
+    value: &str,
+    expected: &str,
+    span: Span,
 ) -> Diagnostic {
-    Diagnostic::error(Code::E0303, format!("cannot concatenate {first} and {other} along axis {axis}"), other_span, format!("this is {other}"))
-        .with_label(first_span, format!("the first input is {first}"))
-        .with_note(format!("all inputs must have the same rank and agree on every axis except axis {axis} (axes count from 0 after the batch)"))
+    LayerProblem::InvalidValue {
+        layer: callee.to_string(),
+        param: param.to_string(),
+        value: value.to_string(),
+        expected: expected.to_string(),
+        span,
+    }
+    .into()
 }
 
-/// `concat` with fewer than two inputs.
-pub fn concat_too_few(span: Span) -> Diagnostic {
-    Diagnostic::error(
-        Code::E0303,
-        "`concat` needs at least two tensors",
+/// E0307 for a `reshape` that changes the element count (also used by the
+/// checker for the data's `reshape`).
+pub fn reshape_count(input: &Shape, target: &[Dim], span: Span, input_span: Span) -> Diagnostic {
+    LayerProblem::ReshapeCount {
+        input: input.clone(),
+        target: target.to_vec(),
         span,
-        "only one input",
-    )
-    .with_help("write `concat(a, b, axis = 0)`")
+        input_span,
+    }
+    .into()
 }

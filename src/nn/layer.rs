@@ -3,7 +3,7 @@
 //! forward pass runs in.
 
 use super::args::Args;
-use super::error;
+use super::error::{self, LayerProblem};
 use crate::autodiff::{Tape, Tensor, Var};
 use crate::diagnostic::Diagnostic;
 use crate::ir::{Dim, Init, Layer, Node, Shape};
@@ -86,7 +86,14 @@ pub fn need_rank(
     if input.rank() == rank {
         Ok(())
     } else {
-        Err(error::wrong_rank(name, pattern, rank, input, site))
+        Err(LayerProblem::WrongRank {
+            layer: name.to_string(),
+            pattern: pattern.to_string(),
+            rank,
+            input: input.clone(),
+            site,
+        }
+        .into())
     }
 }
 
@@ -101,7 +108,14 @@ pub fn need_min_rank(
     if input.rank() >= rank {
         Ok(())
     } else {
-        Err(error::wrong_rank(name, pattern, rank, input, site))
+        Err(LayerProblem::WrongRank {
+            layer: name.to_string(),
+            pattern: pattern.to_string(),
+            rank,
+            input: input.clone(),
+            site,
+        }
+        .into())
     }
 }
 
@@ -157,7 +171,14 @@ pub fn known_per_axis(
             }
             Some(_) => {}
             None if d.is_error() || d.depends_only_on_options() => {}
-            None => return Err(error::not_known(name, param, args.span(param, span))),
+            None => {
+                return Err(LayerProblem::NotKnown {
+                    layer: name.to_string(),
+                    param: param.to_string(),
+                    span: args.span(param, span),
+                }
+                .into());
+            }
         }
     }
     Ok(values)
@@ -175,13 +196,26 @@ pub fn resolve_axis(
         Some(d) => match d.as_known() {
             Some(a) => a,
             None if d.is_error() => return Ok(0),
-            None => return Err(error::not_known(name, "axis", args.span("axis", site.span))),
+            None => {
+                return Err(LayerProblem::NotKnown {
+                    layer: name.to_string(),
+                    param: "axis".to_string(),
+                    span: args.span("axis", site.span),
+                }
+                .into());
+            }
         },
         None => default,
     };
-    input
-        .axis(axis)
-        .ok_or_else(|| error::axis_out_of_range(name, axis, input, args.span("axis", site.span)))
+    input.axis(axis).ok_or_else(|| {
+        LayerProblem::AxisOutOfRange {
+            layer: name.to_string(),
+            axis,
+            input: input.clone(),
+            span: args.span("axis", site.span),
+        }
+        .into()
+    })
 }
 
 /// Training (dropout active, batch statistics) or evaluation.

@@ -8,9 +8,10 @@
 
 use super::args::Args;
 use super::conv::{known_sizes, output_sizes};
+use super::error::LayerProblem;
 use super::layer::{Forward, LayerOut, Rule, Site, known_per_axis, need_rank};
 use super::signature::{ArgKind, Default, Param, opt, req};
-use super::{Linearity, Spec, error, window};
+use super::{Linearity, Spec, window};
 use crate::autodiff::Var;
 use crate::ir::{Dim, Layer, Pool, Shape, Window};
 
@@ -74,12 +75,13 @@ pub fn shape(kind: Pool, input: &Shape, args: &Args, site: Site) -> Rule {
         if let (Some(p), Some(k)) = (padding[axis].as_known(), kernel[axis].as_known())
             && p * 2 > k
         {
-            return Err(error::pool_padding_too_large(
-                name,
-                p,
-                k,
-                args.span("padding", site.span),
-            ));
+            return Err(LayerProblem::PoolPaddingTooLarge {
+                layer: name.to_string(),
+                padding: p,
+                kernel: k,
+                span: args.span("padding", site.span),
+            }
+            .into());
         }
     }
     let request = window::Request {

@@ -5,9 +5,10 @@
 //! `[d1, ..., dk] -> [d1*...*dk]`; `[...] -> [d, ...]`. No parameters.
 
 use super::args::{Args, Value};
+use super::error::{self, LayerProblem};
 use super::layer::{Forward, LayerOut, Rule, Site, need_min_rank};
 use super::signature::{ArgKind, req};
-use super::{Linearity, Spec, error};
+use super::{Linearity, Spec};
 use crate::autodiff::Var;
 use crate::ir::{Dim, Layer, Shape};
 
@@ -70,7 +71,7 @@ pub fn reshape_shape(input: &Shape, args: &Args, site: Site) -> Rule {
         .map(|(i, _)| i)
         .collect();
     if inferred.len() > 1 {
-        return Err(error::reshape_two_inferred(*list_span));
+        return Err(LayerProblem::ReshapeTwoInferred { span: *list_span }.into());
     }
     let total = input.elements();
     if let Some(&i) = inferred.first() {

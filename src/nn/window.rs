@@ -6,7 +6,7 @@
 //! option without a default: the output size is then symbolic in it (or
 //! unknown, for a stride), and the size is checked at each use.
 
-use super::error::{self, WindowGeometry};
+use super::error::{LayerProblem, WindowGeometry};
 use super::site::Site;
 use crate::diagnostic::Diagnostic;
 use crate::ir::{Dim, Shape, Window};
@@ -45,7 +45,7 @@ fn axis_names(rank: usize) -> &'static [&'static str] {
 /// The geometry a windowed layer asks for.
 pub struct Request<'a> {
     /// `conv2d`, `maxpool`...
-    pub layer: &'a str,
+    pub layer: &'static str,
     /// Kernel size per spatial axis.
     pub kernel: Vec<Dim>,
     /// Stride per spatial axis.
@@ -108,16 +108,12 @@ pub fn apply(
         let exact = n.rem_euclid(stride) == 0;
         let out = output_size(size.as_known().unwrap_or(0), kernel, stride, padding, ceil);
         if out < 1 {
-            return Err(error::window_below_one(
-                &geometry,
-                site.span,
-                site.input_span,
-            ));
+            return Err(LayerProblem::WindowBelowOne { geometry, site }.into());
         }
         if !exact {
             match request.round {
                 "exact" => {
-                    return Err(error::window_inexact(&geometry, site.span, site.input_span));
+                    return Err(LayerProblem::WindowInexact { geometry, site }.into());
                 }
                 "floor" if !request.round_explicit => rounded.push((geometry, out)),
                 _ => {}
@@ -138,11 +134,25 @@ pub fn apply(
                 axis: "height and width",
                 ..h.clone()
             };
-            vec![error::window_rounded(&both, *out_h, site.span)]
+            vec![
+                LayerProblem::WindowRounded {
+                    geometry: both,
+                    out: *out_h,
+                    span: site.span,
+                }
+                .into(),
+            ]
         }
         _ => rounded
             .iter()
-            .map(|(g, out)| error::window_rounded(g, *out, site.span))
+            .map(|(g, out)| {
+                LayerProblem::WindowRounded {
+                    geometry: g.clone(),
+                    out: *out,
+                    span: site.span,
+                }
+                .into()
+            })
             .collect(),
     };
     let window = Window {
