@@ -11,6 +11,7 @@ use crate::span::Span;
 use crate::syntax::ast::{self, CellDef, Stmt, StmtKind};
 
 impl<'a> BodyChecker<'a> {
+    /// Runs a model body on `input`: the value it returns, or the last current value.
     pub(super) fn run_body(
         &mut self,
         builder: &mut GraphBuilder,
@@ -179,6 +180,7 @@ impl<'a> BodyChecker<'a> {
         }
     }
 
+    /// Runs a cell's body for one step of shape `step`, with its state.
     pub(super) fn run_cell_body(
         &mut self,
         builder: &mut GraphBuilder,

@@ -11,6 +11,7 @@ use crate::syntax::ast::{BinOp, Expr, ExprKind, ShapeExpr};
 use std::collections::HashMap;
 
 impl<'a> BodyChecker<'a> {
+    /// Evaluates the dims of a shape; entries below one are reported and poisoned.
     pub(super) fn eval_shape(
         &mut self,
         shape: &ShapeExpr,
@@ -62,6 +63,7 @@ impl<'a> BodyChecker<'a> {
         self.eval_expr(&mut builder, &mut frame, expr)
     }
 
+    /// The initialiser `expr` names, reporting one that is not (as `zeros`).
     pub(super) fn eval_init(&mut self, expr: &Expr) -> Init {
         match parse_init(expr) {
             Ok(init) => init,

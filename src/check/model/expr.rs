@@ -13,6 +13,7 @@ use crate::span::Span;
 use crate::syntax::ast::{BinOp, Expr, ExprKind};
 
 impl<'a> BodyChecker<'a> {
+    /// The value of an expression, adding a node for each tensor operation.
     pub(super) fn eval_expr(
         &mut self,
         builder: &mut GraphBuilder,

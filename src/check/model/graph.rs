@@ -54,6 +54,7 @@ pub(super) fn follows_dense_on_many_axes(nodes: &[Node], node: NodeId) -> bool {
     false
 }
 
+/// The finished graph, whose output is `output` (or its last node).
 pub(super) fn finish_graph(builder: GraphBuilder, output: &Value) -> Graph {
     let output = match output {
         Value::Tensor { node, .. } => *node,

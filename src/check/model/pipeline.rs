@@ -80,6 +80,7 @@ impl<'a> BodyChecker<'a> {
         }
     }
 
+    /// Whether `name` is a built-in, a model or a cell.
     pub(super) fn is_callable(&self, name: &str) -> bool {
         Builtin::from_name(name).is_some() || self.definitions.contains_key(name)
     }
@@ -152,6 +153,7 @@ impl<'a> BodyChecker<'a> {
         )
     }
 
+    /// Every name a call can use: built-ins, models and cells.
     pub(super) fn callable_names(&self) -> Vec<String> {
         Builtin::ALL
             .iter()
@@ -160,6 +162,7 @@ impl<'a> BodyChecker<'a> {
             .collect()
     }
 
+    /// A call's arguments, each evaluated with its span.
     pub(super) fn eval_args(
         &mut self,
         builder: &mut GraphBuilder,

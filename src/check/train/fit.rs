@@ -8,6 +8,7 @@ use crate::ir::dim::Dim;
 use crate::ir::{Activation, DataSet, Layer, Loss, Op, Task};
 use crate::syntax::ast::Ident;
 
+/// Checks the model's output shape against the data's targets and the loss.
 pub(super) fn check_output(
     checker: &mut BodyChecker,
     graph: &crate::ir::Graph,

@@ -12,6 +12,7 @@ use crate::nn::{Args as Bound, Value};
 use crate::syntax::ast::{Expr, ExprKind, Ident};
 use std::collections::HashMap;
 
+/// The settings a `train` block may have.
 pub(super) const SETTINGS: [&str; 9] = [
     "loss",
     "optimizer",
@@ -24,6 +25,7 @@ pub(super) const SETTINGS: [&str; 9] = [
     "l2",
 ];
 
+/// The losses, by the names programs use.
 pub(super) const LOSSES: [(&str, Loss); 5] = [
     ("mse", Loss::Mse),
     ("half_mse", Loss::HalfMse),
@@ -32,6 +34,7 @@ pub(super) const LOSSES: [(&str, Loss); 5] = [
     ("cross_entropy", Loss::CrossEntropy),
 ];
 
+/// The metrics, by the names programs use.
 pub(super) const METRICS: [(&str, Metric); 8] = [
     ("accuracy", Metric::Accuracy),
     ("precision", Metric::Precision),
@@ -74,6 +77,7 @@ const OPTIMIZERS: [(&str, &[ParamDef], &str); 5] = [
     ("exhaustive", &EXHAUSTIVE, "exhaustive(from, to, step)"),
 ];
 
+/// The optimizer `value` names, with its arguments checked.
 pub(super) fn check_optimizer(checker: &mut BodyChecker, value: &Expr) -> Option<Optimizer> {
     let (callee, args) = match &value.kind {
         ExprKind::Name(n) => (
@@ -236,6 +240,7 @@ pub(super) fn check_optimizer(checker: &mut BodyChecker, value: &Expr) -> Option
     Some(optimizer)
 }
 
+/// The name `expr` is, if it is a bare name.
 pub(super) fn name_of(expr: &Expr) -> Option<&str> {
     match &expr.kind {
         ExprKind::Name(n) => Some(n),
@@ -243,6 +248,7 @@ pub(super) fn name_of(expr: &Expr) -> Option<&str> {
     }
 }
 
+/// The integer `expr` is, if it is an integer literal.
 pub(super) fn int_value(expr: &Expr) -> Option<i64> {
     match &expr.kind {
         ExprKind::Number {
@@ -253,6 +259,7 @@ pub(super) fn int_value(expr: &Expr) -> Option<i64> {
     }
 }
 
+/// The number `expr` is, if it is a number literal.
 pub(super) fn float_value(expr: &Expr) -> Option<f64> {
     match &expr.kind {
         ExprKind::Number { value, .. } => Some(*value),
@@ -260,6 +267,7 @@ pub(super) fn float_value(expr: &Expr) -> Option<f64> {
     }
 }
 
+/// `expr` as a message shows it.
 pub(super) fn describe(expr: &Expr) -> String {
     match &expr.kind {
         ExprKind::Number { value, .. } => format!("{value}"),
@@ -269,6 +277,7 @@ pub(super) fn describe(expr: &Expr) -> String {
     }
 }
 
+/// A setting value that is not one of `names` (a `kind`).
 pub(super) fn unknown_choice(kind: &str, value: &Expr, names: &[&str]) -> Diagnostic {
     let written = name_of(value).map(str::to_string).or_else(|| {
         if let ExprKind::Call(c) = &value.kind {
