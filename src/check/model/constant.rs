@@ -1,0 +1,199 @@
+//! Constants: shapes, dimension expressions, option values and initialisers,
+//! evaluated without tensors.
+
+use super::{BodyChecker, Frame, GraphBuilder, is_dimension_variable};
+use crate::check::error;
+use crate::diagnostic::Diagnostic;
+use crate::ir::Init;
+use crate::ir::dim::Dim;
+use crate::nn::Value;
+use crate::syntax::ast::{BinOp, Expr, ExprKind, ShapeExpr};
+use std::collections::HashMap;
+
+impl<'a> BodyChecker<'a> {
+    /// Evaluates the dims of a shape; entries below one are reported and poisoned.
+    pub(super) fn eval_shape(
+        &mut self,
+        shape: &ShapeExpr,
+        env: &HashMap<String, Value>,
+    ) -> Vec<Dim> {
+        let mut diagnostics = Vec::new();
+        let dims = shape
+            .dims
+            .iter()
+            .map(|e| {
+                let dim = eval_dim(e, env, &mut diagnostics);
+                match dim.as_known() {
+                    Some(value) if value < 1 => {
+                        let d = error::dimension_below_one(&self.text(e.span), value, e.span);
+                        // One report per expression, however many shapes use it.
+                        if !self
+                            .diagnostics
+                            .iter()
+                            .any(|seen| seen.message == d.message)
+                        {
+                            diagnostics.push(d);
+                        }
+                        Dim::error()
+                    }
+                    _ => dim,
+                }
+            })
+            .collect();
+        self.diagnostics.extend(diagnostics);
+        dims
+    }
+
+    /// Evaluates an expression that must not involve tensors (defaults, counts).
+    pub fn eval_constant(&mut self, expr: &Expr, env: &HashMap<String, Value>) -> Value {
+        let mut builder = GraphBuilder::default();
+        let mut frame = Frame {
+            path: String::new(),
+            call: None,
+            env: env
+                .iter()
+                .filter(|(_, v)| !matches!(v, Value::Tensor { .. }))
+                .map(|(k, v)| (k.clone(), v.clone()))
+                .collect(),
+            counters: HashMap::new(),
+            current: None,
+            state: Vec::new(),
+            nexts: HashMap::new(),
+        };
+        self.eval_expr(&mut builder, &mut frame, expr)
+    }
+
+    /// The initialiser `expr` names, reporting one that is not (as `zeros`).
+    pub(super) fn eval_init(&mut self, expr: &Expr) -> Init {
+        match parse_init(expr) {
+            Ok(init) => init,
+            Err(d) => {
+                self.diagnostics.push(d);
+                Init::Zeros
+            }
+        }
+    }
+
+    /// Like [`Self::eval_init`], for an initialiser already reported on.
+    pub(super) fn eval_init_quiet(&mut self, expr: &Expr) -> Init {
+        parse_init(expr).unwrap_or(Init::Zeros)
+    }
+}
+
+/// Whether a division of `a` by `b` is unknown only because of options
+/// without a default (a model checked on its own): each use gives them
+/// values, and the division is checked there.
+pub(super) fn awaits_options(a: &Dim, b: &Dim) -> bool {
+    let waits = |d: &Dim| d.depends_only_on_options() || d.as_known().is_some();
+    waits(a)
+        && waits(b)
+        && b.as_known() != Some(0)
+        && (a.depends_only_on_options() || b.depends_only_on_options())
+}
+
+/// Evaluates a dimension expression. Problems are pushed to `diagnostics` and
+/// give a poisoned dim.
+pub fn eval_dim(
+    expr: &Expr,
+    env: &HashMap<String, Value>,
+    diagnostics: &mut Vec<Diagnostic>,
+) -> Dim {
+    match &expr.kind {
+        ExprKind::Number {
+            value,
+            integer: true,
+        } => Dim::known(*value as i64),
+        ExprKind::Name(name) => match env.get(name) {
+            Some(Value::Int(d)) => d.clone(),
+            Some(Value::Error) => Dim::error(),
+            Some(other) => {
+                diagnostics.push(error::dimension_not_int(other, expr.span));
+                Dim::error()
+            }
+            None if is_dimension_variable(name) => {
+                diagnostics.push(error::unbound_dimension(name, expr.span));
+                Dim::error()
+            }
+            None => {
+                let candidates: Vec<String> = env
+                    .iter()
+                    .filter(|(_, v)| matches!(v, Value::Int(_)))
+                    .map(|(k, _)| k.clone())
+                    .collect();
+                diagnostics.push(error::unknown_name(name, expr.span, &candidates));
+                Dim::error()
+            }
+        },
+        ExprKind::Binary { op, lhs, rhs } => {
+            let a = eval_dim(lhs, env, diagnostics);
+            let b = eval_dim(rhs, env, diagnostics);
+            match op {
+                BinOp::Add => a.add(&b),
+                BinOp::Sub => a.sub(&b),
+                BinOp::Mul => a.mul(&b),
+                BinOp::Div => match (a.as_known(), b.as_known()) {
+                    (Some(p), Some(q)) if q != 0 && p % q == 0 => Dim::known(p / q),
+                    _ if a.is_error() || b.is_error() || awaits_options(&a, &b) => Dim::error(),
+                    _ => {
+                        diagnostics.push(error::symbolic_division(expr.span));
+                        Dim::error()
+                    }
+                },
+                BinOp::MatMul => {
+                    diagnostics.push(error::dimension_syntax(expr.span));
+                    Dim::error()
+                }
+            }
+        }
+        ExprKind::Neg(inner) => Dim::known(0).sub(&eval_dim(inner, env, diagnostics)),
+        _ => {
+            diagnostics.push(error::dimension_syntax(expr.span));
+            Dim::error()
+        }
+    }
+}
+
+/// `zeros`, `ones`, `normal(mean, std)`, `uniform(lo, hi)`, `xavier`, `kaiming`.
+pub fn parse_init(expr: &Expr) -> Result<Init, Diagnostic> {
+    const NAMES: [&str; 6] = ["zeros", "ones", "normal", "uniform", "xavier", "kaiming"];
+    let number = |e: &Expr| -> Option<f64> {
+        match &e.kind {
+            ExprKind::Number { value, .. } => Some(*value),
+            ExprKind::Neg(inner) => match &inner.kind {
+                ExprKind::Number { value, .. } => Some(-value),
+                _ => None,
+            },
+            _ => None,
+        }
+    };
+    match &expr.kind {
+        ExprKind::Name(name) => match name.as_str() {
+            "zeros" => Ok(Init::Zeros),
+            "ones" => Ok(Init::Ones),
+            "xavier" => Ok(Init::Xavier),
+            "kaiming" => Ok(Init::Kaiming),
+            "normal" | "uniform" => Err(error::init_needs_args(name, expr.span)),
+            _ => Err(error::unknown_init(name, expr.span, &NAMES)),
+        },
+        ExprKind::Call(call) if matches!(call.callee.name.as_str(), "normal" | "uniform") => {
+            let args = call.args.as_deref().unwrap_or(&[]);
+            let values: Vec<Option<f64>> = args.iter().map(|a| number(&a.value)).collect();
+            match values.as_slice() {
+                [Some(a), Some(b)] if args.iter().all(|a| a.name.is_none()) => {
+                    Ok(if call.callee.name == "normal" {
+                        Init::Normal(*a, *b)
+                    } else {
+                        Init::Uniform(*a, *b)
+                    })
+                }
+                _ => Err(error::init_needs_args(&call.callee.name, expr.span)),
+            }
+        }
+        ExprKind::Call(call) => Err(error::unknown_init(
+            &call.callee.name,
+            call.callee.span,
+            &NAMES,
+        )),
+        _ => Err(error::unknown_init("", expr.span, &NAMES)),
+    }
+}
