@@ -690,7 +690,8 @@ impl Session {
     fn weights(&mut self, file: &str) -> Result<String, String> {
         let cursor = self.cursor_mut()?;
         let mut store = cursor.store.clone();
-        crate::train::checkpoint::load(&mut store, Path::new(file)).map_err(|e| e.to_string())?;
+        crate::train::checkpoint::load(&mut store, Path::new(file))
+            .map_err(|e| format!("cannot use the weights: {e}"))?;
         let count = store.order.len();
         cursor.set_store(store);
         Ok(format!(
