@@ -237,9 +237,11 @@ impl From<LayerProblem> for Diagnostic {
                 ("conv2d" | "maxpool" | "avgpool" | "global_avgpool", r) if r < 3 => {
                     "reshape the input to [C, H, W], e.g. `reshape([1, 28, 28])`".to_string()
                 }
-                ("conv1d", r) if r < 2 => {
-                    "reshape the input to [C, L], e.g. `reshape([1, 100])` for one channel".to_string()
-                }
+                ("conv1d", 1) => format!(
+                    "reshape the input to [C, L]: `reshape([1, {0}])` makes it one channel of length {0}",
+                    input.dims[0]
+                ),
+                ("conv1d", 0) => "`conv1d` needs a sequence [C, L]".to_string(),
                 _ => format!("`{layer}` takes {pattern}"),
             })
             },
