@@ -111,13 +111,11 @@ fn check_with_data(
             && !matches!(item, Item::Data(_))
         {
             diagnostics.push(
-                Diagnostic::error(
-                    Code::E0103,
-                    format!("`{}` is the name of a built-in", builtin.name()),
-                    name.span,
-                    "shadows a built-in",
-                )
-                .with_help("choose another name"),
+                CheckError::ShadowsBuiltin {
+                    builtin: builtin.name().to_string(),
+                    span: name.span,
+                }
+                .into(),
             );
             continue;
         }

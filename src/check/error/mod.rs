@@ -4,6 +4,7 @@
 //! per stage whose mistakes they word, each file's part of the `match` below.
 
 mod arguments;
+mod data;
 mod names;
 mod shapes;
 mod statements;
@@ -337,6 +338,62 @@ pub enum CheckError {
         /// Where.
         span: Span,
     },
+
+    // ----- items and data (`data.rs`) --------------------------------------
+    /// E0103: an item named like a built-in.
+    ShadowsBuiltin {
+        /// The built-in's name.
+        builtin: String,
+        /// Where the item is named.
+        span: Span,
+    },
+    /// E0501: an unknown data source or transform.
+    UnknownDataStage {
+        /// The name called.
+        name: String,
+        /// Where.
+        span: Span,
+        /// Whether a source was expected (else a transform).
+        source: bool,
+        /// The sources or the transforms.
+        candidates: Vec<String>,
+    },
+    /// E0502: data that starts with a transform.
+    StartsWithTransform {
+        /// The transform.
+        name: String,
+        /// Where.
+        span: Span,
+    },
+    /// E0502: a second source after `|`.
+    SecondSource {
+        /// The source.
+        name: String,
+        /// Where.
+        span: Span,
+    },
+    /// E0503: split fractions adding up to more than 1.
+    SplitOverOne {
+        /// The sum of the fractions.
+        total: f64,
+        /// The `split`.
+        span: Span,
+    },
+    /// E0503: a `test` or `train` part split off `mnist`.
+    MnistHasTest {
+        /// The `split`.
+        span: Span,
+    },
+    /// E0504: `csv` without exactly one of `label` or `target`.
+    CsvColumn {
+        /// The `csv` call.
+        span: Span,
+    },
+    /// E0504: `classes` given for a regression target.
+    ClassesWithoutLabel {
+        /// Where `classes` is given.
+        span: Span,
+    },
 }
 
 impl From<CheckError> for Diagnostic {
@@ -378,6 +435,14 @@ impl From<CheckError> for Diagnostic {
             | MatmulMismatch { .. }
             | InputMismatch { .. }
             | CellNeedsSequence { .. } => shapes::render(error),
+            ShadowsBuiltin { .. }
+            | UnknownDataStage { .. }
+            | StartsWithTransform { .. }
+            | SecondSource { .. }
+            | SplitOverOne { .. }
+            | MnistHasTest { .. }
+            | CsvColumn { .. }
+            | ClassesWithoutLabel { .. } => data::render(error),
         }
     }
 }
