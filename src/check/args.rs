@@ -1,7 +1,7 @@
 //! Binding call arguments to a signature: positional and keyword arguments,
 //! missing and unknown ones, and their types.
 
-use super::error;
+use super::error::{self, CheckError};
 use crate::diagnostic::Diagnostic;
 use crate::nn::{ArgKind, Args, Value};
 use crate::span::Span;
@@ -86,12 +86,15 @@ pub fn bind(
         match &arg.name {
             None => {
                 if positional >= params.len() {
-                    errors.push(error::too_many_arguments(
-                        callee,
-                        params.len(),
-                        arg.span,
-                        signature,
-                    ));
+                    errors.push(
+                        CheckError::TooManyArguments {
+                            callee: callee.clone(),
+                            max: params.len(),
+                            span: arg.span,
+                            signature: signature.to_string(),
+                        }
+                        .into(),
+                    );
                     positional += 1;
                     continue;
                 }
@@ -105,15 +108,26 @@ pub fn bind(
                     if let Some(best) = error::suggest(&keyword.name, names.iter().copied()) {
                         meant.push(best);
                     }
-                    errors.push(error::unknown_keyword(callee, keyword, &names, signature));
+                    errors.push(
+                        CheckError::UnknownKeyword {
+                            callee: callee.clone(),
+                            keyword: keyword.clone(),
+                            names: names.iter().map(|n| n.to_string()).collect(),
+                            signature: signature.to_string(),
+                        }
+                        .into(),
+                    );
                 }
                 Some(param) => {
                     if bound.has(param.name) {
-                        errors.push(error::duplicate_argument(
-                            callee,
-                            keyword,
-                            bound.span(param.name, keyword.span),
-                        ));
+                        errors.push(
+                            CheckError::DuplicateArgument {
+                                callee: callee.clone(),
+                                keyword: keyword.clone(),
+                                first: bound.span(param.name, keyword.span),
+                            }
+                            .into(),
+                        );
                     } else {
                         bind_one(&mut bound, &mut errors, callee, *param, arg, signature);
                     }
@@ -123,7 +137,14 @@ pub fn bind(
     }
     for param in params {
         if param.required && !bound.has(param.name) && !meant.contains(&param.name) {
-            errors.push(error::missing_argument(callee, param.name, signature));
+            errors.push(
+                CheckError::MissingArgument {
+                    callee: callee.clone(),
+                    param: param.name.to_string(),
+                    signature: signature.to_string(),
+                }
+                .into(),
+            );
         }
     }
     if errors.is_empty() {
@@ -144,9 +165,17 @@ fn bind_one(
     if matches_kind(param.kind, &arg.value) {
         bound.insert(param.name, arg.value.clone(), arg.span);
     } else {
-        errors.push(error::wrong_argument_type(
-            callee, param.name, param.kind, &arg.value, arg.span, signature,
-        ));
+        errors.push(
+            CheckError::WrongArgumentType {
+                callee: callee.clone(),
+                param: param.name.to_string(),
+                kind: param.kind,
+                value: arg.value.clone(),
+                span: arg.span,
+                signature: signature.to_string(),
+            }
+            .into(),
+        );
         bound.insert(param.name, Value::Error, arg.span);
     }
 }

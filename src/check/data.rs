@@ -1,14 +1,14 @@
 //! Checking `data` items: sources, transforms, and the shapes they imply.
 
 use super::args::{self, EvalArg, Param};
-use super::error;
+use super::error::{self, CheckError};
 use super::model::BodyChecker;
 use crate::ir::dim::Dim;
 use crate::ir::shape::Shape;
 use crate::nn::signature::{ArgKind, Default, Param as ParamDef, opt, req};
 use crate::nn::{Args as Bound, Value};
 
-use crate::diagnostic::{Code, Diagnostic};
+use crate::diagnostic::Diagnostic;
 use crate::ir::{DataSet, Source, Task, Transform};
 use crate::syntax::ast::{Call, DataDef};
 use std::collections::HashMap;
@@ -159,12 +159,12 @@ pub fn check_data(checker: &mut BodyChecker, def: &DataDef) -> Option<DataSet> {
                 }
             };
             if !label && bound.has("classes") {
-                checker.diagnostics.push(Diagnostic::error(
-                    Code::E0504,
-                    "`classes` only applies to `label` columns",
-                    bound.span("classes", source_call.span),
-                    "regression targets have no classes",
-                ));
+                checker.diagnostics.push(
+                    CheckError::ClassesWithoutLabel {
+                        span: bound.span("classes", source_call.span),
+                    }
+                    .into(),
+                );
             }
             let classes = bound.int("classes").and_then(|d| d.as_known());
             let task = if label {
@@ -329,17 +329,19 @@ pub fn check_data(checker: &mut BodyChecker, def: &DataDef) -> Option<DataSet> {
                 let total = train.unwrap_or(0.0) + val + test;
                 if total > 1.0 + 1e-9 {
                     checker.diagnostics.push(
-                        Diagnostic::error(Code::E0503, "split fractions add up to more than 1", call.span, format!("train + val + test = {}", (total * 1e6).round() / 1e6))
-                            .with_help("the fractions are parts of the whole data set; leave `train` out to give it the rest"),
+                        CheckError::SplitOverOne {
+                            total,
+                            span: call.span,
+                        }
+                        .into(),
                     );
                 }
                 if matches!(source, Source::Mnist { .. })
                     && (bound.has("test") || bound.has("train"))
                 {
-                    checker.diagnostics.push(
-                        Diagnostic::error(Code::E0503, "`mnist` already has its test part", call.span, "only `val` can be split off here")
-                            .with_help("write `split(val = 0.1)` to carve a validation part out of the 60,000 training images"),
-                    );
+                    checker
+                        .diagnostics
+                        .push(CheckError::MnistHasTest { span: call.span }.into());
                 }
                 Transform::Split {
                     train,
@@ -367,36 +369,29 @@ fn data_error_unknown(call: &Call, expect_source: bool) -> Diagnostic {
     let is_source = SOURCES.iter().any(|(n, _)| n == name);
     let is_transform = TRANSFORMS.iter().any(|(n, _)| n == name);
     if expect_source && is_transform {
-        return Diagnostic::error(Code::E0502, format!("data must start with a source, not the transform `{name}`"), call.span, "a transform")
-            .with_help("start with a source: csv(..), mnist(..), series(..), text(..), synthetic.linear(..) or synthetic.blobs(..)");
+        return CheckError::StartsWithTransform {
+            name: name.clone(),
+            span: call.span,
+        }
+        .into();
     }
     if !expect_source && is_source {
-        return Diagnostic::error(
-            Code::E0502,
-            format!("`{name}` is a source; only transforms can follow `|`"),
-            call.span,
-            "a second source",
-        )
-        .with_help("a data set has exactly one source");
+        return CheckError::SecondSource {
+            name: name.clone(),
+            span: call.span,
+        }
+        .into();
     }
-    let (kind, list): (&str, Vec<&str>) = if expect_source {
-        ("data source", SOURCES.iter().map(|(n, _)| *n).collect())
-    } else {
-        ("transform", TRANSFORMS.iter().map(|(n, _)| *n).collect())
-    };
-    let d = Diagnostic::error(
-        Code::E0501,
-        format!("unknown {kind} `{name}`"),
-        call.callee.span,
-        format!("not a {kind}"),
-    );
-    match error::suggest(name, list.iter().copied()) {
-        Some(best) => d.with_help(format!("did you mean `{best}`?")),
-        None => d.with_help(format!("{kind}s: {}", list.join(", "))),
+    let list: &[(&str, _)] = if expect_source { &SOURCES } else { &TRANSFORMS };
+    CheckError::UnknownDataStage {
+        name: name.clone(),
+        span: call.callee.span,
+        source: expect_source,
+        candidates: list.iter().map(|(n, _)| n.to_string()).collect(),
     }
+    .into()
 }
 
 fn csv_column_error(call: &Call) -> Diagnostic {
-    Diagnostic::error(Code::E0504, "`csv` needs exactly one of `label` or `target`", call.span, "which column is predicted?")
-        .with_help("write `label = \"col\"` for class ids (classification) or `target = \"col\"` for real values (regression)")
+    CheckError::CsvColumn { span: call.span }.into()
 }

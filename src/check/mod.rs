@@ -9,6 +9,7 @@ mod linear;
 mod model;
 mod train;
 
+use error::CheckError;
 pub use error::suggest;
 pub use linear::{NotLinear, check_affine};
 pub use train::{MAX_LEAST_SQUARES_PARAMS, grid_points, grid_values, loss_name, metric_label};
@@ -97,20 +98,24 @@ fn check_with_data(
             Item::Train(_) => continue,
         };
         if let Some(first) = seen.get(name.name.as_str()) {
-            diagnostics.push(error::duplicate_item(name, *first));
+            diagnostics.push(
+                CheckError::DuplicateItem {
+                    name: name.clone(),
+                    first: *first,
+                }
+                .into(),
+            );
             continue;
         }
         if let Some(builtin) = crate::nn::Builtin::from_name(&name.name)
             && !matches!(item, Item::Data(_))
         {
             diagnostics.push(
-                Diagnostic::error(
-                    Code::E0103,
-                    format!("`{}` is the name of a built-in", builtin.name()),
-                    name.span,
-                    "shadows a built-in",
-                )
-                .with_help("choose another name"),
+                CheckError::ShadowsBuiltin {
+                    builtin: builtin.name().to_string(),
+                    span: name.span,
+                }
+                .into(),
             );
             continue;
         }

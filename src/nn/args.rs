@@ -8,7 +8,7 @@ use std::collections::HashMap;
 
 /// A value at check time: what an expression of a model body, or an
 /// argument, evaluates to.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, PartialEq)]
 pub enum Value {
     /// A tensor computed by a node.
     Tensor {

@@ -1,43 +1,74 @@
-//! Diagnostics of shapes: operands that do not broadcast (with the projection a
-//! residual sum needs), `@`, a model's input, and a cell's sequence.
+//! The wording of shapes: operands that do not broadcast (with the projection
+//! a residual sum needs), `@`, a model's input, and a cell's sequence.
 
+use super::CheckError;
 use crate::diagnostic::{Code, Diagnostic};
 use crate::ir::dim::Dim;
 use crate::ir::shape::Shape;
 use crate::span::Span;
-use crate::syntax::ast::Ident;
 
-/// Elementwise operands that do not broadcast. `residual` is set when one
-/// operand is computed from the other (a residual connection whose branch
-/// changed the shortcut's shape).
-pub fn broadcast_mismatch(
-    op: &str,
-    a: &Shape,
-    a_span: Span,
-    b: &Shape,
-    b_span: Span,
-    span: Span,
-    residual: Option<&Residual>,
-) -> Diagnostic {
-    let d = Diagnostic::error(
-        Code::E0301,
-        format!("shapes {a} and {b} do not broadcast for `{op}`"),
-        span,
-        "incompatible operands",
-    )
-    .with_label(a_span, format!("this is {a}"))
-    .with_label(b_span, format!("this is {b}"));
-    match residual {
-        None => d.with_note(
-            "axes are compared from the right; each pair must be equal or one of them 1",
+/// Renders the variants of shapes.
+pub(super) fn render(error: CheckError) -> Diagnostic {
+    match error {
+        CheckError::BroadcastMismatch {
+            op,
+            a,
+            a_span,
+            b,
+            b_span,
+            span,
+            residual,
+        } => {
+            let d = Diagnostic::error(
+                Code::E0301,
+                format!("shapes {a} and {b} do not broadcast for `{op}`"),
+                span,
+                "incompatible operands",
+            )
+            .with_label(a_span, format!("this is {a}"))
+            .with_label(b_span, format!("this is {b}"));
+            match residual {
+                None => d.with_note(
+                    "axes are compared from the right; each pair must be equal or one of them 1",
+                ),
+                Some(r) => d.with_note(r.note()).with_help(r.help()),
+            }
+        }
+        CheckError::MatmulMismatch {
+            a,
+            a_span,
+            b,
+            b_span,
+            span,
+        } => matmul_mismatch(&a, a_span, &b, b_span, span),
+        CheckError::InputMismatch {
+            model,
+            expected,
+            actual,
+            is_cell,
+            use_span,
+            input_span,
+            declared,
+        } => input_mismatch(
+            &model.name,
+            &expected,
+            &actual,
+            is_cell,
+            [use_span, input_span, declared],
         ),
-        Some(r) => d.with_note(r.note()).with_help(r.help()),
+        CheckError::CellNeedsSequence { shape, span } => Diagnostic::error(
+            Code::E0309,
+            "a cell needs a sequence input [T, ...]",
+            span,
+            format!("the input is {shape}"),
+        ),
+        other => unreachable!("not a diagnostic of shapes: {other:?}"),
     }
 }
 
 /// A residual sum `branch + skip` whose branch, computed from the shortcut
 /// `skip`, changed its channels (or features) or its spatial size.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct Residual {
     /// The shortcut as written (`x`).
     pub skip: String,
@@ -150,7 +181,7 @@ impl Residual {
 }
 
 /// `@` with inner dimensions that differ.
-pub fn matmul_mismatch(a: &Shape, a_span: Span, b: &Shape, b_span: Span, span: Span) -> Diagnostic {
+fn matmul_mismatch(a: &Shape, a_span: Span, b: &Shape, b_span: Span, span: Span) -> Diagnostic {
     let inner_a = a
         .dims
         .last()
@@ -168,14 +199,12 @@ pub fn matmul_mismatch(a: &Shape, a_span: Span, b: &Shape, b_span: Span, span: S
 }
 
 /// A model used on an input of the wrong shape.
-pub fn input_mismatch(
-    model: &Ident,
+fn input_mismatch(
+    model: &str,
     expected: &str,
     actual: &Shape,
     is_cell: bool,
-    use_span: Span,
-    input_span: Span,
-    declared: Span,
+    [use_span, input_span, declared]: [Span; 3],
 ) -> Diagnostic {
     let kind = if is_cell { "cell" } else { "model" };
     // Shown with the batch, like the actual shape it is compared with.
@@ -186,7 +215,7 @@ pub fn input_mismatch(
     };
     let d = Diagnostic::error(
         Code::E0309,
-        format!("{kind} `{}` does not accept this input", model.name),
+        format!("{kind} `{model}` does not accept this input"),
         use_span,
         format!(
             "expects {expected}{}",
@@ -213,14 +242,4 @@ pub fn input_mismatch(
     } else {
         d
     }
-}
-
-/// A cell applied to something that is not a sequence.
-pub fn cell_needs_sequence(shape: &Shape, span: Span) -> Diagnostic {
-    Diagnostic::error(
-        Code::E0309,
-        "a cell needs a sequence input [T, ...]",
-        span,
-        format!("the input is {shape}"),
-    )
 }

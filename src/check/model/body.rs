@@ -3,7 +3,7 @@
 
 use super::graph::push_node;
 use super::{BodyChecker, Frame, GraphBuilder, MAX_NODES, MAX_REPEAT};
-use crate::check::error;
+use crate::check::error::{self, CheckError};
 use crate::ir::shape::Shape;
 use crate::ir::{Init, Op, ParamSpec};
 use crate::nn::Value;
@@ -38,7 +38,8 @@ impl<'a> BodyChecker<'a> {
         let mut previous: Option<Span> = None;
         for stmt in stmts {
             if output.is_some() {
-                self.diagnostics.push(error::after_return(stmt.span));
+                self.diagnostics
+                    .push(CheckError::AfterReturn { span: stmt.span }.into());
                 return;
             }
             // `dense(16)(x)` parses as two statements with nothing between them:
@@ -47,7 +48,13 @@ impl<'a> BodyChecker<'a> {
                 && prev.end == stmt.span.start
                 && self.source[stmt.span.range()].starts_with('(')
             {
-                self.diagnostics.push(error::called_result(prev, stmt.span));
+                self.diagnostics.push(
+                    CheckError::CalledResult {
+                        call: prev,
+                        args: stmt.span,
+                    }
+                    .into(),
+                );
                 previous = Some(stmt.span);
                 continue;
             }
@@ -110,27 +117,38 @@ impl<'a> BodyChecker<'a> {
                 else {
                     let states: Vec<String> =
                         frame.state.iter().map(|(n, _, _)| n.clone()).collect();
-                    self.diagnostics.push(error::next_not_state(
-                        name,
-                        &states,
-                        !frame.state.is_empty(),
-                    ));
+                    self.diagnostics.push(
+                        CheckError::NextNotState {
+                            name: name.clone(),
+                            states,
+                            in_cell: !frame.state.is_empty(),
+                        }
+                        .into(),
+                    );
                     return;
                 };
                 if let Value::Tensor { node, shape } = &v {
                     if !shape.agrees_with(&state_shape) {
-                        self.diagnostics.push(error::next_shape(
-                            name,
-                            shape,
-                            &state_shape,
-                            value.span,
-                            decl_span,
-                        ));
+                        self.diagnostics.push(
+                            CheckError::NextShape {
+                                name: name.clone(),
+                                found: shape.clone(),
+                                expected: state_shape.clone(),
+                                value: value.span,
+                                declared: decl_span,
+                            }
+                            .into(),
+                        );
                     }
                     frame.nexts.insert(name.name.clone(), *node);
                 } else if !matches!(v, Value::Error) {
-                    self.diagnostics
-                        .push(error::expected_tensor(&v, value.span));
+                    self.diagnostics.push(
+                        CheckError::ExpectedTensor {
+                            value: v.clone(),
+                            span: value.span,
+                        }
+                        .into(),
+                    );
                 }
                 frame.env.insert(name.name.clone(), v.clone());
                 frame.current = Some((v, value.span));
@@ -155,15 +173,25 @@ impl<'a> BodyChecker<'a> {
                     },
                     Value::Error => 1,
                     other => {
-                        self.diagnostics
-                            .push(error::repeat_count(other, count.span));
+                        self.diagnostics.push(
+                            CheckError::RepeatCount {
+                                value: other.clone(),
+                                span: count.span,
+                            }
+                            .into(),
+                        );
                         1
                     }
                 };
                 for _ in 0..times {
                     if builder.nodes.len() > MAX_NODES {
-                        self.diagnostics
-                            .push(error::model_too_large(MAX_NODES, stmt.span));
+                        self.diagnostics.push(
+                            CheckError::ModelTooLarge {
+                                max: MAX_NODES,
+                                span: stmt.span,
+                            }
+                            .into(),
+                        );
                         return;
                     }
                     self.run_statements(builder, frame, &body.stmts, output);
@@ -227,8 +255,13 @@ impl<'a> BodyChecker<'a> {
         self.run_statements(builder, frame, &cell.body.stmts, &mut output);
         for decl in &cell.state {
             if !has_next(&cell.body.stmts, &decl.name.name) {
-                self.diagnostics
-                    .push(error::state_never_updated(&decl.name, cell.body.span));
+                self.diagnostics.push(
+                    CheckError::StateNeverUpdated {
+                        name: decl.name.clone(),
+                        body: cell.body.span,
+                    }
+                    .into(),
+                );
             }
         }
         output

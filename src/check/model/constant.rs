@@ -2,7 +2,7 @@
 //! evaluated without tensors.
 
 use super::{BodyChecker, Frame, GraphBuilder, is_dimension_variable};
-use crate::check::error;
+use crate::check::error::CheckError;
 use crate::diagnostic::Diagnostic;
 use crate::ir::Init;
 use crate::ir::dim::Dim;
@@ -25,7 +25,11 @@ impl<'a> BodyChecker<'a> {
                 let dim = eval_dim(e, env, &mut diagnostics);
                 match dim.as_known() {
                     Some(value) if value < 1 => {
-                        let d = error::dimension_below_one(&self.text(e.span), value, e.span);
+                        let d = Diagnostic::from(CheckError::DimensionBelowOne {
+                            text: self.text(e.span),
+                            value,
+                            span: e.span,
+                        });
                         // One report per expression, however many shapes use it.
                         if !self
                             .diagnostics
@@ -107,11 +111,23 @@ pub fn eval_dim(
             Some(Value::Int(d)) => d.clone(),
             Some(Value::Error) => Dim::error(),
             Some(other) => {
-                diagnostics.push(error::dimension_not_int(other, expr.span));
+                diagnostics.push(
+                    CheckError::DimensionNotInt {
+                        value: other.clone(),
+                        span: expr.span,
+                    }
+                    .into(),
+                );
                 Dim::error()
             }
             None if is_dimension_variable(name) => {
-                diagnostics.push(error::unbound_dimension(name, expr.span));
+                diagnostics.push(
+                    CheckError::UnboundDimension {
+                        name: name.clone(),
+                        span: expr.span,
+                    }
+                    .into(),
+                );
                 Dim::error()
             }
             None => {
@@ -120,7 +136,14 @@ pub fn eval_dim(
                     .filter(|(_, v)| matches!(v, Value::Int(_)))
                     .map(|(k, _)| k.clone())
                     .collect();
-                diagnostics.push(error::unknown_name(name, expr.span, &candidates));
+                diagnostics.push(
+                    CheckError::UnknownName {
+                        name: name.clone(),
+                        span: expr.span,
+                        candidates,
+                    }
+                    .into(),
+                );
                 Dim::error()
             }
         },
@@ -135,19 +158,19 @@ pub fn eval_dim(
                     (Some(p), Some(q)) if q != 0 && p % q == 0 => Dim::known(p / q),
                     _ if a.is_error() || b.is_error() || awaits_options(&a, &b) => Dim::error(),
                     _ => {
-                        diagnostics.push(error::symbolic_division(expr.span));
+                        diagnostics.push(CheckError::SymbolicDivision { span: expr.span }.into());
                         Dim::error()
                     }
                 },
                 BinOp::MatMul => {
-                    diagnostics.push(error::dimension_syntax(expr.span));
+                    diagnostics.push(CheckError::DimensionSyntax { span: expr.span }.into());
                     Dim::error()
                 }
             }
         }
         ExprKind::Neg(inner) => Dim::known(0).sub(&eval_dim(inner, env, diagnostics)),
         _ => {
-            diagnostics.push(error::dimension_syntax(expr.span));
+            diagnostics.push(CheckError::DimensionSyntax { span: expr.span }.into());
             Dim::error()
         }
     }
@@ -172,8 +195,17 @@ pub fn parse_init(expr: &Expr) -> Result<Init, Diagnostic> {
             "ones" => Ok(Init::Ones),
             "xavier" => Ok(Init::Xavier),
             "kaiming" => Ok(Init::Kaiming),
-            "normal" | "uniform" => Err(error::init_needs_args(name, expr.span)),
-            _ => Err(error::unknown_init(name, expr.span, &NAMES)),
+            "normal" | "uniform" => Err(CheckError::InitNeedsArgs {
+                name: name.clone(),
+                span: expr.span,
+            }
+            .into()),
+            _ => Err(CheckError::UnknownInit {
+                name: name.clone(),
+                span: expr.span,
+                names: NAMES.map(String::from).into(),
+            }
+            .into()),
         },
         ExprKind::Call(call) if matches!(call.callee.name.as_str(), "normal" | "uniform") => {
             let args = call.args.as_deref().unwrap_or(&[]);
@@ -186,14 +218,24 @@ pub fn parse_init(expr: &Expr) -> Result<Init, Diagnostic> {
                         Init::Uniform(*a, *b)
                     })
                 }
-                _ => Err(error::init_needs_args(&call.callee.name, expr.span)),
+                _ => Err(CheckError::InitNeedsArgs {
+                    name: call.callee.name.clone(),
+                    span: expr.span,
+                }
+                .into()),
             }
         }
-        ExprKind::Call(call) => Err(error::unknown_init(
-            &call.callee.name,
-            call.callee.span,
-            &NAMES,
-        )),
-        _ => Err(error::unknown_init("", expr.span, &NAMES)),
+        ExprKind::Call(call) => Err(CheckError::UnknownInit {
+            name: call.callee.name.clone(),
+            span: call.callee.span,
+            names: NAMES.map(String::from).into(),
+        }
+        .into()),
+        _ => Err(CheckError::UnknownInit {
+            name: String::new(),
+            span: expr.span,
+            names: NAMES.map(String::from).into(),
+        }
+        .into()),
     }
 }

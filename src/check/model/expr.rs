@@ -4,7 +4,7 @@
 use super::constant::awaits_options;
 use super::graph::{branch_nodes, is_ancestor, push_node};
 use super::{BodyChecker, Frame, GraphBuilder, is_dimension_variable};
-use crate::check::error;
+use crate::check::error::{self, CheckError};
 use crate::ir::dim::Dim;
 use crate::ir::shape::{self, Shape};
 use crate::ir::{Arith, Node, NodeId, Op};
@@ -45,19 +45,35 @@ impl<'a> BodyChecker<'a> {
                     _ => {}
                 }
                 if self.is_callable(name) {
-                    self.diagnostics
-                        .push(error::layer_as_value(name, expr.span));
+                    self.diagnostics.push(
+                        CheckError::LayerAsValue {
+                            name: name.clone(),
+                            span: expr.span,
+                        }
+                        .into(),
+                    );
                 } else {
                     let mut candidates: Vec<String> = frame.env.keys().cloned().collect();
                     candidates.extend(self.callable_names());
                     let close =
                         error::suggest(name, candidates.iter().map(String::as_str)).is_some();
                     if is_dimension_variable(name) && !close {
-                        self.diagnostics
-                            .push(error::unbound_dimension(name, expr.span));
+                        self.diagnostics.push(
+                            CheckError::UnboundDimension {
+                                name: name.clone(),
+                                span: expr.span,
+                            }
+                            .into(),
+                        );
                     } else {
-                        self.diagnostics
-                            .push(error::unknown_name(name, expr.span, &candidates));
+                        self.diagnostics.push(
+                            CheckError::UnknownName {
+                                name: name.clone(),
+                                span: expr.span,
+                                candidates,
+                            }
+                            .into(),
+                        );
                     }
                 }
                 Value::Error
@@ -83,8 +99,14 @@ impl<'a> BodyChecker<'a> {
                 }
                 Value::Error => Value::Error,
                 other => {
-                    self.diagnostics
-                        .push(error::bad_operand("-", &other, inner.span));
+                    self.diagnostics.push(
+                        CheckError::BadOperand {
+                            op: "-".to_string(),
+                            value: other,
+                            span: inner.span,
+                        }
+                        .into(),
+                    );
                     Value::Error
                 }
             },
@@ -108,19 +130,34 @@ impl<'a> BodyChecker<'a> {
                     )
                 }
                 Some(_) => {
-                    self.diagnostics
-                        .push(error::layer_needs_pipe(&call.callee.name, expr.span));
+                    self.diagnostics.push(
+                        CheckError::LayerNeedsPipe {
+                            name: call.callee.name.clone(),
+                            span: expr.span,
+                        }
+                        .into(),
+                    );
                     Value::Error
                 }
                 None if self.definitions.contains_key(&call.callee.name) => {
-                    self.diagnostics
-                        .push(error::layer_needs_pipe(&call.callee.name, expr.span));
+                    self.diagnostics.push(
+                        CheckError::LayerNeedsPipe {
+                            name: call.callee.name.clone(),
+                            span: expr.span,
+                        }
+                        .into(),
+                    );
                     Value::Error
                 }
                 None => {
                     let candidates = self.callable_names();
-                    self.diagnostics
-                        .push(error::unknown_layer(&call.callee, &candidates));
+                    self.diagnostics.push(
+                        CheckError::UnknownLayer {
+                            callee: call.callee.clone(),
+                            candidates,
+                        }
+                        .into(),
+                    );
                     Value::Error
                 }
             },
@@ -147,7 +184,8 @@ impl<'a> BodyChecker<'a> {
                 BinOp::Mul => Value::Int(x.mul(y)),
                 BinOp::Div => match (x.as_known(), y.as_known()) {
                     (_, Some(0)) => {
-                        self.diagnostics.push(error::division_by_zero(b.1));
+                        self.diagnostics
+                            .push(CheckError::DivisionByZero { span: b.1 }.into());
                         Value::Error
                     }
                     (Some(p), Some(q)) if p % q == 0 => Value::Int(Dim::known(p / q)),
@@ -157,12 +195,20 @@ impl<'a> BodyChecker<'a> {
                         Value::Int(Dim::error())
                     }
                     _ => {
-                        self.diagnostics.push(error::symbolic_division(span));
+                        self.diagnostics
+                            .push(CheckError::SymbolicDivision { span }.into());
                         Value::Error
                     }
                 },
                 BinOp::MatMul => {
-                    self.diagnostics.push(error::bad_operand("@", &a.0, a.1));
+                    self.diagnostics.push(
+                        CheckError::BadOperand {
+                            op: "@".to_string(),
+                            value: a.0.clone(),
+                            span: a.1,
+                        }
+                        .into(),
+                    );
                     Value::Error
                 }
             },
@@ -174,13 +220,25 @@ impl<'a> BodyChecker<'a> {
             {
                 let numeric = |v: &Value| matches!(v, Value::Int(_) | Value::Float(_));
                 if !numeric(x) {
-                    self.diagnostics
-                        .push(error::bad_operand(op.symbol(), x, a.1));
+                    self.diagnostics.push(
+                        CheckError::BadOperand {
+                            op: op.symbol().to_string(),
+                            value: x.clone(),
+                            span: a.1,
+                        }
+                        .into(),
+                    );
                     return Value::Error;
                 }
                 if !numeric(y) {
-                    self.diagnostics
-                        .push(error::bad_operand(op.symbol(), y, b.1));
+                    self.diagnostics.push(
+                        CheckError::BadOperand {
+                            op: op.symbol().to_string(),
+                            value: y.clone(),
+                            span: b.1,
+                        }
+                        .into(),
+                    );
                     return Value::Error;
                 }
                 let (Some(p), Some(q)) = (x.as_f64(), y.as_f64()) else {
@@ -192,14 +250,27 @@ impl<'a> BodyChecker<'a> {
                     BinOp::Mul => p * q,
                     BinOp::Div => p / q,
                     BinOp::MatMul => {
-                        self.diagnostics.push(error::bad_operand("@", x, a.1));
+                        self.diagnostics.push(
+                            CheckError::BadOperand {
+                                op: "@".to_string(),
+                                value: x.clone(),
+                                span: a.1,
+                            }
+                            .into(),
+                        );
                         return Value::Error;
                     }
                 }))
             }
             (x, _) => {
-                self.diagnostics
-                    .push(error::bad_operand(op.symbol(), x, a.1));
+                self.diagnostics.push(
+                    CheckError::BadOperand {
+                        op: op.symbol().to_string(),
+                        value: x.clone(),
+                        span: a.1,
+                    }
+                    .into(),
+                );
                 Value::Error
             }
         }
@@ -215,37 +286,40 @@ impl<'a> BodyChecker<'a> {
         span: Span,
     ) -> Value {
         let label = self.text(span);
-        let mut operand = |checker: &mut Self,
-                           value: &Value,
-                           value_span: Span|
-         -> Option<(NodeId, Shape)> {
-            match value {
-                Value::Tensor { node, shape } => Some((*node, shape.clone())),
-                Value::Int(_) | Value::Float(_) if op != BinOp::MatMul => {
-                    let constant = value.as_f64().unwrap_or(f64::NAN);
-                    let shape = Shape::unbatched(vec![]);
-                    let path = format!("{}.const", frame.path);
-                    let node = push_node(
-                        builder,
-                        frame,
-                        Op::Constant(constant),
-                        vec![],
-                        shape.clone(),
-                        value_span,
-                        path,
-                        checker.text(value_span),
-                        vec![],
-                    );
-                    Some((node, shape))
+        let mut operand =
+            |checker: &mut Self, value: &Value, value_span: Span| -> Option<(NodeId, Shape)> {
+                match value {
+                    Value::Tensor { node, shape } => Some((*node, shape.clone())),
+                    Value::Int(_) | Value::Float(_) if op != BinOp::MatMul => {
+                        let constant = value.as_f64().unwrap_or(f64::NAN);
+                        let shape = Shape::unbatched(vec![]);
+                        let path = format!("{}.const", frame.path);
+                        let node = push_node(
+                            builder,
+                            frame,
+                            Op::Constant(constant),
+                            vec![],
+                            shape.clone(),
+                            value_span,
+                            path,
+                            checker.text(value_span),
+                            vec![],
+                        );
+                        Some((node, shape))
+                    }
+                    other => {
+                        checker.diagnostics.push(
+                            CheckError::BadOperand {
+                                op: op.symbol().to_string(),
+                                value: other.clone(),
+                                span: value_span,
+                            }
+                            .into(),
+                        );
+                        None
+                    }
                 }
-                other => {
-                    checker
-                        .diagnostics
-                        .push(error::bad_operand(op.symbol(), other, value_span));
-                    None
-                }
-            }
-        };
+            };
         let Some((na, sa)) = operand(self, &a.0, a.1) else {
             return Value::Error;
         };
@@ -285,23 +359,30 @@ impl<'a> BodyChecker<'a> {
                 Value::Tensor { node, shape }
             }
             Err(()) => {
-                let d = if op == BinOp::MatMul {
-                    error::matmul_mismatch(&sa, a.1, &sb, b.1, span)
+                let problem = if op == BinOp::MatMul {
+                    CheckError::MatmulMismatch {
+                        a: sa.clone(),
+                        a_span: a.1,
+                        b: sb.clone(),
+                        b_span: b.1,
+                        span,
+                    }
                 } else {
                     let residual = (op == BinOp::Add)
                         .then(|| self.residual(&builder.nodes, (na, &sa, a.1), (nb, &sb, b.1)))
-                        .flatten();
-                    error::broadcast_mismatch(
-                        op.symbol(),
-                        &sa,
-                        a.1,
-                        &sb,
-                        b.1,
+                        .flatten()
+                        .map(Box::new);
+                    CheckError::BroadcastMismatch {
+                        op: op.symbol().to_string(),
+                        a: sa.clone(),
+                        a_span: a.1,
+                        b: sb.clone(),
+                        b_span: b.1,
                         span,
-                        residual.as_ref(),
-                    )
+                        residual,
+                    }
                 };
-                self.diagnostics.push(d);
+                self.diagnostics.push(problem.into());
                 Value::Error
             }
         }

@@ -8,7 +8,7 @@ mod graph;
 mod pipeline;
 mod uses;
 
-use super::error;
+use super::error::CheckError;
 use crate::diagnostic::Diagnostic;
 use crate::ir::dim::Dim;
 use crate::ir::shape::Shape;
@@ -204,11 +204,14 @@ impl<'a> BodyChecker<'a> {
             let value = match &option.default {
                 Some(_) => self.option_default(option, &env),
                 None => {
-                    self.diagnostics.push(error::train_needs_option(
-                        definition.name(),
-                        &option.name,
-                        site,
-                    ));
+                    self.diagnostics.push(
+                        CheckError::TrainNeedsOption {
+                            model: definition.name().clone(),
+                            option: option.name.clone(),
+                            site,
+                        }
+                        .into(),
+                    );
                     return None;
                 }
             };
@@ -249,8 +252,15 @@ impl<'a> BodyChecker<'a> {
                 } else {
                     ArgKind::Float
                 };
-                self.diagnostics
-                    .push(error::option_type(name, kind, value, span));
+                self.diagnostics.push(
+                    CheckError::OptionType {
+                        name: name.clone(),
+                        kind,
+                        value: value.clone(),
+                        span,
+                    }
+                    .into(),
+                );
                 Value::Error
             }
         }

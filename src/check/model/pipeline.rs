@@ -4,7 +4,7 @@
 use super::graph::{follows_dense_on_many_axes, push_node};
 use super::{BodyChecker, Frame, GraphBuilder};
 use crate::check::args::{self, EvalArg, Param};
-use crate::check::error;
+use crate::check::error::CheckError;
 use crate::ir::{Op, ParamSpec};
 use crate::nn::{self, Builtin, LayerOut, Site, Value};
 use crate::span::Span;
@@ -107,18 +107,34 @@ impl<'a> BodyChecker<'a> {
                 (call.callee.clone(), args)
             }
             _ => {
-                self.diagnostics.push(error::not_a_layer(stage.span, None));
+                self.diagnostics.push(
+                    CheckError::NotALayer {
+                        span: stage.span,
+                        name: None,
+                    }
+                    .into(),
+                );
                 return Value::Error;
             }
         };
         if !self.is_callable(&callee.name) {
             if frame.env.contains_key(&callee.name) {
-                self.diagnostics
-                    .push(error::not_a_layer(stage.span, Some(&callee.name)));
+                self.diagnostics.push(
+                    CheckError::NotALayer {
+                        span: stage.span,
+                        name: Some(callee.name.clone()),
+                    }
+                    .into(),
+                );
             } else {
                 let candidates = self.callable_names();
-                self.diagnostics
-                    .push(error::unknown_layer(&callee, &candidates));
+                self.diagnostics.push(
+                    CheckError::UnknownLayer {
+                        callee: callee.clone(),
+                        candidates,
+                    }
+                    .into(),
+                );
             }
             return Value::Error;
         }
@@ -126,8 +142,13 @@ impl<'a> BodyChecker<'a> {
             Value::Tensor { .. } => input,
             Value::Error => return Value::Error,
             other => {
-                self.diagnostics
-                    .push(error::expected_tensor(&other, input_span));
+                self.diagnostics.push(
+                    CheckError::ExpectedTensor {
+                        value: other,
+                        span: input_span,
+                    }
+                    .into(),
+                );
                 return Value::Error;
             }
         };
@@ -196,11 +217,14 @@ impl<'a> BodyChecker<'a> {
         }
         let mut args = args.into_iter();
         let Some(first) = args.next().filter(|a| a.name.is_none()) else {
-            self.diagnostics.push(error::missing_argument(
-                callee,
-                "input",
-                &builtin.signature(),
-            ));
+            self.diagnostics.push(
+                CheckError::MissingArgument {
+                    callee: callee.clone(),
+                    param: "input".to_string(),
+                    signature: builtin.signature(),
+                }
+                .into(),
+            );
             return Value::Error;
         };
         let rest: Vec<EvalArg> = args.collect();
@@ -218,8 +242,13 @@ impl<'a> BodyChecker<'a> {
             ),
             Value::Error => Value::Error,
             other => {
-                self.diagnostics
-                    .push(error::expected_tensor(&other, first.span));
+                self.diagnostics.push(
+                    CheckError::ExpectedTensor {
+                        value: other,
+                        span: first.span,
+                    }
+                    .into(),
+                );
                 Value::Error
             }
         }
@@ -332,8 +361,13 @@ impl<'a> BodyChecker<'a> {
                 }
                 Value::Error => return Value::Error,
                 other => {
-                    self.diagnostics
-                        .push(error::expected_tensor(other, arg.span));
+                    self.diagnostics.push(
+                        CheckError::ExpectedTensor {
+                            value: other.clone(),
+                            span: arg.span,
+                        }
+                        .into(),
+                    );
                     return Value::Error;
                 }
             }

@@ -5,7 +5,7 @@ use super::constant::eval_dim;
 use super::graph::{finish_graph, push_node};
 use super::{BodyChecker, Definition, Frame, GraphBuilder, MAX_NODES, is_dimension_variable};
 use crate::check::args::{self, EvalArg, Param};
-use crate::check::error;
+use crate::check::error::CheckError;
 use crate::diagnostic::{Diagnostic, Label};
 use crate::ir::dim::Dim;
 use crate::ir::shape::Shape;
@@ -34,19 +34,27 @@ impl<'a> BodyChecker<'a> {
         if let Some(start) = self.stack.iter().position(|n| *n == name) {
             let mut chain: Vec<String> = self.stack[start..].to_vec();
             chain.push(name.clone());
-            self.diagnostics.push(error::recursive_model(
-                callee,
-                &chain,
-                definition.name().span,
-            ));
+            self.diagnostics.push(
+                CheckError::RecursiveModel {
+                    callee: callee.clone(),
+                    chain,
+                    definition: definition.name().span,
+                }
+                .into(),
+            );
             return Value::Error;
         }
         if self.check_definition(definition) {
             return Value::Error;
         }
         if builder.nodes.len() > MAX_NODES {
-            self.diagnostics
-                .push(error::model_too_large(MAX_NODES, span));
+            self.diagnostics.push(
+                CheckError::ModelTooLarge {
+                    max: MAX_NODES,
+                    span,
+                }
+                .into(),
+            );
             return Value::Error;
         }
         let Value::Tensor {
@@ -271,15 +279,15 @@ impl<'a> BodyChecker<'a> {
             &actual.dims
         };
         let mismatch = |expected: String| {
-            error::input_mismatch(
-                definition.name(),
-                &expected,
-                actual,
+            Diagnostic::from(CheckError::InputMismatch {
+                model: definition.name().clone(),
+                expected,
+                actual: actual.clone(),
                 is_cell,
                 use_span,
                 input_span,
-                decl.span,
-            )
+                declared: decl.span,
+            })
         };
         if decl.dims.len() != actual_dims.len() || (is_cell && actual.dims.is_empty()) {
             return Err(mismatch(self.text(decl.span)));
@@ -322,7 +330,11 @@ fn step_shape(sequence: &Shape, span: Span) -> Result<Shape, Diagnostic> {
             batched: sequence.batched,
             dims: rest.to_vec(),
         }),
-        None => Err(error::cell_needs_sequence(sequence, span)),
+        None => Err(CheckError::CellNeedsSequence {
+            shape: sequence.clone(),
+            span,
+        }
+        .into()),
     }
 }
 
