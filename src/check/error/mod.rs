@@ -8,8 +8,10 @@ mod data;
 mod names;
 mod shapes;
 mod statements;
+mod train;
 
 pub use shapes::Residual;
+pub use train::TrainProblem;
 
 pub use crate::nn::error::{invalid_value, reshape_count};
 

@@ -7,10 +7,9 @@ mod settings;
 pub use conditions::{MAX_LEAST_SQUARES_PARAMS, grid_points, grid_values};
 pub use settings::{loss_name, metric_label};
 
-use super::error;
+use super::error::{self, TrainProblem};
 use super::linear;
 use super::model::{BodyChecker, Definition};
-use crate::diagnostic::{Code, Diagnostic};
 use crate::ir::{Batch, DataSet, Loss, Metric, Optimizer, Task, TrainRun};
 use crate::syntax::ast::{Expr, ExprKind, Setting, TrainDef};
 use conditions::check_fit_method;
@@ -39,19 +38,10 @@ pub fn check_train(
         Some(Definition::Model(m)) => Some(Definition::Model(m)),
         Some(Definition::Cell(_)) => {
             checker.diagnostics.push(
-                Diagnostic::error(
-                    Code::E0106,
-                    format!(
-                        "`{}` is a cell; only a model can be trained",
-                        def.model.name
-                    ),
-                    def.model.span,
-                    "a cell",
-                )
-                .with_help(format!(
-                    "wrap it in a model: `model M(x: [T, I]) {{ {}(..) last dense(1) }}`",
-                    def.model.name
-                )),
+                TrainProblem::CellTrained {
+                    model: def.model.clone(),
+                }
+                .into(),
             );
             None
         }
@@ -62,17 +52,12 @@ pub fn check_train(
                 .filter(|(_, d)| matches!(d, Definition::Model(_)))
                 .map(|(n, _)| n.clone())
                 .collect();
-            let d = Diagnostic::error(
-                Code::E0106,
-                format!("unknown model `{}`", def.model.name),
-                def.model.span,
-                "no model of this name",
-            );
             checker.diagnostics.push(
-                match error::suggest(&def.model.name, names.iter().map(String::as_str)) {
-                    Some(best) => d.with_help(format!("did you mean `{best}`?")),
-                    None => d,
-                },
+                TrainProblem::UnknownModel {
+                    model: def.model.clone(),
+                    candidates: names,
+                }
+                .into(),
             );
             None
         }
@@ -80,21 +65,13 @@ pub fn check_train(
     let dataset = match data.get(&def.data.name) {
         Some(d) => d.clone(),
         None => {
-            let d = Diagnostic::error(
-                Code::E0105,
-                format!("unknown data set `{}`", def.data.name),
-                def.data.span,
-                "no data of this name",
-            );
             checker.diagnostics.push(
-                match error::suggest(&def.data.name, data_names.iter().map(String::as_str)) {
-                    Some(best) => d.with_help(format!("did you mean `{best}`?")),
-                    None => {
-                        d.with_help("declare it with `data NAME = csv(...)`, `mnist(...)`, ...")
-                    }
-                },
+                TrainProblem::UnknownData {
+                    data: def.data.clone(),
+                    candidates: data_names.to_vec(),
+                }
+                .into(),
             );
-            ok = false;
             None
         }
     };
@@ -124,31 +101,24 @@ pub fn check_train(
     for setting in &def.settings {
         let name = setting.name.name.as_str();
         if !SETTINGS.contains(&name) || name == "l2" {
-            let d = Diagnostic::error(
-                Code::E0401,
-                format!("unknown setting `{name}`"),
-                setting.name.span,
-                "not a train setting",
+            checker.diagnostics.push(
+                TrainProblem::UnknownSetting {
+                    name: setting.name.clone(),
+                    settings: SETTINGS[..8].iter().map(|s| s.to_string()).collect(),
+                }
+                .into(),
             );
-            let list = SETTINGS[..8].join(", ");
-            checker
-                .diagnostics
-                .push(match error::suggest(name, SETTINGS[..8].iter().copied()) {
-                    Some(best) => d.with_help(format!("did you mean `{best}`? settings: {list}")),
-                    None => d.with_help(format!("settings: {list}")),
-                });
             ok = false;
             continue;
         }
         if let Some(first) = seen.insert(name, setting) {
             checker.diagnostics.push(
-                Diagnostic::error(
-                    Code::E0402,
-                    format!("setting `{name}` is given twice"),
-                    setting.span,
-                    "given again here",
-                )
-                .with_label(first.span, "first given here"),
+                TrainProblem::DuplicateSetting {
+                    name: name.to_string(),
+                    span: setting.span,
+                    first: first.span,
+                }
+                .into(),
             );
             ok = false;
             continue;
@@ -261,19 +231,12 @@ pub fn check_train(
     }
     for (required, found) in [("loss", loss.is_some()), ("optimizer", optimizer.is_some())] {
         if !found && !seen.contains_key(required) {
-            let example = if required == "loss" {
-                "loss = cross_entropy"
-            } else {
-                "optimizer = sgd(lr = 0.01)"
-            };
             checker.diagnostics.push(
-                Diagnostic::error(
-                    Code::E0402,
-                    format!("`train` needs a `{required}`"),
-                    header,
-                    format!("no `{required}` setting"),
-                )
-                .with_help(format!("add `{example}`")),
+                TrainProblem::MissingSetting {
+                    required: required.to_string(),
+                    span: header,
+                }
+                .into(),
             );
             ok = false;
         }
@@ -291,24 +254,16 @@ pub fn check_train(
             let classification = matches!(data.task, Task::Classification { .. });
             let wants_classes = matches!(loss, Loss::Bce | Loss::CrossEntropy);
             if classification != wants_classes {
-                let (what, fix) = if classification {
-                    (
-                        "class labels",
-                        "use `cross_entropy` (several classes) or `bce` (two classes)",
-                    )
-                } else {
-                    ("real-valued targets", "use `mse`, `half_mse` or `mae`")
-                };
                 let setting = seen.get("loss").map(|s| s.value.span).unwrap_or(header);
                 checker.diagnostics.push(
-                    Diagnostic::error(
-                        Code::E0405,
-                        format!("loss `{}` does not fit the data", loss_name(loss)),
-                        setting,
-                        "this loss",
-                    )
-                    .with_label(data.span, format!("`{}` has {what}", data.name))
-                    .with_help(fix),
+                    TrainProblem::LossDoesNotFit {
+                        loss: loss_name(loss).to_string(),
+                        span: setting,
+                        data: data.name.clone(),
+                        data_span: data.span,
+                        classification,
+                    }
+                    .into(),
                 );
                 ok = false;
             }
@@ -320,28 +275,15 @@ pub fn check_train(
             );
             let classification = matches!(data.task, Task::Classification { .. });
             if for_classes != classification {
-                let kind = if classification {
-                    "classification"
-                } else {
-                    "regression"
-                };
-                let valid = if classification {
-                    "accuracy, precision, recall, f1"
-                } else {
-                    "mae, mse, rmse, mape"
-                };
                 checker.diagnostics.push(
-                    Diagnostic::error(
-                        Code::E0405,
-                        format!(
-                            "metric `{}` does not fit {kind} data",
-                            metric_label(*metric)
-                        ),
-                        *span,
-                        "this metric",
-                    )
-                    .with_label(data.span, format!("`{}` is {kind} data", data.name))
-                    .with_help(format!("metrics for {kind}: {valid}")),
+                    TrainProblem::MetricDoesNotFit {
+                        metric: metric_label(*metric).to_string(),
+                        span: *span,
+                        data: data.name.clone(),
+                        data_span: data.span,
+                        classification,
+                    }
+                    .into(),
                 );
                 ok = false;
             }
