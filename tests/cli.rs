@@ -210,13 +210,7 @@ fn an_empty_program_is_e0004() {
 fn data_that_cannot_be_read_is_e0701_at_its_declaration() {
     let dir = temp_dir("cli-missing-data");
     let file = dir.join("missing.dl");
-    std::fs::write(
-        &file,
-        "data d = csv(\"nowhere.csv\", label = \"label\")\n\
-         model M(x: [4]) { dense(3) softmax }\n\
-         train M on d { loss = cross_entropy  optimizer = sgd(lr = 0.1) }\n",
-    )
-    .expect("write");
+    std::fs::write(&file, common::MISSING_DATA_PROGRAM).expect("write");
     let no_weights: &[&str] = &["--weights", "none.safetensors"];
     for (command, more) in [("train", &[][..]), ("eval", no_weights)] {
         let out = dl_on(command, &file, more);

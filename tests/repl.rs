@@ -537,13 +537,7 @@ fn odd_input_never_panics() {
 fn data_that_cannot_be_read_is_reported_as_dl_train_reports_it() {
     let dir = common::temp_dir("repl-missing-data");
     let file = dir.join("missing.dl");
-    std::fs::write(
-        &file,
-        "data d = csv(\"nowhere.csv\", label = \"label\")\n\
-         model M(x: [4]) { dense(3) softmax }\n\
-         train M on d { loss = cross_entropy  optimizer = sgd(lr = 0.1) }\n",
-    )
-    .expect("write");
+    std::fs::write(&file, common::MISSING_DATA_PROGRAM).expect("write");
     let path = file.to_str().expect("utf-8 path");
     let (out, code) = repl(Some(path), ":input d.train 0\n:models\n");
     assert_eq!(code, Some(0), "{out}");
@@ -559,6 +553,10 @@ fn data_that_cannot_be_read_is_reported_as_dl_train_reports_it() {
             .map(str::to_string)
     };
     assert_eq!(first_line(&out), first_line(&cli), "{out}\n{cli}");
-    assert!(out.contains("M"), "the session goes on: {out}");
+    let after = out.split("error[E0701]").nth(1).unwrap_or("");
+    assert!(
+        after.contains("* model M (input [N, 4], 15 parameters)"),
+        "the session goes on: {out}"
+    );
     std::fs::remove_dir_all(dir).expect("clean up");
 }

@@ -83,18 +83,7 @@ pub fn need_rank(
     pattern: &str,
     site: Site,
 ) -> Result<(), Diagnostic> {
-    if input.rank() == rank {
-        Ok(())
-    } else {
-        Err(LayerProblem::WrongRank {
-            layer: name.to_string(),
-            pattern: pattern.to_string(),
-            rank,
-            input: input.clone(),
-            site,
-        }
-        .into())
-    }
+    check_rank(input.rank() == rank, name, input, rank, pattern, site)
 }
 
 /// Requires `input` to have at least `rank` axes after the batch.
@@ -105,18 +94,29 @@ pub fn need_min_rank(
     pattern: &str,
     site: Site,
 ) -> Result<(), Diagnostic> {
-    if input.rank() >= rank {
-        Ok(())
-    } else {
-        Err(LayerProblem::WrongRank {
-            layer: name.to_string(),
-            pattern: pattern.to_string(),
-            rank,
-            input: input.clone(),
-            site,
-        }
-        .into())
+    check_rank(input.rank() >= rank, name, input, rank, pattern, site)
+}
+
+/// `Ok` when `fits`, else the wrong-rank problem of `name` on `input`.
+fn check_rank(
+    fits: bool,
+    name: &str,
+    input: &Shape,
+    rank: usize,
+    pattern: &str,
+    site: Site,
+) -> Result<(), Diagnostic> {
+    if fits {
+        return Ok(());
     }
+    Err(LayerProblem::WrongRank {
+        layer: name.to_string(),
+        pattern: pattern.to_string(),
+        rank,
+        input: input.clone(),
+        site,
+    }
+    .into())
 }
 
 /// A positive integer argument (a symbolic one is accepted as it is).

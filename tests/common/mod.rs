@@ -22,3 +22,9 @@ pub fn temp_dir(name: &str) -> PathBuf {
     std::fs::create_dir_all(&dir).expect("temporary folder");
     dir
 }
+
+/// A program whose data file does not exist: its `train` block cannot start.
+#[allow(dead_code)] // used by the tests of data that cannot be read
+pub const MISSING_DATA_PROGRAM: &str = "data d = csv(\"nowhere.csv\", label = \"label\")\n\
+     model M(x: [4]) { dense(3) softmax }\n\
+     train M on d { loss = cross_entropy  optimizer = sgd(lr = 0.1) }\n";

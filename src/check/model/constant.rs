@@ -51,19 +51,12 @@ impl<'a> BodyChecker<'a> {
     /// Evaluates an expression that must not involve tensors (defaults, counts).
     pub fn eval_constant(&mut self, expr: &Expr, env: &HashMap<String, Value>) -> Value {
         let mut builder = GraphBuilder::default();
-        let mut frame = Frame {
-            path: String::new(),
-            call: None,
-            env: env
-                .iter()
-                .filter(|(_, v)| !matches!(v, Value::Tensor { .. }))
-                .map(|(k, v)| (k.clone(), v.clone()))
-                .collect(),
-            counters: HashMap::new(),
-            current: None,
-            state: Vec::new(),
-            nexts: HashMap::new(),
-        };
+        let constants = env
+            .iter()
+            .filter(|(_, v)| !matches!(v, Value::Tensor { .. }))
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect();
+        let mut frame = Frame::new(String::new(), None, constants);
         self.eval_expr(&mut builder, &mut frame, expr)
     }
 

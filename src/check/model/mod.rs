@@ -91,6 +91,20 @@ struct Frame {
 }
 
 impl Frame {
+    /// A fresh frame for nodes under `path`, with `env` in scope; `call` is
+    /// its call site when it is a nested use.
+    fn new(path: String, call: Option<usize>, env: HashMap<String, Value>) -> Frame {
+        Frame {
+            path,
+            call,
+            env,
+            counters: HashMap::new(),
+            current: None,
+            state: Vec::new(),
+            nexts: HashMap::new(),
+        }
+    }
+
     fn next_path(&mut self, op: &str) -> String {
         let counter = self.counters.entry(op.to_string()).or_insert(0);
         let path = format!("{}.{op}_{counter}", self.path);
@@ -276,15 +290,7 @@ impl<'a> BodyChecker<'a> {
     ) -> (Graph, bool) {
         let name = definition.name().name.clone();
         let mut builder = GraphBuilder::default();
-        let mut frame = Frame {
-            path: name.clone(),
-            call: None,
-            env,
-            counters: HashMap::new(),
-            current: None,
-            state: Vec::new(),
-            nexts: HashMap::new(),
-        };
+        let mut frame = Frame::new(name.clone(), None, env);
         self.stack.push(name);
         let output = match definition {
             Definition::Model(model) => {

@@ -127,15 +127,7 @@ impl<'a> BodyChecker<'a> {
                 span,
                 output: input_node,
             });
-            let mut inner = Frame {
-                path,
-                call: Some(call),
-                env,
-                counters: HashMap::new(),
-                current: None,
-                state: Vec::new(),
-                nexts: HashMap::new(),
-            };
+            let mut inner = Frame::new(path, Some(call), env);
             let input_name = definition.input().name.name.clone();
             inner.env.insert(
                 input_name,
@@ -196,15 +188,7 @@ impl<'a> BodyChecker<'a> {
             }
         };
         let mut step_builder = GraphBuilder::default();
-        let mut inner = Frame {
-            path: path.clone(),
-            call: None,
-            env,
-            counters: HashMap::new(),
-            current: None,
-            state: Vec::new(),
-            nexts: HashMap::new(),
-        };
+        let mut inner = Frame::new(path.clone(), None, env);
         let output = self.run_cell_body(&mut step_builder, &mut inner, cell, step);
         let Value::Tensor {
             shape: out_step, ..
