@@ -16,7 +16,7 @@
 
 use rayon::prelude::*;
 
-use super::matmul::gemm;
+use super::matmul::gemm_in_row_blocks;
 use super::{PARALLEL_MIN_WORK, sum_f32, with_scratch};
 
 /// The number of partial sums a batch is split into for the weight and bias
@@ -191,59 +191,64 @@ pub fn conv2d_forward(
         return;
     }
     let u = Unfold::new(g);
+    let plan = Batching::new(g, &u);
     let (in_s, out_s) = (g.input_sample_len(), g.output_sample_len());
-    let (padded_len, col_len, wide_len) = (u.padded_len(g), u.col_len(g), u.wide_len(g));
-    let sample = |n: usize, y: &mut [f32]| {
-        let x = &input[n * in_s..][..in_s];
-        with_scratch(padded_len + col_len + wide_len, |scratch| {
-            let (padded, rest) = scratch.split_at_mut(padded_len);
-            let (col, wide) = rest.split_at_mut(col_len);
-            let cols = u.unfold(g, x, padded, col);
-            if u.layout == Layout::Wide {
-                gemm(
-                    g.out_c,
-                    g.col_rows(),
-                    u.n,
-                    weight,
-                    false,
-                    cols,
-                    false,
-                    wide,
-                    false,
-                );
-                u.narrow(g, wide, bias, y);
-            } else {
-                if let Some(b) = bias {
-                    for (plane, &bv) in y.chunks_exact_mut(g.out_positions()).zip(b) {
-                        plane.fill(bv);
-                    }
-                }
-                let acc = bias.is_some();
-                gemm(
-                    g.out_c,
-                    g.col_rows(),
-                    u.n,
-                    weight,
-                    false,
-                    cols,
-                    false,
-                    y,
-                    acc,
-                );
-            }
-        });
+    let group = |(index, ys): (usize, &mut [f32])| {
+        let xs = &input[index * plan.group * in_s..][..ys.len() / out_s * in_s];
+        forward_group(g, &u, plan.bands, xs, weight, bias, ys);
     };
-    if g.batch > 1 && g.macs() >= PARALLEL_MIN_WORK {
-        output
-            .par_chunks_mut(out_s)
-            .enumerate()
-            .for_each(|(n, y)| sample(n, y));
+    let group_len = plan.group * out_s;
+    if plan.groups(g) > 1 && g.macs() >= PARALLEL_MIN_WORK {
+        output.par_chunks_mut(group_len).enumerate().for_each(group);
     } else {
-        output
-            .chunks_mut(out_s)
-            .enumerate()
-            .for_each(|(n, y)| sample(n, y));
+        output.chunks_mut(group_len).enumerate().for_each(group);
     }
+}
+
+/// The forward pass of one group of consecutive samples `xs` into `ys`:
+/// their column matrices side by side, one GEMM, the outputs written back
+/// sample by sample.
+fn forward_group(
+    g: &Conv2dGeometry,
+    u: &Unfold,
+    bands: usize,
+    xs: &[f32],
+    weight: &[f32],
+    bias: Option<&[f32]>,
+    ys: &mut [f32],
+) {
+    let count = ys.len() / g.output_sample_len();
+    let ld = count * u.n;
+    // One sample whose GEMM output already is its output: no copy back.
+    let direct = count == 1 && u.layout != Layout::Wide;
+    let col_len = if count == 1 {
+        u.col_len(g)
+    } else {
+        g.col_rows() * ld
+    };
+    let out_len = if direct { 0 } else { g.out_c * ld };
+    with_scratch(u.padded_len(g) + col_len + out_len, |scratch| {
+        let (padded, rest) = scratch.split_at_mut(u.padded_len(g));
+        let (col, out) = rest.split_at_mut(col_len);
+        let cols = u.unfold_group(g, xs, padded, col);
+        let rows = g.col_rows();
+        if direct {
+            if let Some(b) = bias {
+                for (plane, &bv) in ys.chunks_exact_mut(g.out_positions()).zip(b) {
+                    plane.fill(bv);
+                }
+            }
+            let (w, acc) = (weight, bias.is_some());
+            gemm_in_row_blocks(g.out_c, rows, ld, w, false, cols, false, ys, acc, bands);
+        } else {
+            gemm_in_row_blocks(
+                g.out_c, rows, ld, weight, false, cols, false, out, false, bands,
+            );
+            for (s, y) in ys.chunks_exact_mut(g.output_sample_len()).enumerate() {
+                u.narrow(g, out, u.cols(ld, s), bias, y);
+            }
+        }
+    });
 }
 
 /// One chunk of the batch in [`conv2d_backward`], with the output slices it
@@ -263,10 +268,10 @@ struct BackwardChunk<'a> {
 /// network's first layer) and is *accumulated*: `grad_x += dL/dx`.
 ///
 /// NOTE: `grad_weight` and `grad_bias` sum over the batch. The batch is cut
-/// into at most 8 chunks of consecutive samples, a partition that depends
-/// only on `batch`; each chunk sums its samples in order, and the chunk
-/// partials are added in chunk order, so the result is bit-identical for any
-/// number of threads.
+/// into at most 8 chunks of consecutive groups of samples (see
+/// [`Batching`]), a partition that depends only on the geometry; each chunk
+/// sums its groups in order, and the chunk partials are added in chunk
+/// order, so the result is bit-identical for any number of threads.
 ///
 /// # Shapes
 /// - `input`: `[batch, in_c, in_h, in_w]` (the forward input)
@@ -307,10 +312,10 @@ pub fn conv2d_backward(
         return;
     }
     let u = Unfold::new(g);
-    let (in_s, out_s) = (g.input_sample_len(), g.output_sample_len());
-    let (rows, w_len) = (g.col_rows(), g.weight_len());
+    let plan = Batching::new(g, &u);
+    let (in_s, w_len) = (g.input_sample_len(), g.weight_len());
 
-    let chunk = g.batch.div_ceil(MAX_BATCH_CHUNKS);
+    let chunk = plan.groups(g).div_ceil(MAX_BATCH_CHUNKS) * plan.group;
     let n_chunks = g.batch.div_ceil(chunk);
     let grad_input = grad_input.filter(|gi| !gi.is_empty());
     let grad_weight = grad_weight.filter(|gw| !gw.is_empty());
@@ -331,60 +336,7 @@ pub fn conv2d_backward(
         })
         .collect();
 
-    let run = |job: BackwardChunk| {
-        let BackwardChunk {
-            first,
-            count,
-            mut grad_input,
-            mut weight_partial,
-            mut bias_partial,
-        } = job;
-        let want_w = weight_partial.is_some();
-        let want_i = grad_input.is_some() && u.layout != Layout::Pointwise;
-        let padded_len = if want_w || want_i { u.padded_len(g) } else { 0 };
-        let col_len = if want_w { u.col_len(g) } else { 0 };
-        let wide_len = if want_w || want_i { u.wide_len(g) } else { 0 };
-        let gcol_len = if want_i { u.col_len(g) } else { 0 };
-        with_scratch(padded_len + col_len + wide_len + gcol_len, |scratch| {
-            let (padded, rest) = scratch.split_at_mut(padded_len);
-            let (col, rest) = rest.split_at_mut(col_len);
-            let (go_wide, gcol) = rest.split_at_mut(wide_len);
-            for s in 0..count {
-                let n = first + s;
-                let x = &input[n * in_s..][..in_s];
-                let go = &grad_output[n * out_s..][..out_s];
-                if let Some(bp) = bias_partial.as_deref_mut() {
-                    for (b, plane) in bp.iter_mut().zip(go.chunks_exact(g.out_positions())) {
-                        *b += sum_f32(plane);
-                    }
-                }
-                // The output gradient as the GEMMs see it: [out_c, u.n].
-                let go_cols: &[f32] = if go_wide.is_empty() {
-                    go
-                } else {
-                    u.widen(g, go, go_wide);
-                    go_wide
-                };
-                if let Some(wp) = weight_partial.as_deref_mut() {
-                    let cols = u.unfold(g, x, padded, col);
-                    // grad_weight[out_c, rows] += grad_out[out_c, n] · colsᵀ
-                    gemm(g.out_c, u.n, rows, go_cols, false, cols, true, wp, s > 0);
-                }
-                if let Some(gi) = grad_input.as_deref_mut() {
-                    let gi = &mut gi[s * in_s..][..in_s];
-                    // grad_cols[rows, n] = weightᵀ · grad_out[out_c, n]
-                    if want_i {
-                        gemm(
-                            rows, g.out_c, u.n, weight, true, go_cols, false, gcol, false,
-                        );
-                        u.fold(g, gcol, padded, gi);
-                    } else {
-                        gemm(rows, g.out_c, u.n, weight, true, go_cols, false, gi, true);
-                    }
-                }
-            }
-        });
-    };
+    let run = |job: BackwardChunk| backward_chunk(g, &u, &plan, input, weight, grad_output, job);
     if n_chunks > 1 && g.macs() >= PARALLEL_MIN_WORK {
         jobs.into_par_iter().for_each(run);
     } else {
@@ -407,6 +359,137 @@ pub fn conv2d_backward(
     }
 }
 
+/// The backward pass of one chunk of the batch, group by group: the bias
+/// and weight partials of the chunk, and the input gradient of its samples.
+fn backward_chunk(
+    g: &Conv2dGeometry,
+    u: &Unfold,
+    plan: &Batching,
+    input: &[f32],
+    weight: &[f32],
+    grad_output: &[f32],
+    job: BackwardChunk,
+) {
+    let BackwardChunk {
+        first,
+        count,
+        mut grad_input,
+        mut weight_partial,
+        mut bias_partial,
+    } = job;
+    let (in_s, out_s, rows) = (g.input_sample_len(), g.output_sample_len(), g.col_rows());
+    let want_w = weight_partial.is_some();
+    let want_i = grad_input.is_some();
+    // Scratch for the largest group of the chunk.
+    let ld = plan.group.min(count) * u.n;
+    let single = plan.group == 1;
+    let col_of = |wanted: bool| match (wanted, single) {
+        (false, _) => 0,
+        (true, true) => u.col_len(g),
+        (true, false) => rows * ld,
+    };
+    let padded_len = if want_w || want_i { u.padded_len(g) } else { 0 };
+    let col_len = col_of(want_w);
+    let go_len = if single && u.layout != Layout::Wide {
+        0
+    } else {
+        g.out_c * ld
+    };
+    let gcol_len = col_of(want_i && !(single && u.layout == Layout::Pointwise));
+    with_scratch(padded_len + col_len + go_len + gcol_len, |scratch| {
+        let (padded, rest) = scratch.split_at_mut(padded_len);
+        let (col, rest) = rest.split_at_mut(col_len);
+        let (go_buf, gcol) = rest.split_at_mut(go_len);
+        for (index, start) in (0..count).step_by(plan.group).enumerate() {
+            let m = plan.group.min(count - start);
+            let ld = m * u.n;
+            let n0 = first + start;
+            let go = &grad_output[n0 * out_s..][..m * out_s];
+            if let Some(bp) = bias_partial.as_deref_mut() {
+                for sample in go.chunks_exact(out_s) {
+                    for (b, plane) in bp.iter_mut().zip(sample.chunks_exact(g.out_positions())) {
+                        *b += sum_f32(plane);
+                    }
+                }
+            }
+            // The output gradient as the GEMMs see it: [out_c, ld].
+            let go_cols: &[f32] = if go_buf.is_empty() {
+                go
+            } else {
+                let go_buf = &mut go_buf[..g.out_c * ld];
+                for (s, sample) in go.chunks_exact(out_s).enumerate() {
+                    u.widen(g, sample, go_buf, u.cols(ld, s));
+                }
+                go_buf
+            };
+            if let Some(wp) = weight_partial.as_deref_mut() {
+                let xs = &input[n0 * in_s..][..m * in_s];
+                let cols = u.unfold_group(g, xs, padded, col);
+                // grad_weight[out_c, rows] += grad_out[out_c, ld] · colsᵀ
+                let acc = index > 0;
+                gemm_in_row_blocks(
+                    g.out_c, ld, rows, go_cols, false, cols, true, wp, acc, plan.bands,
+                );
+            }
+            if let Some(gi) = grad_input.as_deref_mut() {
+                let gi = &mut gi[start * in_s..][..m * in_s];
+                if gcol.is_empty() {
+                    // A pointwise sample is its own column matrix.
+                    gemm_in_row_blocks(
+                        rows, g.out_c, ld, weight, true, go_cols, false, gi, true, plan.bands,
+                    );
+                } else {
+                    // grad_cols[rows, ld] = weightᵀ · grad_out[out_c, ld]
+                    let gcol = &mut gcol[..rows * ld];
+                    gemm_in_row_blocks(
+                        rows, g.out_c, ld, weight, true, go_cols, false, gcol, false, plan.bands,
+                    );
+                    for (s, gi) in gi.chunks_exact_mut(in_s).enumerate() {
+                        u.fold(g, gcol, u.cols(ld, s), padded, gi);
+                    }
+                }
+            }
+        }
+    });
+}
+
+/// Below this many GEMM columns per sample, consecutive samples are grouped
+/// so that each product has at least about this many: a per-sample product
+/// of a late ResNet stage (2x2 or 4x4 outputs, 256-512 channels) would use
+/// a quarter of a vector register and stream its weight once per sample.
+const GROUP_COLUMNS: usize = 256;
+
+/// How a batch is cut for the GEMMs, from the geometry alone (so that every
+/// bit of the result is independent of the thread count).
+#[derive(Clone, Copy, Debug)]
+struct Batching {
+    /// Samples per group (the last group may hold fewer): their column
+    /// matrices sit side by side in one product.
+    group: usize,
+    /// Row bands each product is cut into (see [`gemm_in_row_blocks`]):
+    /// more than one when the groups are too few to keep the threads busy.
+    bands: usize,
+}
+
+impl Batching {
+    fn new(g: &Conv2dGeometry, u: &Unfold) -> Batching {
+        let wanted = GROUP_COLUMNS.div_ceil(u.n.max(1)).clamp(1, g.batch.max(1));
+        let groups = g.batch.div_ceil(wanted).max(1);
+        let group = g.batch.div_ceil(groups).max(1);
+        let bands = if groups >= 4 || g.macs() < PARALLEL_MIN_WORK {
+            1
+        } else {
+            (g.out_c / 64).clamp(1, 4)
+        };
+        Batching { group, bands }
+    }
+
+    /// Number of groups in the batch.
+    fn groups(&self, g: &Conv2dGeometry) -> usize {
+        g.batch.div_ceil(self.group)
+    }
+}
+
 /// How one sample is laid out as the column matrix of the GEMMs.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Layout {
@@ -417,6 +500,31 @@ enum Layout {
     Wide,
     /// Any other stride: im2col, one column per output position.
     Compact,
+}
+
+/// Where one sample's columns sit in a group's matrix: its row `r` is
+/// `matrix[r * ld + offset..][..n]`.
+#[derive(Clone, Copy, Debug)]
+struct Cols {
+    ld: usize,
+    offset: usize,
+    n: usize,
+}
+
+impl Cols {
+    /// The sample's rows, in order.
+    fn rows_mut(self, matrix: &mut [f32]) -> impl Iterator<Item = &mut [f32]> {
+        matrix[self.offset..]
+            .chunks_mut(self.ld)
+            .map(move |row| &mut row[..self.n])
+    }
+
+    /// The sample's rows, in order.
+    fn rows(self, matrix: &[f32]) -> impl Iterator<Item = &[f32]> {
+        matrix[self.offset..]
+            .chunks(self.ld)
+            .map(move |row| &row[..self.n])
+    }
 }
 
 /// The column-matrix layout of a convolution's samples, with the sizes of
@@ -440,8 +548,11 @@ struct Unfold {
     /// Padded plane height and width (the input's when unpadded).
     hp: usize,
     wp: usize,
-    /// Columns of the column matrix.
+    /// Columns of a sample's column matrix.
     n: usize,
+    /// Distance between output rows along the columns: `wp` when wide,
+    /// `out_w` otherwise.
+    row_step: usize,
 }
 
 impl Unfold {
@@ -454,11 +565,26 @@ impl Unfold {
         } else {
             Layout::Compact
         };
-        let n = match layout {
-            Layout::Wide => (g.out_h - 1) * wp + g.out_w,
-            _ => g.out_positions(),
+        let (n, row_step) = match layout {
+            Layout::Wide => ((g.out_h - 1) * wp + g.out_w, wp),
+            _ => (g.out_positions(), g.out_w),
         };
-        Unfold { layout, hp, wp, n }
+        Unfold {
+            layout,
+            hp,
+            wp,
+            n,
+            row_step,
+        }
+    }
+
+    /// Where sample `s` of a group's matrix with `ld` columns sits.
+    fn cols(&self, ld: usize, s: usize) -> Cols {
+        Cols {
+            ld,
+            offset: s * self.n,
+            n: self.n,
+        }
     }
 
     /// Length of a sample's padded copy (zero when none is needed).
@@ -470,7 +596,8 @@ impl Unfold {
         }
     }
 
-    /// Length of a column matrix (zero when the sample is its own).
+    /// Length of one sample's column matrix (zero when the sample is its
+    /// own).
     fn col_len(&self, g: &Conv2dGeometry) -> usize {
         if self.layout == Layout::Pointwise {
             0
@@ -479,30 +606,37 @@ impl Unfold {
         }
     }
 
-    /// Length of a wide output `[out_c, n]` (zero unless wide).
-    fn wide_len(&self, g: &Conv2dGeometry) -> usize {
-        if self.layout == Layout::Wide {
-            g.out_c * self.n
-        } else {
-            0
-        }
-    }
-
-    /// Returns the column matrix `[col_rows, n]` of sample `x`, built in
-    /// `col` (`padded` is scratch of [`Self::padded_len`]).
-    fn unfold<'a>(
+    /// Returns the column matrix `[col_rows, count * n]` of the `count`
+    /// samples `xs`, side by side, built in `col` (`padded` is scratch of
+    /// [`Self::padded_len`]). A single pointwise sample is its own matrix.
+    fn unfold_group<'a>(
         &self,
         g: &Conv2dGeometry,
-        x: &'a [f32],
+        xs: &'a [f32],
         padded: &mut [f32],
         col: &'a mut [f32],
     ) -> &'a [f32] {
+        let in_s = g.input_sample_len();
+        if xs.len() == in_s && self.layout == Layout::Pointwise {
+            return xs;
+        }
+        let ld = xs.len() / in_s * self.n;
+        let col = &mut col[..g.col_rows() * ld];
+        for (s, x) in xs.chunks_exact(in_s).enumerate() {
+            self.unfold(g, x, padded, col, self.cols(ld, s));
+        }
+        col
+    }
+
+    /// Writes the column matrix of sample `x` at `at` in `col`.
+    fn unfold(&self, g: &Conv2dGeometry, x: &[f32], padded: &mut [f32], col: &mut [f32], at: Cols) {
         match self.layout {
-            Layout::Pointwise => x,
-            Layout::Compact => {
-                im2col(g, x, col);
-                col
+            Layout::Pointwise => {
+                for (row, plane) in at.rows_mut(col).zip(x.chunks_exact(self.n)) {
+                    copy_short(row, plane);
+                }
             }
+            Layout::Compact => im2col(g, x, col, at),
             Layout::Wide => {
                 let src: &[f32] = if padded.is_empty() {
                     x
@@ -510,38 +644,41 @@ impl Unfold {
                     self.pad(g, x, padded);
                     padded
                 };
-                let mut rows = col.chunks_exact_mut(self.n);
+                let mut rows = at.rows_mut(col);
                 for plane in src.chunks_exact(self.hp * self.wp) {
                     for i in 0..g.kh {
                         for j in 0..g.kw {
                             let row = rows.next().expect("unfold: column matrix too short");
-                            row.copy_from_slice(&plane[i * self.wp + j..][..self.n]);
+                            copy_short(row, &plane[i * self.wp + j..][..self.n]);
                         }
                     }
                 }
-                col
             }
         }
     }
 
-    /// Adds the gradient `gcol` of a column matrix onto the gradient `gi` of
-    /// its sample: the adjoint of [`Self::unfold`].
-    fn fold(&self, g: &Conv2dGeometry, gcol: &[f32], padded: &mut [f32], gi: &mut [f32]) {
+    /// Adds the gradient of sample `at`'s columns in `gcol` onto the
+    /// gradient `gi` of the sample: the adjoint of [`Self::unfold`].
+    fn fold(&self, g: &Conv2dGeometry, gcol: &[f32], at: Cols, padded: &mut [f32], gi: &mut [f32]) {
         match self.layout {
-            Layout::Pointwise => add_short(gi, gcol),
-            Layout::Compact => col2im(g, gcol, gi),
-            Layout::Wide if padded.is_empty() => self.fold_wide(g, gcol, gi),
+            Layout::Pointwise => {
+                for (plane, row) in gi.chunks_exact_mut(self.n).zip(at.rows(gcol)) {
+                    add_short(plane, row);
+                }
+            }
+            Layout::Compact => col2im(g, gcol, at, gi),
+            Layout::Wide if padded.is_empty() => self.fold_wide(g, gcol, at, gi),
             Layout::Wide => {
                 padded.fill(0.0);
-                self.fold_wide(g, gcol, padded);
+                self.fold_wide(g, gcol, at, padded);
                 self.unpad_add(g, padded, gi);
             }
         }
     }
 
     /// Adds each wide column-matrix row onto its run of the (padded) planes.
-    fn fold_wide(&self, g: &Conv2dGeometry, gcol: &[f32], planes: &mut [f32]) {
-        let mut rows = gcol.chunks_exact(self.n);
+    fn fold_wide(&self, g: &Conv2dGeometry, gcol: &[f32], at: Cols, planes: &mut [f32]) {
+        let mut rows = at.rows(gcol);
         for plane in planes.chunks_exact_mut(self.hp * self.wp) {
             for i in 0..g.kh {
                 for j in 0..g.kw {
@@ -581,15 +718,23 @@ impl Unfold {
         }
     }
 
-    /// Writes a wide output `[out_c, n]` to the sample's output `y`,
-    /// dropping the wrap-around columns and adding the bias.
-    fn narrow(&self, g: &Conv2dGeometry, wide: &[f32], bias: Option<&[f32]>, y: &mut [f32]) {
+    /// Writes sample `at`'s GEMM output (`[out_c, n]` within `out`) to the
+    /// sample's output `y`, dropping wide wrap-around columns and adding
+    /// the bias.
+    fn narrow(
+        &self,
+        g: &Conv2dGeometry,
+        out: &[f32],
+        at: Cols,
+        bias: Option<&[f32]>,
+        y: &mut [f32],
+    ) {
         for (oc, (dst, src)) in y
             .chunks_exact_mut(g.out_positions())
-            .zip(wide.chunks_exact(self.n))
+            .zip(at.rows(out))
             .enumerate()
         {
-            for (d, s) in dst.chunks_exact_mut(g.out_w).zip(src.chunks(self.wp)) {
+            for (d, s) in dst.chunks_exact_mut(g.out_w).zip(src.chunks(self.row_step)) {
                 let s = &s[..g.out_w];
                 match bias {
                     Some(b) => {
@@ -603,14 +748,12 @@ impl Unfold {
         }
     }
 
-    /// Writes a sample's output gradient `go` as a wide matrix `[out_c, n]`,
-    /// zero in the wrap-around columns: the adjoint of [`Self::narrow`].
-    fn widen(&self, g: &Conv2dGeometry, go: &[f32], wide: &mut [f32]) {
-        for (src, dst) in go
-            .chunks_exact(g.out_positions())
-            .zip(wide.chunks_exact_mut(self.n))
-        {
-            for (s, d) in src.chunks_exact(g.out_w).zip(dst.chunks_mut(self.wp)) {
+    /// Writes a sample's output gradient `go` at `at` in `cols` (`[out_c,
+    /// n]` there), zero in the wide wrap-around columns: the adjoint of
+    /// [`Self::narrow`].
+    fn widen(&self, g: &Conv2dGeometry, go: &[f32], cols: &mut [f32], at: Cols) {
+        for (src, dst) in go.chunks_exact(g.out_positions()).zip(at.rows_mut(cols)) {
+            for (s, d) in src.chunks_exact(g.out_w).zip(dst.chunks_mut(self.row_step)) {
                 let (row, gap) = d.split_at_mut(g.out_w);
                 copy_short(row, s);
                 gap.fill(0.0);
@@ -685,15 +828,16 @@ fn add_short(dst: &mut [f32], src: &[f32]) {
 }
 
 /// Lays out one input sample `[in_c, in_h, in_w]` as its column matrix
-/// `[in_c * kh * kw, out_h * out_w]`, zeros standing for the padding.
+/// `[in_c * kh * kw, out_h * out_w]` at `at` in `col`, zeros standing for
+/// the padding.
 ///
 /// Row `(c, i, j)` of the matrix, viewed as an `[out_h, out_w]` block, is
 /// the input plane `c` sampled at `(oh * sh + i - ph, ow * sw + j - pw)`.
-fn im2col(g: &Conv2dGeometry, x: &[f32], col: &mut [f32]) {
+fn im2col(g: &Conv2dGeometry, x: &[f32], col: &mut [f32], at: Cols) {
     let (in_w, ow_n) = (g.in_w, g.out_w);
     let [sh, sw] = g.stride;
     let [ph, pw] = g.padding;
-    let mut rows = col.chunks_exact_mut(g.out_positions());
+    let mut rows = at.rows_mut(col);
     for plane in x.chunks_exact(g.in_h * in_w) {
         for i in 0..g.kh {
             let (oh_lo, oh_hi) = valid_range(g.out_h, i, ph, sh, g.in_h);
@@ -735,13 +879,14 @@ fn im2col(g: &Conv2dGeometry, x: &[f32], col: &mut [f32]) {
     }
 }
 
-/// Adds a column matrix `[in_c * kh * kw, out_h * out_w]` back onto one
-/// input sample `[in_c, in_h, in_w]`: the adjoint of [`im2col`].
-fn col2im(g: &Conv2dGeometry, col: &[f32], x: &mut [f32]) {
+/// Adds the column matrix `[in_c * kh * kw, out_h * out_w]` at `at` in
+/// `col` back onto one input sample `[in_c, in_h, in_w]`: the adjoint of
+/// [`im2col`].
+fn col2im(g: &Conv2dGeometry, col: &[f32], at: Cols, x: &mut [f32]) {
     let (in_w, ow_n) = (g.in_w, g.out_w);
     let [sh, sw] = g.stride;
     let [ph, pw] = g.padding;
-    let mut rows = col.chunks_exact(g.out_positions());
+    let mut rows = at.rows(col);
     for plane in x.chunks_exact_mut(g.in_h * in_w) {
         for i in 0..g.kh {
             let (oh_lo, oh_hi) = valid_range(g.out_h, i, ph, sh, g.in_h);
@@ -869,6 +1014,11 @@ mod tests {
         (4, 6, [14, 14], 16, [5, 5], [1, 1], [0, 0]),
         (3, 2, [6, 7], 3, [2, 3], [1, 1], [1, 0]),
         (2, 3, [5, 4], 2, [3, 3], [1, 1], [2, 1]),
+        // Planes large enough for one sample per GEMM (wide, im2col,
+        // pointwise); the cases above group several samples per GEMM.
+        (2, 2, [20, 20], 3, [3, 3], [1, 1], [1, 1]),
+        (3, 2, [40, 36], 3, [3, 3], [2, 2], [1, 1]),
+        (2, 3, [16, 17], 4, [1, 1], [1, 1], [0, 0]),
     ];
 
     fn geometry(c: &Case) -> Conv2dGeometry {
@@ -1004,6 +1154,10 @@ mod tests {
             Conv2dGeometry::new(19, 3, [16, 15], 8, [3, 3], [1, 2], [1, 1]).unwrap(),
             Conv2dGeometry::new(21, 2, [14, 14], 6, [5, 5], [1, 1], [2, 2]).unwrap(),
             Conv2dGeometry::new(13, 16, [9, 9], 24, [1, 1], [1, 1], [0, 0]).unwrap(),
+            // A late ResNet stage: the whole batch in one GEMM, cut into row
+            // bands; and its strided shortcut.
+            Conv2dGeometry::new(6, 24, [2, 2], 130, [3, 3], [1, 1], [1, 1]).unwrap(),
+            Conv2dGeometry::new(5, 40, [4, 4], 129, [1, 1], [2, 2], [0, 0]).unwrap(),
         ];
         for g in geometries {
             assert!(g.macs() >= PARALLEL_MIN_WORK);

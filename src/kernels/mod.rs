@@ -35,7 +35,7 @@ pub mod pool;
 pub mod recurrent;
 
 pub use conv::{Conv2dGeometry, conv2d_backward, conv2d_forward};
-pub use matmul::gemm;
+pub use matmul::{gemm, gemm_in_row_blocks};
 pub use pool::{
     NO_INDEX, Pool2dGeometry, avg_pool2d_backward, avg_pool2d_forward, max_pool2d_backward,
     max_pool2d_forward, pool_output_size,
