@@ -13,7 +13,7 @@
 //! does not compile until it is given a case, and `op_coverage_is_complete`
 //! checks that each named case exists and exercises what it is named for.
 
-use dl::autodiff::{OpKind, RecurrentKind, Tape, Tensor, Unary, Var, recorded_kinds};
+use dl::autodiff::{NormStats, OpKind, RecurrentKind, Tape, Tensor, Unary, Var, recorded_kinds};
 use dl::data::Targets;
 use dl::diagnostic::Severity;
 use dl::interp::{Mode, ParamStore, Stepper};
@@ -704,6 +704,38 @@ fn op_cases() -> Vec<OpCase> {
             true,
         ),
     ]);
+    // Batch normalisation with the batch's statistics (gradients through
+    // them) and with given ones (constants), on images and on vectors.
+    for (name, shape) in [
+        ("batch_norm batch statistics [3,2,2,3]", vec![3, 2, 2, 3]),
+        ("batch_norm batch statistics [5,3]", vec![5, 3]),
+    ] {
+        let c = shape[1];
+        cases.push(case(
+            name,
+            vec![
+                r.uniform(&shape, -1.0, 1.0),
+                r.uniform(&[c], 0.5, 1.5),
+                r.uniform(&[c], -0.5, 0.5),
+            ],
+            |t, v| t.batch_norm(v[0], v[1], v[2], 1e-5, NormStats::Batch).0,
+        ));
+    }
+    cases.push(case(
+        "batch_norm given statistics [2,3,2,2]",
+        vec![
+            r.uniform(&[2, 3, 2, 2], -1.0, 1.0),
+            r.uniform(&[3], 0.5, 1.5),
+            r.uniform(&[3], -0.5, 0.5),
+        ],
+        |t, v| {
+            let stats = NormStats::Given {
+                mean: &[0.1, -0.2, 0.3],
+                var: &[0.5, 1.0, 2.0],
+            };
+            t.batch_norm(v[0], v[1], v[2], 1e-5, stats).0
+        },
+    ));
     // Recurrent layers over 6 steps: gradients of the input, weight and bias.
     for (name, kind, gates) in [
         ("recurrent rnn [2,6,3] h 4", RecurrentKind::Rnn, 1),
@@ -860,6 +892,7 @@ fn case_of(kind: OpKind) -> Option<&'static str> {
         OpKind::Select => "select axis 1, last index",
         OpKind::Gather => "gather with repeated ids",
         OpKind::Conv2d => "conv2d stride 2 padding 1, bias",
+        OpKind::BatchNorm => "batch_norm batch statistics [3,2,2,3]",
         OpKind::MaxPool => "maxpool 2x2 stride 2",
         OpKind::AvgPool => "avgpool 2x2 stride 2",
         OpKind::Recurrent => "recurrent lstm [2,6,3] h 4",

@@ -13,5 +13,6 @@ mod tensor;
 
 pub use crate::kernels::recurrent::RecurrentKind;
 pub use op::{OpKind, Unary};
+pub use ops::NormStats;
 pub use tape::{Grads, Tape, Var, recorded_kinds};
 pub use tensor::Tensor;

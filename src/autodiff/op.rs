@@ -130,6 +130,8 @@ pub enum Op {
     Gather(Vec<usize>),
     /// conv2d on NCHW; inputs are the image, the kernel and maybe the bias.
     Conv2d(crate::kernels::conv::Conv2dGeometry),
+    /// Batch normalisation per channel; inputs are `x`, `gamma`, `beta`.
+    BatchNorm(Box<super::ops::BatchNormSaved>),
     /// Max pooling on NCHW, with the argmax of each output.
     MaxPool(crate::kernels::pool::Pool2dGeometry, Vec<u32>),
     /// Average pooling on NCHW.
@@ -205,6 +207,8 @@ op_kinds! {
     Gather,
     /// 2-D convolution.
     Conv2d,
+    /// Batch normalisation per channel.
+    BatchNorm,
     /// Max pooling.
     MaxPool,
     /// Average pooling.
@@ -239,6 +243,7 @@ impl Op {
             Op::Select { .. } => OpKind::Select,
             Op::Gather(_) => OpKind::Gather,
             Op::Conv2d(_) => OpKind::Conv2d,
+            Op::BatchNorm(_) => OpKind::BatchNorm,
             Op::MaxPool(..) => OpKind::MaxPool,
             Op::AvgPool(_) => OpKind::AvgPool,
             Op::Recurrent(..) => OpKind::Recurrent,

@@ -31,6 +31,7 @@
 
 pub mod conv;
 pub mod matmul;
+pub mod norm;
 pub mod pool;
 pub mod recurrent;
 

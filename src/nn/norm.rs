@@ -1,7 +1,8 @@
 //! Normalisation: `batchnorm` (statistics over the batch, per channel, with
 //! running statistics for evaluation, as `nn.BatchNorm1d/2d`) and
 //! `layernorm` (statistics over the last axis of each sample, as
-//! `nn.LayerNorm(last_dim)`), both composed from tape ops.
+//! `nn.LayerNorm(last_dim)`). `batchnorm` is one fused tape op (two passes
+//! over the activations each way); `layernorm` is composed from tape ops.
 //!
 //! # Shapes
 //! Both keep the shape. `batchnorm` on `[C, ...]`: weight and bias `[C]`,
@@ -12,7 +13,7 @@ use super::args::Args;
 use super::layer::{Forward, LayerOut, Mode, ParamTemplate, Rule, Site, need_min_rank};
 use super::signature::{ArgKind, Default, opt};
 use super::{Linearity, Spec};
-use crate::autodiff::{Tensor, Unary, Var};
+use crate::autodiff::{NormStats, Tensor, Unary, Var};
 use crate::ir::{Init, Layer, Shape};
 use ndarray::IxDyn;
 
@@ -104,56 +105,39 @@ fn normalise(
 pub fn batchnorm_forward(momentum: f64, eps: f64, cx: &mut Forward) -> Var {
     let (momentum, eps) = (momentum as f32, eps as f32);
     let x = cx.input(0);
-    let rank = cx.tape.value(x).ndim();
-    // Channel axis 1; statistics over the batch and every axis after the channel.
-    let axes: Vec<usize> = std::iter::once(0).chain(2..rank).collect();
-    let mut stat_shape = vec![1; rank];
-    stat_shape[1] = cx.tape.value(x).shape()[1];
     let (weight, bias) = (cx.param("weight"), cx.param("bias"));
-    let gamma = cx.tape.reshape(weight, &stat_shape);
-    let beta = cx.tape.reshape(bias, &stat_shape);
-    let (mean, var) = if cx.mode == Mode::Train {
-        let tape = &mut *cx.tape;
-        let mean = tape.mean(x, &axes, true);
-        let centered = tape.sub(x, mean);
-        let squared = tape.mul(centered, centered);
-        let var = tape.mean(squared, &axes, true);
-        let count: usize = axes.iter().map(|&a| tape.value(x).shape()[a]).product();
-        // Running variance is unbiased, as in PyTorch.
-        let unbiased = count as f32 / (count.max(2) - 1) as f32;
-        let names = [
-            cx.param_name("running_mean").to_string(),
-            cx.param_name("running_var").to_string(),
-        ];
-        let old_mean = cx.tape.value(cx.params[&names[0]]).clone();
-        let old_var = cx.tape.value(cx.params[&names[1]]).clone();
-        let batch_mean: Vec<f32> = cx.tape.value(mean).iter().copied().collect();
-        let batch_var: Vec<f32> = cx.tape.value(var).iter().copied().collect();
-        let blend = |old: &Tensor, batch: &[f32], scale: f32| {
-            let values = old
-                .iter()
-                .zip(batch)
-                .map(|(o, b)| (1.0 - momentum) * o + momentum * b * scale)
-                .collect();
-            Tensor::from_shape_vec(old.raw_dim(), values).expect("same size")
+    if cx.mode != Mode::Train {
+        let mean = cx.tape.value(cx.param("running_mean")).clone();
+        let var = cx.tape.value(cx.param("running_var")).clone();
+        let stats = NormStats::Given {
+            mean: mean.as_slice().expect("a vector"),
+            var: var.as_slice().expect("a vector"),
         };
-        let new_mean = blend(&old_mean, &batch_mean, 1.0);
-        let new_var = blend(&old_var, &batch_var, unbiased);
-        let [mean_name, var_name] = names;
-        cx.state_updates.push((mean_name, new_mean));
-        cx.state_updates.push((var_name, new_var));
-        (mean, var)
-    } else {
-        let (running_mean, running_var) = (cx.param("running_mean"), cx.param("running_var"));
-        let mean = cx.tape.reshape(running_mean, &stat_shape);
-        let var = cx.tape.reshape(running_var, &stat_shape);
-        (mean, var)
+        return cx.tape.batch_norm(x, weight, bias, eps, stats).0;
+    }
+    let (y, batch_mean, batch_var) = cx.tape.batch_norm(x, weight, bias, eps, NormStats::Batch);
+    // Running variance is unbiased, as in PyTorch.
+    let shape = cx.tape.value(x).shape();
+    let count: usize = shape[0] * shape.iter().skip(2).product::<usize>();
+    let unbiased = count as f32 / (count.max(2) - 1) as f32;
+    let blend = |role: &str, batch: &[f32], scale: f32| {
+        let old = cx.tape.value(cx.param(role));
+        let values = old
+            .iter()
+            .zip(batch)
+            .map(|(o, b)| (1.0 - momentum) * o + momentum * b * scale)
+            .collect();
+        Tensor::from_shape_vec(old.raw_dim(), values).expect("same size")
     };
-    normalise(cx, x, mean, var, eps, gamma, beta)
+    let new_mean = blend("running_mean", &batch_mean, 1.0);
+    let new_var = blend("running_var", &batch_var, unbiased);
+    for (role, value) in [("running_mean", new_mean), ("running_var", new_var)] {
+        let name = cx.param_name(role).to_string();
+        cx.state_updates.push((name, value));
+    }
+    y
 }
 
-/// The forward pass of `layernorm`: mean and (biased) variance over the
-/// last axis of each sample, the same in training and evaluation.
 pub fn layernorm_forward(eps: f64, cx: &mut Forward) -> Var {
     let x = cx.input(0);
     let last = cx.tape.value(x).ndim() - 1;

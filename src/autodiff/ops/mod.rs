@@ -8,6 +8,7 @@ mod elementwise;
 mod gather;
 mod loss;
 mod matmul;
+mod norm;
 mod pool;
 mod recurrent;
 mod reduce;
@@ -17,6 +18,8 @@ mod softmax;
 use super::op::Op;
 use super::tape::{BackwardNode, BackwardRule};
 use super::tensor::Tensor;
+
+pub use norm::{BatchNormSaved, NormStats};
 
 impl BackwardRule for Op {
     fn input_grads(&self, node: &BackwardNode<'_>) -> Vec<Option<Tensor>> {
@@ -37,6 +40,7 @@ impl BackwardRule for Op {
             Op::Select { axis, index } => shape::select_backward(*axis, *index, node),
             Op::Gather(ids) => gather::gather_backward(ids, node),
             Op::Conv2d(g) => conv::conv2d_backward(g, node),
+            Op::BatchNorm(saved) => norm::batch_norm_backward(saved, node),
             Op::MaxPool(g, indices) => pool::max_pool_backward(g, indices, node),
             Op::AvgPool(g) => pool::avg_pool_backward(g, node),
             Op::Recurrent(g, saved) => recurrent::recurrent_backward(g, saved, node),
