@@ -93,11 +93,18 @@ fn main() {
     // The two products of a dense layer's backward.
     bench_gemm(784, 64, 128, true, false);
     bench_gemm(64, 128, 784, false, true);
+    // The square product the GEMM's peak is quoted for.
+    bench_gemm(2048, 2048, 2048, false, false);
 
     let lenet1 = Conv2dGeometry::new(64, 1, [28, 28], 6, [5, 5], [1, 1], [2, 2]).unwrap();
     let lenet2 = Conv2dGeometry::new(64, 6, [14, 14], 16, [5, 5], [1, 1], [0, 0]).unwrap();
     bench_conv("64x1x28x28 -> 6, 5x5 pad 2", lenet1);
     bench_conv("64x6x14x14 -> 16, 5x5", lenet2);
+    // ResNet-18 on 3x64x64 at batch 16: a 3x3 convolution of each stage.
+    for (c, hw) in [(64, 16), (128, 8), (256, 4), (512, 2)] {
+        let g = Conv2dGeometry::new(16, c, [hw, hw], c, [3, 3], [1, 1], [1, 1]).unwrap();
+        bench_conv(&format!("16x{c}x{hw}x{hw} -> {c}, 3x3 pad 1"), g);
+    }
 
     let pool = Pool2dGeometry::new(64, 6, [28, 28], [2, 2], [2, 2], [0, 0], false).unwrap();
     let x = fill(pool.input_len(), 7);

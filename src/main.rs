@@ -101,15 +101,30 @@ fn main() -> ExitCode {
             return ExitCode::from(code);
         }
     };
-    if let Some(threads) = cli.threads
-        && let Err(e) = rayon::ThreadPoolBuilder::new()
-            .num_threads(threads.max(1))
-            .build_global()
-    {
-        eprintln!("error: cannot start {threads} threads: {e}");
-        return ExitCode::from(2);
+    // NOTE: the command runs *on* a worker of the kernels' pool, not on the
+    // main thread beside it: a parallel loop started from outside the pool
+    // hands its work over and sleeps until it is done, a thread switch per
+    // loop that cost a third of a small model's step. The workers get the
+    // main thread's usual stack, for the parser's and checker's recursion.
+    let mut pool = rayon::ThreadPoolBuilder::new().stack_size(MAIN_STACK_BYTES);
+    if let Some(threads) = cli.threads {
+        pool = pool.num_threads(threads.max(1));
     }
-    match cli.command {
+    match pool.build() {
+        Ok(pool) => pool.install(|| run(cli.command)),
+        Err(e) => {
+            eprintln!("error: cannot start the worker threads: {e}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+/// The stack of each worker thread, the size Linux gives a main thread.
+const MAIN_STACK_BYTES: usize = 8 << 20;
+
+/// Runs one command.
+fn run(command: Command) -> ExitCode {
+    match command {
         Command::Check {
             file,
             expand,

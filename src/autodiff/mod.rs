@@ -15,4 +15,4 @@ pub use crate::kernels::recurrent::RecurrentKind;
 pub use op::{OpKind, Unary};
 pub use ops::NormStats;
 pub use tape::{Grads, Tape, Var, recorded_kinds};
-pub use tensor::Tensor;
+pub use tensor::{Tensor, all_finite};

@@ -86,6 +86,15 @@ impl Tape {
         &self.nodes[var.0].value
     }
 
+    /// Moves the value of `var` out, leaving an empty tensor: for handing a
+    /// parameter back to its store once the tape is done with.
+    pub fn take_value(&mut self, var: Var) -> Tensor {
+        std::mem::replace(
+            &mut self.nodes[var.0].value,
+            Tensor::zeros(ndarray::IxDyn(&[0])),
+        )
+    }
+
     /// The value of a scalar `var` such as a loss (NaN if it is empty).
     pub fn scalar(&self, var: Var) -> f32 {
         self.value(var).iter().next().copied().unwrap_or(f32::NAN)

@@ -14,3 +14,12 @@ pub(super) fn contiguous(a: &Tensor) -> Cow<'_, [f32]> {
         None => Cow::Owned(a.iter().copied().collect()),
     }
 }
+
+/// Whether every element of `t` is finite (neither NaN nor infinite), by a
+/// vectorised scan when `t` is contiguous.
+pub fn all_finite(t: &Tensor) -> bool {
+    match t.as_slice() {
+        Some(slice) => crate::kernels::all_finite(slice),
+        None => t.iter().all(|x| x.is_finite()),
+    }
+}

@@ -93,6 +93,51 @@ impl<'g> Stepper<'g> {
                 tape.leaf(store.get(name).clone(), *trainable && tape.is_recording()),
             );
         }
+        Stepper::with_params(graph, params, input, mode, seed)
+    }
+
+    /// [`Stepper::new`] that moves the parameters out of `store` onto the
+    /// tape instead of copying them (a training step, where copying every
+    /// weight every step would cost as much as a layer). Put them back with
+    /// [`Stepper::return_params`] once the tape is done with, whatever
+    /// happened.
+    pub fn moving_params(
+        graph: &'g Graph,
+        store: &mut ParamStore,
+        input: Tensor,
+        tape: &mut Tape,
+        mode: Mode,
+        seed: u64,
+    ) -> Stepper<'g> {
+        let mut params = HashMap::new();
+        for (name, trainable) in &store.order {
+            let value = store
+                .values
+                .remove(name)
+                .unwrap_or_else(|| panic!("internal error: no tensor `{name}` in the store"));
+            params.insert(
+                name.clone(),
+                tape.leaf(value, *trainable && tape.is_recording()),
+            );
+        }
+        Stepper::with_params(graph, params, input, mode, seed)
+    }
+
+    /// Moves the parameters that [`Stepper::moving_params`] put on `tape`
+    /// back into `store`.
+    pub fn return_params(&self, store: &mut ParamStore, tape: &mut Tape) {
+        for (name, &var) in &self.params {
+            store.values.insert(name.clone(), tape.take_value(var));
+        }
+    }
+
+    fn with_params(
+        graph: &'g Graph,
+        params: HashMap<String, Var>,
+        input: Tensor,
+        mode: Mode,
+        seed: u64,
+    ) -> Stepper<'g> {
         Stepper {
             graph,
             mode,
@@ -140,7 +185,7 @@ impl<'g> Stepper<'g> {
                 node.op,
                 Op::Input | Op::Param | Op::Constant(_) | Op::StateIn(_)
             )
-            && tape.value(var).iter().any(|x| !x.is_finite())
+            && !crate::autodiff::all_finite(tape.value(var))
         {
             return Err(RunError::NonFinite {
                 path: node.path.clone(),

@@ -16,7 +16,7 @@
 
 use rayon::prelude::*;
 
-use super::matmul::gemm_in_row_blocks;
+use super::matmul::gemm_in_bands;
 use super::{PARALLEL_MIN_WORK, sum_f32, with_scratch};
 
 /// The number of partial sums a batch is split into for the weight and bias
@@ -239,9 +239,9 @@ fn forward_group(
                 }
             }
             let (w, acc) = (weight, bias.is_some());
-            gemm_in_row_blocks(g.out_c, rows, ld, w, false, cols, false, ys, acc, bands);
+            gemm_in_bands(g.out_c, rows, ld, w, false, cols, false, ys, acc, bands);
         } else {
-            gemm_in_row_blocks(
+            gemm_in_bands(
                 g.out_c, rows, ld, weight, false, cols, false, out, false, bands,
             );
             for (s, y) in ys.chunks_exact_mut(g.output_sample_len()).enumerate() {
@@ -427,7 +427,7 @@ fn backward_chunk(
                 let cols = u.unfold_group(g, xs, padded, col);
                 // grad_weight[out_c, rows] += grad_out[out_c, ld] · colsᵀ
                 let acc = index > 0;
-                gemm_in_row_blocks(
+                gemm_in_bands(
                     g.out_c, ld, rows, go_cols, false, cols, true, wp, acc, plan.bands,
                 );
             }
@@ -435,13 +435,13 @@ fn backward_chunk(
                 let gi = &mut gi[start * in_s..][..m * in_s];
                 if gcol.is_empty() {
                     // A pointwise sample is its own column matrix.
-                    gemm_in_row_blocks(
+                    gemm_in_bands(
                         rows, g.out_c, ld, weight, true, go_cols, false, gi, true, plan.bands,
                     );
                 } else {
                     // grad_cols[rows, ld] = weightᵀ · grad_out[out_c, ld]
                     let gcol = &mut gcol[..rows * ld];
-                    gemm_in_row_blocks(
+                    gemm_in_bands(
                         rows, g.out_c, ld, weight, true, go_cols, false, gcol, false, plan.bands,
                     );
                     for (s, gi) in gi.chunks_exact_mut(in_s).enumerate() {
@@ -466,7 +466,7 @@ struct Batching {
     /// Samples per group (the last group may hold fewer): their column
     /// matrices sit side by side in one product.
     group: usize,
-    /// Row bands each product is cut into (see [`gemm_in_row_blocks`]):
+    /// Row bands each product is cut into (see [`gemm_in_bands`]):
     /// more than one when the groups are too few to keep the threads busy.
     bands: usize,
 }
@@ -490,15 +490,21 @@ impl Batching {
     }
 }
 
+/// What im2col's copy of one column-matrix element costs, in GEMM
+/// multiply-adds (measured on LeNet-5 and ResNet-18 shapes): see
+/// [`Unfold::new`].
+const IM2COL_COPY_COST: usize = 32;
+
 /// How one sample is laid out as the column matrix of the GEMMs.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Layout {
     /// A 1×1 kernel with stride 1 and no padding: the sample `[in_c, h * w]`
     /// is its own column matrix.
     Pointwise,
-    /// Stride 1: wide columns, one contiguous copy per row (see [`Unfold`]).
+    /// Stride 1 where it pays: wide columns, one contiguous copy per row
+    /// (see [`Unfold`]).
     Wide,
-    /// Any other stride: im2col, one column per output position.
+    /// Any other convolution: im2col, one column per output position.
     Compact,
 }
 
@@ -558,15 +564,24 @@ struct Unfold {
 impl Unfold {
     fn new(g: &Conv2dGeometry) -> Unfold {
         let (hp, wp) = (g.in_h + 2 * g.padding[0], g.in_w + 2 * g.padding[1]);
+        let wide_n = (g.out_h - 1) * wp + g.out_w;
+        // NOTE: the wide layout's extra columns cost `out_c` multiply-adds
+        // each per row; im2col's strided copy costs about
+        // `IM2COL_COPY_COST` per output position and row. Small planes under
+        // many filters (ResNet's late stages: 4x4 or 2x2 outputs, where the
+        // wrap-around adds 37-50% columns) go to im2col; LeNet's few
+        // filters on 14x14 planes stay wide.
+        let wide_pays =
+            g.out_c * (wide_n - g.out_positions()) <= IM2COL_COPY_COST * g.out_positions();
         let layout = if g.is_pointwise() {
             Layout::Pointwise
-        } else if g.stride == [1, 1] {
+        } else if g.stride == [1, 1] && wide_pays {
             Layout::Wide
         } else {
             Layout::Compact
         };
         let (n, row_step) = match layout {
-            Layout::Wide => ((g.out_h - 1) * wp + g.out_w, wp),
+            Layout::Wide => (wide_n, wp),
             _ => (g.out_positions(), g.out_w),
         };
         Unfold {

@@ -41,21 +41,41 @@ pub fn gemm(
     c: &mut [f32],
     accumulate: bool,
 ) {
-    gemm_in_row_blocks(m, k, n, a, a_trans, b, b_trans, c, accumulate, 1);
+    gemm_in_bands(m, k, n, a, a_trans, b, b_trans, c, accumulate, 1);
 }
 
-/// [`gemm`] with the rows of `C` cut into `blocks` bands of equal height
-/// (the last one shorter), computed in parallel on the rayon pool.
+/// Products of at least this many multiply-adds are cut into bands by
+/// [`bands_for`]: about 10 microseconds of work, well above what handing a
+/// band to another thread costs.
+const BANDED_PRODUCT_WORK: usize = 1 << 20;
+
+/// The number of bands [`gemm_in_bands`] should cut an `m x k` by `k x n`
+/// product into so that it keeps 2-4 threads busy: a function of the
+/// size alone, so that results never depend on the thread count.
+pub fn bands_for(m: usize, k: usize, n: usize) -> usize {
+    if m * k * n >= BANDED_PRODUCT_WORK {
+        4
+    } else {
+        1
+    }
+}
+
+/// [`gemm`] with `C` cut into `bands` bands of equal size (the last one
+/// smaller), computed in parallel on the rayon pool.
 ///
-/// NOTE: the bands depend on `m` and `blocks` alone, never on the thread
-/// count, and each band is an independent product, so the result is
+/// The bands run across the rows of `C` or across its columns, whichever
+/// makes the operand every band packs again the smaller one (bands of rows
+/// each pack all of `B`, bands of columns all of `A`).
+///
+/// NOTE: the bands depend on the shape and `bands` alone, never on the
+/// thread count, and each band is an independent product, so the result is
 /// bit-identical however many threads run it. This is how one large product
-/// (a convolution over the whole batch, a dense layer) uses every core.
+/// (a convolution over the whole batch) uses every core.
 ///
 /// # Panics
 /// As [`gemm`].
 #[allow(clippy::too_many_arguments)]
-pub fn gemm_in_row_blocks(
+pub fn gemm_in_bands(
     m: usize,
     k: usize,
     n: usize,
@@ -65,7 +85,7 @@ pub fn gemm_in_row_blocks(
     b_trans: bool,
     c: &mut [f32],
     accumulate: bool,
-    blocks: usize,
+    bands: usize,
 ) {
     assert_eq!(a.len(), m * k, "gemm: A is not {m}x{k}");
     assert_eq!(b.len(), k * n, "gemm: B is not {k}x{n}");
@@ -79,84 +99,144 @@ pub fn gemm_in_row_blocks(
         }
         return;
     }
-    let band = m.div_ceil(blocks.clamp(1, m));
-    let run = |(index, c_band): (usize, &mut [f32])| {
-        let first = index * band;
-        let rows = c_band.len() / n;
-        // op(A)'s band starts at row `first`: `first * k` elements in when
-        // A is stored as is, `first` when it is stored transposed.
-        let a_band = if a_trans {
-            &a[first..]
-        } else {
-            &a[first * k..]
-        };
-        // SAFETY: `a_band` holds op(A)'s rows `first..first + rows` under
-        // the strides `product` derives from `a_trans` and `m`, because
-        // every such row lies inside `a` (asserted above); `b` and `c_band`
-        // match their shapes exactly.
-        unsafe {
-            product(
-                rows, k, n, a_band, a_trans, m, b, b_trans, c_band, accumulate,
-            )
-        };
+    let a = Operand::new(a, a_trans, m, k);
+    let b = Operand::new(b, b_trans, k, n);
+    let out = Out {
+        ptr: c.as_mut_ptr(),
+        rs: n,
     };
-    if band == m {
-        run((0, c));
+    let along_rows = m * k >= k * n;
+    let (extent, per_band) = if along_rows { (m, m) } else { (n, n) };
+    let band = per_band.div_ceil(bands.clamp(1, extent));
+    let run = |index: usize| {
+        let (first, size) = (index * band, band.min(extent - index * band));
+        // SAFETY: band `index` covers rows (or columns) `first..first +
+        // size` of C, which lie inside it, and the bands are disjoint, so no
+        // two calls write the same element; A and B are only read.
+        unsafe {
+            if along_rows {
+                product(
+                    size,
+                    k,
+                    n,
+                    a.rows_from(first),
+                    b,
+                    out.offset(first * n),
+                    accumulate,
+                );
+            } else {
+                product(
+                    m,
+                    k,
+                    size,
+                    a,
+                    b.cols_from(first),
+                    out.offset(first),
+                    accumulate,
+                );
+            }
+        }
+    };
+    let count = extent.div_ceil(band);
+    if count == 1 {
+        run(0);
     } else {
-        c.par_chunks_mut(band * n).enumerate().for_each(run);
+        (0..count).into_par_iter().for_each(run);
     }
 }
 
-/// One single-threaded product through the `gemm` crate, op(A) being `rows`
-/// rows of a matrix whose full height is `m` (its stride when transposed).
+/// A read-only matrix operand, `op(X)` of `rows x cols`, as a pointer and
+/// strides into a slice the caller keeps borrowed.
+#[derive(Clone, Copy)]
+struct Operand {
+    ptr: *const f32,
+    rs: isize,
+    cs: isize,
+}
+
+// SAFETY: an operand is only read, from a slice borrowed for the whole call.
+unsafe impl Send for Operand {}
+unsafe impl Sync for Operand {}
+
+impl Operand {
+    /// `op(X)` of `rows x cols` from `x`, which holds it row-major, or its
+    /// transpose row-major when `trans`.
+    fn new(x: &[f32], trans: bool, rows: usize, cols: usize) -> Operand {
+        let (rs, cs) = if trans {
+            (1, rows as isize)
+        } else {
+            (cols as isize, 1)
+        };
+        Operand {
+            ptr: x.as_ptr(),
+            rs,
+            cs,
+        }
+    }
+
+    /// The operand from row `first` on.
+    fn rows_from(self, first: usize) -> Operand {
+        Operand {
+            ptr: self.ptr.wrapping_offset(first as isize * self.rs),
+            ..self
+        }
+    }
+
+    /// The operand from column `first` on.
+    fn cols_from(self, first: usize) -> Operand {
+        Operand {
+            ptr: self.ptr.wrapping_offset(first as isize * self.cs),
+            ..self
+        }
+    }
+}
+
+/// The row-major output `C`, as a pointer and its row stride.
+#[derive(Clone, Copy)]
+struct Out {
+    ptr: *mut f32,
+    rs: usize,
+}
+
+// SAFETY: the bands of one call write disjoint elements (see
+// `gemm_in_bands`), from a slice borrowed mutably for the whole call.
+unsafe impl Send for Out {}
+unsafe impl Sync for Out {}
+
+impl Out {
+    fn offset(self, elements: usize) -> Out {
+        Out {
+            ptr: self.ptr.wrapping_add(elements),
+            ..self
+        }
+    }
+}
+
+/// One single-threaded product `C (+)= op(A) · op(B)` of `m x k` by `k x n`
+/// through the `gemm` crate.
 ///
 /// # Safety
-/// `a` must hold op(A)'s `rows x k` elements under those strides, `b` the
-/// `k x n` of op(B), and `c` exactly `rows x n`.
-#[allow(clippy::too_many_arguments)]
-unsafe fn product(
-    rows: usize,
-    k: usize,
-    n: usize,
-    a: &[f32],
-    a_trans: bool,
-    m: usize,
-    b: &[f32],
-    b_trans: bool,
-    c: &mut [f32],
-    accumulate: bool,
-) {
-    // Row and column strides of op(A) and op(B), in elements.
-    let (a_rs, a_cs) = if a_trans {
-        (1, m as isize)
-    } else {
-        (k as isize, 1)
-    };
-    let (b_rs, b_cs) = if b_trans {
-        (1, k as isize)
-    } else {
-        (n as isize, 1)
-    };
-    debug_assert!(c.len() == rows * n && b.len() == k * n);
-    // SAFETY: the caller guarantees that every index the strides reach lies
-    // inside its slice; `c` is borrowed mutably so it cannot alias `a` or
-    // `b`. `gemm::Parallelism::None`: one product is one thread's work, so
-    // its bits never depend on the pool.
+/// Every element the strides reach (`m x k` of A, `k x n` of B, `m x n` of
+/// C) must lie inside its allocation, and no other thread may touch those
+/// elements of C during the call.
+unsafe fn product(m: usize, k: usize, n: usize, a: Operand, b: Operand, c: Out, accumulate: bool) {
+    // SAFETY: as the caller guarantees. `gemm::Parallelism::None`: one
+    // product is one thread's work, so its bits never depend on the pool.
     unsafe {
         gemm::gemm(
-            rows,
+            m,
             n,
             k,
-            c.as_mut_ptr(),
+            c.ptr,
             1,
-            n as isize,
+            c.rs as isize,
             accumulate,
-            a.as_ptr(),
-            a_cs,
-            a_rs,
-            b.as_ptr(),
-            b_cs,
-            b_rs,
+            a.ptr,
+            a.cs,
+            a.rs,
+            b.ptr,
+            b.cs,
+            b.rs,
             1.0,
             1.0,
             false,
@@ -214,30 +294,32 @@ mod tests {
     }
 
     #[test]
-    fn row_blocks_match_naive_and_do_not_depend_on_threads() {
-        let (m, k, n) = (37, 19, 23);
-        for at in [false, true] {
-            for bt in [false, true] {
-                let a = fill(m * k, 7);
-                let b = fill(k * n, 8);
-                let want = naive(m, k, n, &a, at, &b, bt);
-                for blocks in [1, 2, 3, 5, 64] {
-                    let run = || {
-                        let mut c = fill(m * n, 9);
-                        gemm_in_row_blocks(m, k, n, &a, at, &b, bt, &mut c, false, blocks);
-                        c
-                    };
-                    let c = run();
-                    for (x, y) in c.iter().zip(&want) {
-                        assert!((*x as f64 - y).abs() < 1e-4, "{blocks} blocks {at} {bt}");
+    fn bands_match_naive_and_do_not_depend_on_threads() {
+        // Tall (bands of rows) and wide (bands of columns).
+        for (m, k, n) in [(37, 19, 23), (11, 19, 41)] {
+            for at in [false, true] {
+                for bt in [false, true] {
+                    let a = fill(m * k, 7);
+                    let b = fill(k * n, 8);
+                    let want = naive(m, k, n, &a, at, &b, bt);
+                    for blocks in [1, 2, 3, 5, 64] {
+                        let run = || {
+                            let mut c = fill(m * n, 9);
+                            gemm_in_bands(m, k, n, &a, at, &b, bt, &mut c, false, blocks);
+                            c
+                        };
+                        let c = run();
+                        for (x, y) in c.iter().zip(&want) {
+                            assert!((*x as f64 - y).abs() < 1e-4, "{blocks} blocks {at} {bt}");
+                        }
+                        let two = rayon::ThreadPoolBuilder::new()
+                            .num_threads(2)
+                            .build()
+                            .unwrap()
+                            .install(run);
+                        let bits = |v: &[f32]| v.iter().map(|f| f.to_bits()).collect::<Vec<_>>();
+                        assert_eq!(bits(&c), bits(&two), "{blocks} blocks {at} {bt}");
                     }
-                    let two = rayon::ThreadPoolBuilder::new()
-                        .num_threads(2)
-                        .build()
-                        .unwrap()
-                        .install(run);
-                    let bits = |v: &[f32]| v.iter().map(|f| f.to_bits()).collect::<Vec<_>>();
-                    assert_eq!(bits(&c), bits(&two), "{blocks} blocks {at} {bt}");
                 }
             }
         }

@@ -36,7 +36,8 @@ pub mod pool;
 pub mod recurrent;
 
 pub use conv::{Conv2dGeometry, conv2d_backward, conv2d_forward};
-pub use matmul::{gemm, gemm_in_row_blocks};
+pub use matmul::{bands_for, gemm, gemm_in_bands};
+
 pub use pool::{
     NO_INDEX, Pool2dGeometry, avg_pool2d_backward, avg_pool2d_forward, max_pool2d_backward,
     max_pool2d_forward, pool_output_size,
@@ -89,6 +90,24 @@ fn sum_f32(x: &[f32]) -> f32 {
     s
 }
 
+/// Whether every element of `x` is finite (neither NaN nor infinite).
+///
+/// NOTE: `x * 0` is zero for a finite `x` and NaN otherwise, so the sum
+/// below is zero exactly when all are finite; unlike a short-circuiting
+/// `any(|v| !v.is_finite())` it vectorises, which matters because training
+/// checks every layer's output at every step.
+pub fn all_finite(x: &[f32]) -> bool {
+    let mut acc = [0.0f32; 16];
+    let chunks = x.chunks_exact(16);
+    let rest = chunks.remainder();
+    for c in chunks {
+        for (a, v) in acc.iter_mut().zip(c) {
+            *a += v * 0.0;
+        }
+    }
+    acc.iter().chain(rest).all(|v| (v * 0.0) == 0.0)
+}
+
 /// Helpers shared by the kernels' tests.
 #[cfg(test)]
 mod test_util {
@@ -121,6 +140,25 @@ mod test_util {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn all_finite_finds_any_nan_or_infinity() {
+        for len in [0, 1, 15, 16, 17, 100] {
+            let x = test_util::fill(len, 3);
+            assert!(all_finite(&x));
+            for bad in [f32::NAN, f32::INFINITY, f32::NEG_INFINITY] {
+                for at in [0, len / 2, len.saturating_sub(1)] {
+                    if len == 0 {
+                        continue;
+                    }
+                    let mut y = x.clone();
+                    y[at] = bad;
+                    assert!(!all_finite(&y), "{bad} at {at} of {len}");
+                }
+            }
+        }
+        assert!(all_finite(&[f32::MAX, f32::MIN, -0.0, f32::MIN_POSITIVE]));
+    }
 
     #[test]
     fn sum_f32_matches_f64_sum() {

@@ -4,7 +4,7 @@
 use super::event::TrainError;
 use super::loss;
 use super::optim::{Optim, clip_global_norm};
-use crate::autodiff::{Tape, Tensor};
+use crate::autodiff::{Grads, Tape, Tensor, all_finite};
 use crate::data::Targets;
 use crate::interp::{Mode, ParamStore, RunError, Stepper};
 use crate::ir::{Graph, TrainRun};
@@ -67,6 +67,51 @@ impl<'a> Learner<'a> {
             })
     }
 
+    /// The forward and backward passes of a step: the loss and the gradients,
+    /// or the first value that is not finite.
+    fn forward_backward(
+        &self,
+        stepper: &mut Stepper<'_>,
+        tape: &mut Tape,
+        targets: &Targets,
+    ) -> Result<(f32, Grads), RunError> {
+        let graph = self.graph;
+        let output = stepper.run(tape)?;
+        let loss_var = loss::record(tape, graph, stepper, output, self.run.loss, targets);
+        let loss_value = tape.scalar(loss_var);
+        if !loss_value.is_finite() {
+            let node = &graph.nodes[graph.output];
+            return Err(RunError::NonFinite {
+                path: node.path.clone(),
+                span: node.span,
+                what: "loss",
+            });
+        }
+        let grads = tape.backward(loss_var);
+        let param_grads = || {
+            self.order
+                .iter()
+                .filter_map(|name| grads.get(stepper.param_vars()[name]))
+        };
+        // A non-finite gradient anywhere reaches the parameters below it, so
+        // checking them is enough to notice; only then is every layer's
+        // gradient scanned, in execution order, to name the first culprit.
+        if !param_grads().all(all_finite) {
+            for (id, node) in graph.nodes.iter().enumerate() {
+                if let Some(g) = stepper.value_of(id).and_then(|v| grads.get(v))
+                    && !all_finite(g)
+                {
+                    return Err(RunError::NonFinite {
+                        path: node.path.clone(),
+                        span: node.span,
+                        what: "gradient",
+                    });
+                }
+            }
+        }
+        Ok((loss_value, grads))
+    }
+
     /// One step on one batch (`input` is `[rows] + sample shape`); returns the
     /// batch's mean loss. A NaN or infinite output, loss or gradient stops it
     /// before the parameters change, naming the first layer concerned.
@@ -78,47 +123,18 @@ impl<'a> Learner<'a> {
     ) -> Result<f32, RunError> {
         let graph = self.graph;
         let mut tape = Tape::new();
-        let mut stepper = Stepper::new(
+        let mut stepper = Stepper::moving_params(
             graph,
-            &self.store,
+            &mut self.store,
             input,
             &mut tape,
             Mode::Train,
             dropout_seed,
         );
-        let output = stepper.run(&mut tape)?;
-        let loss_var = loss::record(&mut tape, graph, &stepper, output, self.run.loss, targets);
-        let loss_value = tape.scalar(loss_var);
-        if !loss_value.is_finite() {
-            let node = &graph.nodes[graph.output];
-            return Err(RunError::NonFinite {
-                path: node.path.clone(),
-                span: node.span,
-                what: "loss",
-            });
-        }
-        let mut grads = tape.backward(loss_var);
-        let param_grads = || {
-            self.order
-                .iter()
-                .filter_map(|name| grads.get(stepper.param_vars()[name]))
-        };
-        // A non-finite gradient anywhere reaches the parameters below it, so
-        // checking them is enough to notice; only then is every layer's
-        // gradient scanned, in execution order, to name the first culprit.
-        if param_grads().any(|g| g.iter().any(|x| !x.is_finite())) {
-            for (id, node) in graph.nodes.iter().enumerate() {
-                if let Some(g) = stepper.value_of(id).and_then(|v| grads.get(v))
-                    && g.iter().any(|x| !x.is_finite())
-                {
-                    return Err(RunError::NonFinite {
-                        path: node.path.clone(),
-                        span: node.span,
-                        what: "gradient",
-                    });
-                }
-            }
-        }
+        let result = self.forward_backward(&mut stepper, &mut tape, targets);
+        // The parameters go back to the store whatever happened.
+        stepper.return_params(&mut self.store, &mut tape);
+        let (loss_value, mut grads) = result?;
         let mut by_name: HashMap<String, Tensor> = HashMap::new();
         for name in &self.order {
             if let Some(g) = grads.take(stepper.param_vars()[name]) {

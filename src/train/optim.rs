@@ -4,14 +4,17 @@
 use crate::autodiff::Tensor;
 use crate::interp::ParamStore;
 use crate::ir::Optimizer;
+use rayon::prelude::*;
 use std::collections::HashMap;
 
 /// An optimizer with its running state.
 pub struct Optim {
     config: Optimizer,
     step: i32,
-    first: HashMap<String, Tensor>,
-    second: HashMap<String, Tensor>,
+    /// First-moment (momentum) state per parameter, in its layout.
+    first: HashMap<String, Vec<f32>>,
+    /// Second-moment state per parameter.
+    second: HashMap<String, Vec<f32>>,
 }
 
 impl Optim {
@@ -31,63 +34,112 @@ impl Optim {
         let names: Vec<String> = store.trainable().map(str::to_string).collect();
         for name in names {
             let Some(g) = grads.get(&name) else { continue };
+            let g = g.as_slice().expect("gradients are contiguous");
             let p = store
                 .values
                 .get_mut(&name)
-                .expect("trainable names come from the store");
+                .expect("trainable names come from the store")
+                .as_slice_mut()
+                .expect("parameters are contiguous");
             match self.config {
                 Optimizer::Sgd { lr, momentum } => {
                     let lr = lr as f32;
                     if momentum == 0.0 {
-                        p.zip_mut_with(g, |p, &g| *p -= lr * g);
+                        chunks2(p, g, |p, g| {
+                            for (p, g) in p.iter_mut().zip(g) {
+                                *p -= lr * g;
+                            }
+                        });
                     } else {
                         // PyTorch's form: v = mu v + g; p -= lr v.
-                        let v = self
-                            .first
-                            .entry(name)
-                            .or_insert_with(|| Tensor::zeros(g.raw_dim()));
+                        let v = state(&mut self.first, &name, g.len());
                         let mu = momentum as f32;
-                        v.zip_mut_with(g, |v, &g| *v = mu * *v + g);
-                        p.zip_mut_with(v, |p, &v| *p -= lr * v);
+                        chunks3(p, v, g, |p, v, g| {
+                            for ((p, v), g) in p.iter_mut().zip(v).zip(g) {
+                                *v = mu * *v + g;
+                                *p -= lr * *v;
+                            }
+                        });
                     }
                 }
                 Optimizer::Adam { lr, betas } => {
                     let (b1, b2) = (betas.0 as f32, betas.1 as f32);
-                    let m = self
-                        .first
-                        .entry(name.clone())
-                        .or_insert_with(|| Tensor::zeros(g.raw_dim()));
-                    m.zip_mut_with(g, |m, &g| *m = b1 * *m + (1.0 - b1) * g);
-                    let v = self
-                        .second
-                        .entry(name)
-                        .or_insert_with(|| Tensor::zeros(g.raw_dim()));
-                    v.zip_mut_with(g, |v, &g| *v = b2 * *v + (1.0 - b2) * g * g);
+                    let m = state(&mut self.first, &name, g.len());
+                    let v = state(&mut self.second, &name, g.len());
                     let c1 = 1.0 - b1.powi(self.step);
                     let c2 = 1.0 - b2.powi(self.step);
                     let lr = lr as f32;
-                    ndarray::Zip::from(p)
-                        .and(&*m)
-                        .and(&*v)
-                        .for_each(|p, &m, &v| *p -= lr * (m / c1) / ((v / c2).sqrt() + 1e-8));
+                    chunks4(p, m, v, g, |p, m, v, g| {
+                        for (((p, m), v), g) in p.iter_mut().zip(m).zip(v).zip(g) {
+                            *m = b1 * *m + (1.0 - b1) * g;
+                            *v = b2 * *v + (1.0 - b2) * g * g;
+                            *p -= lr * (*m / c1) / ((*v / c2).sqrt() + 1e-8);
+                        }
+                    });
                 }
                 Optimizer::RmsProp { lr, alpha } => {
                     let a = alpha as f32;
-                    let v = self
-                        .second
-                        .entry(name)
-                        .or_insert_with(|| Tensor::zeros(g.raw_dim()));
-                    v.zip_mut_with(g, |v, &g| *v = a * *v + (1.0 - a) * g * g);
+                    let v = state(&mut self.second, &name, g.len());
                     let lr = lr as f32;
-                    ndarray::Zip::from(p)
-                        .and(g)
-                        .and(&*v)
-                        .for_each(|p, &g, &v| *p -= lr * g / (v.sqrt() + 1e-8));
+                    chunks3(p, v, g, |p, v, g| {
+                        for ((p, v), g) in p.iter_mut().zip(v).zip(g) {
+                            *v = a * *v + (1.0 - a) * g * g;
+                            *p -= lr * g / (v.sqrt() + 1e-8);
+                        }
+                    });
                 }
                 Optimizer::LeastSquares { .. } | Optimizer::Exhaustive { .. } => {}
             }
         }
     }
+}
+
+/// The state of parameter `name` in `states`, zeros of `len` at first.
+fn state<'a>(states: &'a mut HashMap<String, Vec<f32>>, name: &str, len: usize) -> &'a mut [f32] {
+    if !states.contains_key(name) {
+        states.insert(name.to_string(), vec![0.0; len]);
+    }
+    states.get_mut(name).expect("just inserted")
+}
+
+/// Elements per parallel piece of an update. NOTE: updates are elementwise,
+/// so how the pieces fall (and how many threads run them) cannot change a
+/// bit of the result; the size only keeps small tensors on one thread.
+const CHUNK: usize = 1 << 14;
+
+/// Runs `f` on matching pieces of a parameter and its gradient, in parallel.
+fn chunks2(p: &mut [f32], g: &[f32], f: impl Fn(&mut [f32], &[f32]) + Sync) {
+    p.par_chunks_mut(CHUNK)
+        .zip(g.par_chunks(CHUNK))
+        .for_each(|(p, g)| f(p, g));
+}
+
+/// [`chunks2`] with one optimizer state.
+fn chunks3(
+    p: &mut [f32],
+    s: &mut [f32],
+    g: &[f32],
+    f: impl Fn(&mut [f32], &mut [f32], &[f32]) + Sync,
+) {
+    p.par_chunks_mut(CHUNK)
+        .zip(s.par_chunks_mut(CHUNK))
+        .zip(g.par_chunks(CHUNK))
+        .for_each(|((p, s), g)| f(p, s, g));
+}
+
+/// [`chunks2`] with two optimizer states.
+fn chunks4(
+    p: &mut [f32],
+    s: &mut [f32],
+    t: &mut [f32],
+    g: &[f32],
+    f: impl Fn(&mut [f32], &mut [f32], &mut [f32], &[f32]) + Sync,
+) {
+    p.par_chunks_mut(CHUNK)
+        .zip(s.par_chunks_mut(CHUNK))
+        .zip(t.par_chunks_mut(CHUNK))
+        .zip(g.par_chunks(CHUNK))
+        .for_each(|(((p, s), t), g)| f(p, s, t, g));
 }
 
 /// Scales all gradients so that their global L2 norm is at most `max_norm`;

@@ -1,4 +1,5 @@
-//! Matrix products, plain and batched, through `kernels::gemm`.
+//! Matrix products, plain and batched, through `kernels::gemm_in_bands`:
+//! a large product is cut into fixed bands that run on every thread.
 
 use crate::autodiff::op::Op;
 use crate::autodiff::tape::{BackwardNode, Tape, Var};
@@ -34,7 +35,7 @@ fn matmul_value(a: &Tensor, b: &Tensor) -> Tensor {
     let (a_data, b_data) = (contiguous(a), contiguous(b));
     let mut out = vec![0.0; batches * m * n];
     for i in 0..batches {
-        kernels::gemm(
+        kernels::gemm_in_bands(
             m,
             k,
             n,
@@ -44,6 +45,7 @@ fn matmul_value(a: &Tensor, b: &Tensor) -> Tensor {
             false,
             &mut out[i * m * n..][..m * n],
             false,
+            kernels::bands_for(m, k, n),
         );
     }
     let mut shape = a.shape().to_vec();
@@ -61,7 +63,7 @@ pub(super) fn matmul_backward(node: &BackwardNode<'_>) -> Vec<Option<Tensor>> {
         let b_data = contiguous(b);
         let mut da = vec![0.0; batches * m * k];
         for i in 0..batches {
-            kernels::gemm(
+            kernels::gemm_in_bands(
                 m,
                 n,
                 k,
@@ -71,6 +73,7 @@ pub(super) fn matmul_backward(node: &BackwardNode<'_>) -> Vec<Option<Tensor>> {
                 true,
                 &mut da[i * m * k..][..m * k],
                 false,
+                kernels::bands_for(m, n, k),
             );
         }
         Tensor::from_shape_vec(a.raw_dim(), da).expect("same size as a")
@@ -79,7 +82,7 @@ pub(super) fn matmul_backward(node: &BackwardNode<'_>) -> Vec<Option<Tensor>> {
         let a_data = contiguous(a);
         let mut db = vec![0.0; batches * k * n];
         for i in 0..batches {
-            kernels::gemm(
+            kernels::gemm_in_bands(
                 k,
                 m,
                 n,
@@ -89,6 +92,7 @@ pub(super) fn matmul_backward(node: &BackwardNode<'_>) -> Vec<Option<Tensor>> {
                 false,
                 &mut db[i * k * n..][..k * n],
                 false,
+                kernels::bands_for(k, m, n),
             );
         }
         Tensor::from_shape_vec(b.raw_dim(), db).expect("same size as b")
