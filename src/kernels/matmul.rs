@@ -45,9 +45,10 @@ pub fn gemm(
 }
 
 /// Products of at least this many multiply-adds are cut into bands by
-/// [`bands_for`]: about 10 microseconds of work, well above what handing a
-/// band to another thread costs.
-const BANDED_PRODUCT_WORK: usize = 1 << 20;
+/// [`bands_for`]: about 40 microseconds of work. NOTE: measured on the MLP
+/// benchmarks at 2 threads; a quarter of this made the smaller products of a
+/// step pay more in waking the other thread than they saved.
+const BANDED_PRODUCT_WORK: usize = 1 << 22;
 
 /// The number of bands [`gemm_in_bands`] should cut an `m x k` by `k x n`
 /// product into so that it keeps 2-4 threads busy: a function of the
