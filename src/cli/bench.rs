@@ -140,6 +140,7 @@ pub fn run(session: &Session, options: &BenchOptions) -> Result<(), Exit> {
         ("seed", json!(options.seed)),
         ("loadavg_1m", json!(load)),
         ("other_cpu_frac", json!((other * 1e4).round() / 1e4)),
+        ("peak_rss_mib", json!(peak_rss_mib())),
         ("time_utc", json!(utc_now())),
     ];
     // The field order and separators of Python's `json.dumps`.
@@ -341,6 +342,19 @@ fn normals(rng: &mut ChaCha8Rng, count: usize) -> Vec<f32> {
 }
 
 /// The 1-minute load average.
+/// The process's peak resident memory so far in MiB (`VmHWM` in
+/// `/proc/self/status`), or NaN where there is no `/proc`.
+fn peak_rss_mib() -> f64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|status| {
+            let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+            let kib: f64 = line.split_whitespace().nth(1)?.parse().ok()?;
+            Some((kib / 1024.0 * 10.0).round() / 10.0)
+        })
+        .unwrap_or(f64::NAN)
+}
+
 fn loadavg() -> f64 {
     std::fs::read_to_string("/proc/loadavg")
         .ok()
