@@ -92,6 +92,13 @@ enum Format {
 }
 
 /// Exit codes: 0 success (warnings allowed), 1 errors in the program, 2 usage or file errors.
+/// NOTE: mimalloc instead of the system allocator: a training step frees and
+/// allocates the same large buffers again, which glibc's allocator returns
+/// to the kernel and takes back (a page fault and a page clear per 4 KiB,
+/// 8-12% of an LSTM step); mimalloc reuses them.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() -> ExitCode {
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,

@@ -34,6 +34,8 @@ pub mod matmul;
 pub mod norm;
 pub mod pool;
 pub mod recurrent;
+pub mod simd;
+pub mod small;
 
 pub use conv::{Conv2dGeometry, conv2d_backward, conv2d_forward};
 pub use matmul::{bands_for, gemm, gemm_in_bands};

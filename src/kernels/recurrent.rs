@@ -24,6 +24,8 @@
 //! count.
 
 use super::gemm;
+use super::small::small_product;
+use crate::multiversion;
 use rayon::prelude::*;
 
 /// Which recurrent layer.
@@ -156,6 +158,17 @@ fn columns(m: &[f32], cols: usize, from: usize, width: usize) -> Vec<f32> {
         .collect()
 }
 
+/// The transpose `[cols, rows]` of the row-major `[rows, cols]` matrix `m`.
+fn transpose(m: &[f32], rows: usize, cols: usize) -> Vec<f32> {
+    let mut t = vec![0.0; rows * cols];
+    for (r, row) in m.chunks_exact(cols).enumerate() {
+        for (c, &v) in row.iter().enumerate() {
+            t[c * rows + r] = v;
+        }
+    }
+    t
+}
+
 /// Adds the contiguous `[rows, width]` matrix `src` into columns
 /// `from..from + width` of the `[rows, cols]` matrix `dst`.
 fn add_columns(dst: &mut [f32], cols: usize, from: usize, src: &[f32], width: usize) {
@@ -227,6 +240,7 @@ pub fn recurrent_forward(
     RecurrentSaved { chunks }
 }
 
+multiversion! {
 /// [`recurrent_forward`] on one chunk of sequences.
 fn chunk_forward(
     g: &RecurrentGeometry,
@@ -284,12 +298,12 @@ fn chunk_forward(
         let pre = &mut gates[t * n * gh..][..n * gh];
         match g.kind {
             RecurrentKind::Rnn => {
-                gemm(n, h, gh, h_prev, false, wh, false, pre, true);
+                small_product(n, h, gh, h_prev, wh, pre, true);
                 pre.iter_mut().for_each(|p| *p = tanh(*p));
                 h_next.copy_from_slice(pre);
             }
             RecurrentKind::Lstm => {
-                gemm(n, h, gh, h_prev, false, wh, false, pre, true);
+                small_product(n, h, gh, h_prev, wh, pre, true);
                 let (c_past, c_future) = cs.split_at_mut((t + 1) * block);
                 let c_prev = &c_past[t * block..];
                 let c_next = &mut c_future[..block];
@@ -313,17 +327,7 @@ fn chunk_forward(
                 }
             }
             RecurrentKind::Gru => {
-                gemm(
-                    n,
-                    h,
-                    2 * h,
-                    h_prev,
-                    false,
-                    &wh_rz,
-                    false,
-                    &mut tmp_rz,
-                    false,
-                );
+                small_product(n, h, 2 * h, h_prev, &wh_rz, &mut tmp_rz, false);
                 let rh_t = &mut rh[t * block..][..block];
                 for b in 0..n {
                     let p = &mut pre[b * gh..][..gh];
@@ -335,7 +339,7 @@ fn chunk_forward(
                         rh_t[b * h + j] = p[j] * h_prev[b * h + j];
                     }
                 }
-                gemm(n, h, h, rh_t, false, &wh_c, false, &mut tmp_c, false);
+                small_product(n, h, h, rh_t, &wh_c, &mut tmp_c, false);
                 for b in 0..n {
                     let p = &mut pre[b * gh..][..gh];
                     for j in 0..h {
@@ -361,6 +365,7 @@ fn chunk_forward(
         gates,
         rh,
     }
+}
 }
 
 /// Backpropagation through time: given the gradient of every hidden state
@@ -422,6 +427,7 @@ pub fn recurrent_backward(
     }
 }
 
+multiversion! {
 /// [`recurrent_backward`] on one chunk of sequences.
 fn chunk_backward(
     g: &RecurrentGeometry,
@@ -438,10 +444,13 @@ fn chunk_backward(
     let rows = steps * n;
     let block = n * h;
     let (wx, wh) = weight.split_at(i * gh);
-    let (wh_rz, wh_c) = if g.kind == RecurrentKind::Gru {
-        (columns(wh, gh, 0, 2 * h), columns(wh, gh, 2 * h, h))
+    // The per-step products need the recurrent weight transposed: made once
+    // per sequence, not at every step.
+    let (wh_t, wh_rz_t, wh_c_t) = if g.kind == RecurrentKind::Gru {
+        let (rz, c) = (columns(wh, gh, 0, 2 * h), columns(wh, gh, 2 * h, h));
+        (Vec::new(), transpose(&rz, h, 2 * h), transpose(&c, h, h))
     } else {
-        (Vec::new(), Vec::new())
+        (transpose(wh, h, gh), Vec::new(), Vec::new())
     };
     // Gradients of the gates' pre-activations, [T, N, g*H].
     let mut dpre = vec![0.0; rows * gh];
@@ -465,7 +474,7 @@ fn chunk_backward(
                 for ((d, &a), &dy) in dp.iter_mut().zip(act).zip(&dh) {
                     *d = dy * (1.0 - a * a);
                 }
-                gemm(n, gh, h, dp, false, wh, true, &mut dh_next, false);
+                small_product(n, gh, h, dp, &wh_t, &mut dh_next, false);
             }
             RecurrentKind::Lstm => {
                 let tc = &saved.tc[t * block..][..block];
@@ -485,7 +494,7 @@ fn chunk_backward(
                         dc_next[k] = dc * fg;
                     }
                 }
-                gemm(n, gh, h, dp, false, wh, true, &mut dh_next, false);
+                small_product(n, gh, h, dp, &wh_t, &mut dh_next, false);
             }
             RecurrentKind::Gru => {
                 for b in 0..n {
@@ -498,7 +507,7 @@ fn chunk_backward(
                         dh_next[k] = dh[k] * z;
                     }
                 }
-                gemm(n, h, h, &d_c, false, &wh_c, true, &mut d_rh, false);
+                small_product(n, h, h, &d_c, &wh_c_t, &mut d_rh, false);
                 for b in 0..n {
                     let a = &act[b * gh..][..gh];
                     for j in 0..h {
@@ -508,7 +517,7 @@ fn chunk_backward(
                         dh_next[k] += d_rh[k] * r;
                     }
                 }
-                gemm(n, 2 * h, h, &d_rz, false, &wh_rz, true, &mut dh_next, true);
+                small_product(n, 2 * h, h, &d_rz, &wh_rz_t, &mut dh_next, true);
                 for b in 0..n {
                     let d = &mut dp[b * gh..][..gh];
                     d[..2 * h].copy_from_slice(&d_rz[b * 2 * h..][..2 * h]);
@@ -565,6 +574,7 @@ fn chunk_backward(
             }
         }
     }
+}
 }
 
 #[cfg(test)]
