@@ -45,6 +45,7 @@ pub use pool::{
     max_pool2d_forward, pool_output_size,
 };
 
+use crate::multiversion;
 use std::cell::RefCell;
 
 /// Below this much work (multiply-adds, or elements touched) a kernel runs on
@@ -92,22 +93,24 @@ fn sum_f32(x: &[f32]) -> f32 {
     s
 }
 
-/// Whether every element of `x` is finite (neither NaN nor infinite).
-///
-/// NOTE: `x * 0` is zero for a finite `x` and NaN otherwise, so the sum
-/// below is zero exactly when all are finite; unlike a short-circuiting
-/// `any(|v| !v.is_finite())` it vectorises, which matters because training
-/// checks every layer's output at every step.
-pub fn all_finite(x: &[f32]) -> bool {
-    let mut acc = [0.0f32; 16];
-    let chunks = x.chunks_exact(16);
-    let rest = chunks.remainder();
-    for c in chunks {
-        for (a, v) in acc.iter_mut().zip(c) {
-            *a += v * 0.0;
+multiversion! {
+    /// Whether every element of `x` is finite (neither NaN nor infinite).
+    ///
+    /// NOTE: `x * 0` is zero for a finite `x` and NaN otherwise, so the sum
+    /// below is zero exactly when all are finite; unlike a short-circuiting
+    /// `any(|v| !v.is_finite())` it vectorises, which matters because training
+    /// checks every layer's output at every step.
+    pub fn all_finite(x: &[f32]) -> bool {
+        let mut acc = [0.0f32; 16];
+        let chunks = x.chunks_exact(16);
+        let rest = chunks.remainder();
+        for c in chunks {
+            for (a, v) in acc.iter_mut().zip(c) {
+                *a += v * 0.0;
+            }
         }
+        acc.iter().chain(rest).all(|v| (v * 0.0) == 0.0)
     }
-    acc.iter().chain(rest).all(|v| (v * 0.0) == 0.0)
 }
 
 /// Helpers shared by the kernels' tests.

@@ -12,6 +12,7 @@
 use rayon::prelude::*;
 
 use super::{PARALLEL_MIN_WORK, sum_f32};
+use crate::multiversion;
 
 /// The sizes of a normalised tensor, `[batch, channels, inner]`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -149,9 +150,7 @@ pub fn batch_norm_forward(
         // y = x * scale + shift: one multiply-add per element.
         let scale = inv_std[c] * gamma[c];
         let shift = beta[c] - mean[c] * scale;
-        for (y, x) in y.iter_mut().zip(x) {
-            *y = x * scale + shift;
-        }
+        scale_shift(y, x, scale, shift);
     });
 }
 
@@ -242,55 +241,76 @@ pub fn batch_norm_backward(
         .collect();
     each_plane(g, dx, dy, x, |c, dx, dy, x| {
         let (a, b, shift) = coefficients[c];
-        for ((dx, dy), x) in dx.iter_mut().zip(dy).zip(x) {
-            *dx += dy * a + (x * b + shift);
-        }
+        add_input_gradient(dx, dy, x, a, b, shift);
     });
 }
 
-/// `sum((x - mean)^2)` of one plane, with eight interleaved accumulators
-/// combined in a fixed order, like [`sum_f32`].
-fn sum_squared_deviations(x: &[f32], mean: f32) -> f32 {
-    let mut acc = [0.0f32; 8];
-    let chunks = x.chunks_exact(8);
-    let rest = chunks.remainder();
-    for c in chunks {
-        for (a, v) in acc.iter_mut().zip(c) {
-            let d = v - mean;
-            *a += d * d;
+multiversion! {
+    /// `y = x * scale + shift`.
+    fn scale_shift(y: &mut [f32], x: &[f32], scale: f32, shift: f32) {
+        for (y, x) in y.iter_mut().zip(x) {
+            *y = x * scale + shift;
         }
     }
-    let mut s = ((acc[0] + acc[4]) + (acc[1] + acc[5])) + ((acc[2] + acc[6]) + (acc[3] + acc[7]));
-    for v in rest {
-        let d = v - mean;
-        s += d * d;
-    }
-    s
 }
 
-/// `(sum(d), sum(d * (x - mean)))` of one plane, eight lanes at a time.
-fn sum_and_centred_product(d: &[f32], x: &[f32], mean: f32) -> (f32, f32) {
-    let (mut s, mut sx) = ([0.0f32; 8], [0.0f32; 8]);
-    let (dc, xc) = (d.chunks_exact(8), x.chunks_exact(8));
-    let (d_rest, x_rest) = (dc.remainder(), xc.remainder());
-    for (d, x) in dc.zip(xc) {
-        for i in 0..8 {
-            s[i] += d[i];
-            sx[i] += d[i] * (x[i] - mean);
+multiversion! {
+    /// `dx += dy * a + (x * b + shift)`.
+    fn add_input_gradient(dx: &mut [f32], dy: &[f32], x: &[f32], a: f32, b: f32, shift: f32) {
+        for ((dx, dy), x) in dx.iter_mut().zip(dy).zip(x) {
+            *dx += dy * a + (x * b + shift);
         }
     }
-    let fold = |a: [f32; 8]| ((a[0] + a[4]) + (a[1] + a[5])) + ((a[2] + a[6]) + (a[3] + a[7]));
-    let (mut s, mut sx) = (fold(s), fold(sx));
-    for (d, x) in d_rest.iter().zip(x_rest) {
-        s += d;
-        sx += d * (x - mean);
+}
+
+multiversion! {
+    /// `sum((x - mean)^2)` of one plane, with eight interleaved accumulators
+    /// combined in a fixed order, like [`sum_f32`].
+    fn sum_squared_deviations(x: &[f32], mean: f32) -> f32 {
+        let mut acc = [0.0f32; 8];
+        let chunks = x.chunks_exact(8);
+        let rest = chunks.remainder();
+        for c in chunks {
+            for (a, v) in acc.iter_mut().zip(c) {
+                let d = v - mean;
+                *a += d * d;
+            }
+        }
+        let mut s = ((acc[0] + acc[4]) + (acc[1] + acc[5])) + ((acc[2] + acc[6]) + (acc[3] + acc[7]));
+        for v in rest {
+            let d = v - mean;
+            s += d * d;
+        }
+        s
     }
-    (s, sx)
+}
+
+multiversion! {
+    /// `(sum(d), sum(d * (x - mean)))` of one plane, eight lanes at a time.
+    fn sum_and_centred_product(d: &[f32], x: &[f32], mean: f32) -> (f32, f32) {
+        let (mut s, mut sx) = ([0.0f32; 8], [0.0f32; 8]);
+        let (dc, xc) = (d.chunks_exact(8), x.chunks_exact(8));
+        let (d_rest, x_rest) = (dc.remainder(), xc.remainder());
+        for (d, x) in dc.zip(xc) {
+            for i in 0..8 {
+                s[i] += d[i];
+                sx[i] += d[i] * (x[i] - mean);
+            }
+        }
+        let fold = |a: [f32; 8]| ((a[0] + a[4]) + (a[1] + a[5])) + ((a[2] + a[6]) + (a[3] + a[7]));
+        let (mut s, mut sx) = (fold(s), fold(sx));
+        for (d, x) in d_rest.iter().zip(x_rest) {
+            s += d;
+            sx += d * (x - mean);
+        }
+        (s, sx)
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::kernels::simd::{self, Level};
     use crate::kernels::test_util::{assert_close, fill};
 
     /// (mean, biased variance) per channel, in f64.
@@ -488,7 +508,14 @@ mod tests {
                 .unwrap()
                 .install(run)
         };
-        assert_eq!(in_pool(1), in_pool(2));
-        assert_eq!(in_pool(1), in_pool(3));
+        let one = in_pool(1);
+        assert_eq!(one, in_pool(2));
+        assert_eq!(one, in_pool(3));
+        for level in Level::ALL.into_iter().filter(|&l| l <= Level::detected()) {
+            simd::force(Some(level));
+            let at_level = run();
+            simd::force(None);
+            assert_eq!(one, at_level, "{level:?}");
+        }
     }
 }

@@ -241,131 +241,131 @@ pub fn recurrent_forward(
 }
 
 multiversion! {
-/// [`recurrent_forward`] on one chunk of sequences.
-fn chunk_forward(
-    g: &RecurrentGeometry,
-    x: &[f32],
-    weight: &[f32],
-    bias: &[f32],
-    out: &mut [f32],
-) -> ChunkState {
-    let (n, steps, i, h, gh) = (g.batch, g.steps, g.input, g.hidden, g.width());
-    assert_eq!(x.len(), g.input_len(), "recurrent: input");
-    assert_eq!(weight.len(), g.weight_len(), "recurrent: weight");
-    assert_eq!(bias.len(), gh, "recurrent: bias");
-    assert_eq!(out.len(), g.output_len(), "recurrent: output");
-    let rows = steps * n;
-    let mut xt = vec![0.0; rows * i];
-    for b in 0..n {
+    /// [`recurrent_forward`] on one chunk of sequences.
+    fn chunk_forward(
+        g: &RecurrentGeometry,
+        x: &[f32],
+        weight: &[f32],
+        bias: &[f32],
+        out: &mut [f32],
+    ) -> ChunkState {
+        let (n, steps, i, h, gh) = (g.batch, g.steps, g.input, g.hidden, g.width());
+        assert_eq!(x.len(), g.input_len(), "recurrent: input");
+        assert_eq!(weight.len(), g.weight_len(), "recurrent: weight");
+        assert_eq!(bias.len(), gh, "recurrent: bias");
+        assert_eq!(out.len(), g.output_len(), "recurrent: output");
+        let rows = steps * n;
+        let mut xt = vec![0.0; rows * i];
+        for b in 0..n {
+            for t in 0..steps {
+                xt[(t * n + b) * i..][..i].copy_from_slice(&x[(b * steps + t) * i..][..i]);
+            }
+        }
+        let (wx, wh) = weight.split_at(i * gh);
+        let mut gates = vec![0.0; rows * gh];
+        gemm(rows, i, gh, &xt, false, wx, false, &mut gates, false);
+        for row in gates.chunks_mut(gh) {
+            row.iter_mut().zip(bias).for_each(|(v, b)| *v += b);
+        }
+        let block = n * h;
+        let mut hs = vec![0.0; (steps + 1) * block];
+        let mut cs = if g.kind == RecurrentKind::Lstm {
+            vec![0.0; (steps + 1) * block]
+        } else {
+            Vec::new()
+        };
+        let mut tc = if g.kind == RecurrentKind::Lstm {
+            vec![0.0; rows * h]
+        } else {
+            Vec::new()
+        };
+        let mut rh = if g.kind == RecurrentKind::Gru {
+            vec![0.0; rows * h]
+        } else {
+            Vec::new()
+        };
+        let (wh_rz, wh_c) = if g.kind == RecurrentKind::Gru {
+            (columns(wh, gh, 0, 2 * h), columns(wh, gh, 2 * h, h))
+        } else {
+            (Vec::new(), Vec::new())
+        };
+        let mut tmp_rz = vec![0.0; n * 2 * h];
+        let mut tmp_c = vec![0.0; block];
         for t in 0..steps {
-            xt[(t * n + b) * i..][..i].copy_from_slice(&x[(b * steps + t) * i..][..i]);
-        }
-    }
-    let (wx, wh) = weight.split_at(i * gh);
-    let mut gates = vec![0.0; rows * gh];
-    gemm(rows, i, gh, &xt, false, wx, false, &mut gates, false);
-    for row in gates.chunks_mut(gh) {
-        row.iter_mut().zip(bias).for_each(|(v, b)| *v += b);
-    }
-    let block = n * h;
-    let mut hs = vec![0.0; (steps + 1) * block];
-    let mut cs = if g.kind == RecurrentKind::Lstm {
-        vec![0.0; (steps + 1) * block]
-    } else {
-        Vec::new()
-    };
-    let mut tc = if g.kind == RecurrentKind::Lstm {
-        vec![0.0; rows * h]
-    } else {
-        Vec::new()
-    };
-    let mut rh = if g.kind == RecurrentKind::Gru {
-        vec![0.0; rows * h]
-    } else {
-        Vec::new()
-    };
-    let (wh_rz, wh_c) = if g.kind == RecurrentKind::Gru {
-        (columns(wh, gh, 0, 2 * h), columns(wh, gh, 2 * h, h))
-    } else {
-        (Vec::new(), Vec::new())
-    };
-    let mut tmp_rz = vec![0.0; n * 2 * h];
-    let mut tmp_c = vec![0.0; block];
-    for t in 0..steps {
-        let (past, future) = hs.split_at_mut((t + 1) * block);
-        let h_prev = &past[t * block..];
-        let h_next = &mut future[..block];
-        let pre = &mut gates[t * n * gh..][..n * gh];
-        match g.kind {
-            RecurrentKind::Rnn => {
-                small_product(n, h, gh, h_prev, wh, pre, true);
-                pre.iter_mut().for_each(|p| *p = tanh(*p));
-                h_next.copy_from_slice(pre);
-            }
-            RecurrentKind::Lstm => {
-                small_product(n, h, gh, h_prev, wh, pre, true);
-                let (c_past, c_future) = cs.split_at_mut((t + 1) * block);
-                let c_prev = &c_past[t * block..];
-                let c_next = &mut c_future[..block];
-                let tc_t = &mut tc[t * block..][..block];
-                for b in 0..n {
-                    let p = &mut pre[b * gh..][..gh];
-                    let (ifg, rest) = p.split_at_mut(2 * h);
-                    let (g_gate, o_gate) = rest.split_at_mut(h);
-                    ifg.iter_mut().for_each(|v| *v = sigmoid(*v));
-                    g_gate.iter_mut().for_each(|v| *v = tanh(*v));
-                    o_gate.iter_mut().for_each(|v| *v = sigmoid(*v));
-                    let (i_gate, f_gate) = ifg.split_at(h);
-                    let k = b * h;
-                    for j in 0..h {
-                        c_next[k + j] = f_gate[j] * c_prev[k + j] + i_gate[j] * g_gate[j];
-                    }
-                    for j in 0..h {
-                        tc_t[k + j] = tanh(c_next[k + j]);
-                        h_next[k + j] = o_gate[j] * tc_t[k + j];
+            let (past, future) = hs.split_at_mut((t + 1) * block);
+            let h_prev = &past[t * block..];
+            let h_next = &mut future[..block];
+            let pre = &mut gates[t * n * gh..][..n * gh];
+            match g.kind {
+                RecurrentKind::Rnn => {
+                    small_product(n, h, gh, h_prev, wh, pre, true);
+                    pre.iter_mut().for_each(|p| *p = tanh(*p));
+                    h_next.copy_from_slice(pre);
+                }
+                RecurrentKind::Lstm => {
+                    small_product(n, h, gh, h_prev, wh, pre, true);
+                    let (c_past, c_future) = cs.split_at_mut((t + 1) * block);
+                    let c_prev = &c_past[t * block..];
+                    let c_next = &mut c_future[..block];
+                    let tc_t = &mut tc[t * block..][..block];
+                    for b in 0..n {
+                        let p = &mut pre[b * gh..][..gh];
+                        let (ifg, rest) = p.split_at_mut(2 * h);
+                        let (g_gate, o_gate) = rest.split_at_mut(h);
+                        ifg.iter_mut().for_each(|v| *v = sigmoid(*v));
+                        g_gate.iter_mut().for_each(|v| *v = tanh(*v));
+                        o_gate.iter_mut().for_each(|v| *v = sigmoid(*v));
+                        let (i_gate, f_gate) = ifg.split_at(h);
+                        let k = b * h;
+                        for j in 0..h {
+                            c_next[k + j] = f_gate[j] * c_prev[k + j] + i_gate[j] * g_gate[j];
+                        }
+                        for j in 0..h {
+                            tc_t[k + j] = tanh(c_next[k + j]);
+                            h_next[k + j] = o_gate[j] * tc_t[k + j];
+                        }
                     }
                 }
-            }
-            RecurrentKind::Gru => {
-                small_product(n, h, 2 * h, h_prev, &wh_rz, &mut tmp_rz, false);
-                let rh_t = &mut rh[t * block..][..block];
-                for b in 0..n {
-                    let p = &mut pre[b * gh..][..gh];
-                    let rz = &tmp_rz[b * 2 * h..][..2 * h];
-                    for (v, r) in p[..2 * h].iter_mut().zip(rz) {
-                        *v = sigmoid(*v + r);
+                RecurrentKind::Gru => {
+                    small_product(n, h, 2 * h, h_prev, &wh_rz, &mut tmp_rz, false);
+                    let rh_t = &mut rh[t * block..][..block];
+                    for b in 0..n {
+                        let p = &mut pre[b * gh..][..gh];
+                        let rz = &tmp_rz[b * 2 * h..][..2 * h];
+                        for (v, r) in p[..2 * h].iter_mut().zip(rz) {
+                            *v = sigmoid(*v + r);
+                        }
+                        for j in 0..h {
+                            rh_t[b * h + j] = p[j] * h_prev[b * h + j];
+                        }
                     }
-                    for j in 0..h {
-                        rh_t[b * h + j] = p[j] * h_prev[b * h + j];
-                    }
-                }
-                small_product(n, h, h, rh_t, &wh_c, &mut tmp_c, false);
-                for b in 0..n {
-                    let p = &mut pre[b * gh..][..gh];
-                    for j in 0..h {
-                        let cand = tanh(p[2 * h + j] + tmp_c[b * h + j]);
-                        p[2 * h + j] = cand;
-                        let z = p[h + j];
-                        h_next[b * h + j] = z * h_prev[b * h + j] + (1.0 - z) * cand;
+                    small_product(n, h, h, rh_t, &wh_c, &mut tmp_c, false);
+                    for b in 0..n {
+                        let p = &mut pre[b * gh..][..gh];
+                        for j in 0..h {
+                            let cand = tanh(p[2 * h + j] + tmp_c[b * h + j]);
+                            p[2 * h + j] = cand;
+                            let z = p[h + j];
+                            h_next[b * h + j] = z * h_prev[b * h + j] + (1.0 - z) * cand;
+                        }
                     }
                 }
             }
         }
-    }
-    for b in 0..n {
-        for t in 0..steps {
-            out[(b * steps + t) * h..][..h].copy_from_slice(&hs[(t + 1) * block + b * h..][..h]);
+        for b in 0..n {
+            for t in 0..steps {
+                out[(b * steps + t) * h..][..h].copy_from_slice(&hs[(t + 1) * block + b * h..][..h]);
+            }
+        }
+        ChunkState {
+            x: xt,
+            h: hs,
+            c: cs,
+            tc,
+            gates,
+            rh,
         }
     }
-    ChunkState {
-        x: xt,
-        h: hs,
-        c: cs,
-        tc,
-        gates,
-        rh,
-    }
-}
 }
 
 /// Backpropagation through time: given the gradient of every hidden state
@@ -428,158 +428,159 @@ pub fn recurrent_backward(
 }
 
 multiversion! {
-/// [`recurrent_backward`] on one chunk of sequences.
-fn chunk_backward(
-    g: &RecurrentGeometry,
-    saved: &ChunkState,
-    weight: &[f32],
-    grad_out: &[f32],
-    grad_x: Option<&mut [f32]>,
-    grad_weight: Option<&mut [f32]>,
-    grad_bias: Option<&mut [f32]>,
-) {
-    let (n, steps, i, h, gh) = (g.batch, g.steps, g.input, g.hidden, g.width());
-    assert_eq!(weight.len(), g.weight_len(), "recurrent: weight");
-    assert_eq!(grad_out.len(), g.output_len(), "recurrent: output gradient");
-    let rows = steps * n;
-    let block = n * h;
-    let (wx, wh) = weight.split_at(i * gh);
-    // The per-step products need the recurrent weight transposed: made once
-    // per sequence, not at every step.
-    let (wh_t, wh_rz_t, wh_c_t) = if g.kind == RecurrentKind::Gru {
-        let (rz, c) = (columns(wh, gh, 0, 2 * h), columns(wh, gh, 2 * h, h));
-        (Vec::new(), transpose(&rz, h, 2 * h), transpose(&c, h, h))
-    } else {
-        (transpose(wh, h, gh), Vec::new(), Vec::new())
-    };
-    // Gradients of the gates' pre-activations, [T, N, g*H].
-    let mut dpre = vec![0.0; rows * gh];
-    let mut dh_next = vec![0.0; block];
-    let mut dc_next = vec![0.0; block];
-    let mut dh = vec![0.0; block];
-    let mut d_rz = vec![0.0; n * 2 * h];
-    let mut d_c = vec![0.0; block];
-    let mut d_rh = vec![0.0; block];
-    for t in (0..steps).rev() {
-        for b in 0..n {
-            for j in 0..h {
-                dh[b * h + j] = grad_out[(b * steps + t) * h + j] + dh_next[b * h + j];
-            }
-        }
-        let act = &saved.gates[t * n * gh..][..n * gh];
-        let dp = &mut dpre[t * n * gh..][..n * gh];
-        let h_prev = &saved.h[t * block..][..block];
-        match g.kind {
-            RecurrentKind::Rnn => {
-                for ((d, &a), &dy) in dp.iter_mut().zip(act).zip(&dh) {
-                    *d = dy * (1.0 - a * a);
-                }
-                small_product(n, gh, h, dp, &wh_t, &mut dh_next, false);
-            }
-            RecurrentKind::Lstm => {
-                let tc = &saved.tc[t * block..][..block];
-                let c_prev = &saved.c[t * block..][..block];
-                for b in 0..n {
-                    let a = &act[b * gh..][..gh];
-                    let d = &mut dp[b * gh..][..gh];
-                    for j in 0..h {
-                        let k = b * h + j;
-                        let (ig, fg, gg, og) = (a[j], a[h + j], a[2 * h + j], a[3 * h + j]);
-                        let tc = tc[k];
-                        let dc = dc_next[k] + dh[k] * og * (1.0 - tc * tc);
-                        d[j] = dc * gg * ig * (1.0 - ig);
-                        d[h + j] = dc * c_prev[k] * fg * (1.0 - fg);
-                        d[2 * h + j] = dc * ig * (1.0 - gg * gg);
-                        d[3 * h + j] = dh[k] * tc * og * (1.0 - og);
-                        dc_next[k] = dc * fg;
-                    }
-                }
-                small_product(n, gh, h, dp, &wh_t, &mut dh_next, false);
-            }
-            RecurrentKind::Gru => {
-                for b in 0..n {
-                    let a = &act[b * gh..][..gh];
-                    for j in 0..h {
-                        let k = b * h + j;
-                        let (z, cand) = (a[h + j], a[2 * h + j]);
-                        d_rz[b * 2 * h + h + j] = dh[k] * (h_prev[k] - cand) * z * (1.0 - z);
-                        d_c[k] = dh[k] * (1.0 - z) * (1.0 - cand * cand);
-                        dh_next[k] = dh[k] * z;
-                    }
-                }
-                small_product(n, h, h, &d_c, &wh_c_t, &mut d_rh, false);
-                for b in 0..n {
-                    let a = &act[b * gh..][..gh];
-                    for j in 0..h {
-                        let k = b * h + j;
-                        let r = a[j];
-                        d_rz[b * 2 * h + j] = d_rh[k] * h_prev[k] * r * (1.0 - r);
-                        dh_next[k] += d_rh[k] * r;
-                    }
-                }
-                small_product(n, 2 * h, h, &d_rz, &wh_rz_t, &mut dh_next, true);
-                for b in 0..n {
-                    let d = &mut dp[b * gh..][..gh];
-                    d[..2 * h].copy_from_slice(&d_rz[b * 2 * h..][..2 * h]);
-                    d[2 * h..].copy_from_slice(&d_c[b * h..][..h]);
-                }
-            }
-        }
-    }
-    if let Some(gb) = grad_bias {
-        assert_eq!(gb.len(), gh, "recurrent: bias gradient");
-        for row in dpre.chunks(gh) {
-            gb.iter_mut().zip(row).for_each(|(s, v)| *s += v);
-        }
-    }
-    if let Some(gw) = grad_weight {
-        assert_eq!(gw.len(), g.weight_len(), "recurrent: weight gradient");
-        let (gwx, gwh) = gw.split_at_mut(i * gh);
-        gemm(i, rows, gh, &saved.x, true, &dpre, false, gwx, true);
-        let h_prev = &saved.h[..rows * h];
-        if g.kind == RecurrentKind::Gru {
-            let d_rz_all = columns(&dpre, gh, 0, 2 * h);
-            let d_c_all = columns(&dpre, gh, 2 * h, h);
-            let mut w_rz = vec![0.0; h * 2 * h];
-            let mut w_c = vec![0.0; h * h];
-            gemm(
-                h,
-                rows,
-                2 * h,
-                h_prev,
-                true,
-                &d_rz_all,
-                false,
-                &mut w_rz,
-                false,
-            );
-            gemm(
-                h, rows, h, &saved.rh, true, &d_c_all, false, &mut w_c, false,
-            );
-            add_columns(gwh, gh, 0, &w_rz, 2 * h);
-            add_columns(gwh, gh, 2 * h, &w_c, h);
+    /// [`recurrent_backward`] on one chunk of sequences.
+    fn chunk_backward(
+        g: &RecurrentGeometry,
+        saved: &ChunkState,
+        weight: &[f32],
+        grad_out: &[f32],
+        grad_x: Option<&mut [f32]>,
+        grad_weight: Option<&mut [f32]>,
+        grad_bias: Option<&mut [f32]>,
+    ) {
+        let (n, steps, i, h, gh) = (g.batch, g.steps, g.input, g.hidden, g.width());
+        assert_eq!(weight.len(), g.weight_len(), "recurrent: weight");
+        assert_eq!(grad_out.len(), g.output_len(), "recurrent: output gradient");
+        let rows = steps * n;
+        let block = n * h;
+        let (wx, wh) = weight.split_at(i * gh);
+        // The per-step products need the recurrent weight transposed: made once
+        // per sequence, not at every step.
+        let (wh_t, wh_rz_t, wh_c_t) = if g.kind == RecurrentKind::Gru {
+            let (rz, c) = (columns(wh, gh, 0, 2 * h), columns(wh, gh, 2 * h, h));
+            (Vec::new(), transpose(&rz, h, 2 * h), transpose(&c, h, h))
         } else {
-            gemm(h, rows, gh, h_prev, true, &dpre, false, gwh, true);
+            (transpose(wh, h, gh), Vec::new(), Vec::new())
+        };
+        // Gradients of the gates' pre-activations, [T, N, g*H].
+        let mut dpre = vec![0.0; rows * gh];
+        let mut dh_next = vec![0.0; block];
+        let mut dc_next = vec![0.0; block];
+        let mut dh = vec![0.0; block];
+        let mut d_rz = vec![0.0; n * 2 * h];
+        let mut d_c = vec![0.0; block];
+        let mut d_rh = vec![0.0; block];
+        for t in (0..steps).rev() {
+            for b in 0..n {
+                for j in 0..h {
+                    dh[b * h + j] = grad_out[(b * steps + t) * h + j] + dh_next[b * h + j];
+                }
+            }
+            let act = &saved.gates[t * n * gh..][..n * gh];
+            let dp = &mut dpre[t * n * gh..][..n * gh];
+            let h_prev = &saved.h[t * block..][..block];
+            match g.kind {
+                RecurrentKind::Rnn => {
+                    for ((d, &a), &dy) in dp.iter_mut().zip(act).zip(&dh) {
+                        *d = dy * (1.0 - a * a);
+                    }
+                    small_product(n, gh, h, dp, &wh_t, &mut dh_next, false);
+                }
+                RecurrentKind::Lstm => {
+                    let tc = &saved.tc[t * block..][..block];
+                    let c_prev = &saved.c[t * block..][..block];
+                    for b in 0..n {
+                        let a = &act[b * gh..][..gh];
+                        let d = &mut dp[b * gh..][..gh];
+                        for j in 0..h {
+                            let k = b * h + j;
+                            let (ig, fg, gg, og) = (a[j], a[h + j], a[2 * h + j], a[3 * h + j]);
+                            let tc = tc[k];
+                            let dc = dc_next[k] + dh[k] * og * (1.0 - tc * tc);
+                            d[j] = dc * gg * ig * (1.0 - ig);
+                            d[h + j] = dc * c_prev[k] * fg * (1.0 - fg);
+                            d[2 * h + j] = dc * ig * (1.0 - gg * gg);
+                            d[3 * h + j] = dh[k] * tc * og * (1.0 - og);
+                            dc_next[k] = dc * fg;
+                        }
+                    }
+                    small_product(n, gh, h, dp, &wh_t, &mut dh_next, false);
+                }
+                RecurrentKind::Gru => {
+                    for b in 0..n {
+                        let a = &act[b * gh..][..gh];
+                        for j in 0..h {
+                            let k = b * h + j;
+                            let (z, cand) = (a[h + j], a[2 * h + j]);
+                            d_rz[b * 2 * h + h + j] = dh[k] * (h_prev[k] - cand) * z * (1.0 - z);
+                            d_c[k] = dh[k] * (1.0 - z) * (1.0 - cand * cand);
+                            dh_next[k] = dh[k] * z;
+                        }
+                    }
+                    small_product(n, h, h, &d_c, &wh_c_t, &mut d_rh, false);
+                    for b in 0..n {
+                        let a = &act[b * gh..][..gh];
+                        for j in 0..h {
+                            let k = b * h + j;
+                            let r = a[j];
+                            d_rz[b * 2 * h + j] = d_rh[k] * h_prev[k] * r * (1.0 - r);
+                            dh_next[k] += d_rh[k] * r;
+                        }
+                    }
+                    small_product(n, 2 * h, h, &d_rz, &wh_rz_t, &mut dh_next, true);
+                    for b in 0..n {
+                        let d = &mut dp[b * gh..][..gh];
+                        d[..2 * h].copy_from_slice(&d_rz[b * 2 * h..][..2 * h]);
+                        d[2 * h..].copy_from_slice(&d_c[b * h..][..h]);
+                    }
+                }
+            }
         }
-    }
-    if let Some(gx) = grad_x {
-        assert_eq!(gx.len(), g.input_len(), "recurrent: input gradient");
-        let mut dxt = vec![0.0; rows * i];
-        gemm(rows, gh, i, &dpre, false, wx, true, &mut dxt, false);
-        for b in 0..n {
-            for t in 0..steps {
-                let src = &dxt[(t * n + b) * i..][..i];
-                let dst = &mut gx[(b * steps + t) * i..][..i];
-                dst.iter_mut().zip(src).for_each(|(d, s)| *d += s);
+        if let Some(gb) = grad_bias {
+            assert_eq!(gb.len(), gh, "recurrent: bias gradient");
+            for row in dpre.chunks(gh) {
+                gb.iter_mut().zip(row).for_each(|(s, v)| *s += v);
+            }
+        }
+        if let Some(gw) = grad_weight {
+            assert_eq!(gw.len(), g.weight_len(), "recurrent: weight gradient");
+            let (gwx, gwh) = gw.split_at_mut(i * gh);
+            gemm(i, rows, gh, &saved.x, true, &dpre, false, gwx, true);
+            let h_prev = &saved.h[..rows * h];
+            if g.kind == RecurrentKind::Gru {
+                let d_rz_all = columns(&dpre, gh, 0, 2 * h);
+                let d_c_all = columns(&dpre, gh, 2 * h, h);
+                let mut w_rz = vec![0.0; h * 2 * h];
+                let mut w_c = vec![0.0; h * h];
+                gemm(
+                    h,
+                    rows,
+                    2 * h,
+                    h_prev,
+                    true,
+                    &d_rz_all,
+                    false,
+                    &mut w_rz,
+                    false,
+                );
+                gemm(
+                    h, rows, h, &saved.rh, true, &d_c_all, false, &mut w_c, false,
+                );
+                add_columns(gwh, gh, 0, &w_rz, 2 * h);
+                add_columns(gwh, gh, 2 * h, &w_c, h);
+            } else {
+                gemm(h, rows, gh, h_prev, true, &dpre, false, gwh, true);
+            }
+        }
+        if let Some(gx) = grad_x {
+            assert_eq!(gx.len(), g.input_len(), "recurrent: input gradient");
+            let mut dxt = vec![0.0; rows * i];
+            gemm(rows, gh, i, &dpre, false, wx, true, &mut dxt, false);
+            for b in 0..n {
+                for t in 0..steps {
+                    let src = &dxt[(t * n + b) * i..][..i];
+                    let dst = &mut gx[(b * steps + t) * i..][..i];
+                    dst.iter_mut().zip(src).for_each(|(d, s)| *d += s);
+                }
             }
         }
     }
-}
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::kernels::simd::{self, Level};
     use crate::kernels::test_util::fill;
 
     /// Output and input, weight and bias gradients of the whole-batch kernel.
@@ -659,6 +660,13 @@ mod tests {
             let one = pool(1).install(|| run_chunked(&g, &x, &w, &b, &dy));
             let two = pool(2).install(|| run_chunked(&g, &x, &w, &b, &dy));
             assert_eq!(one, two, "{kind:?}: bit-identical for 1 and 2 threads");
+            // And for every instruction set this machine has.
+            for level in Level::ALL.into_iter().filter(|&l| l <= Level::detected()) {
+                simd::force(Some(level));
+                let at_level = run_chunked(&g, &x, &w, &b, &dy);
+                simd::force(None);
+                assert_eq!(one, at_level, "{kind:?}: bit-identical at {level:?}");
+            }
         }
     }
 
