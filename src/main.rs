@@ -99,14 +99,16 @@ enum Format {
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
-/// mimalloc's `mi_option_purge_delay` (its place in `mi_option_e`, which
-/// the Rust bindings do not name).
+/// mimalloc's `mi_option_purge_delay` (its place in `mi_option_e` of the
+/// vendored mimalloc 2, which the Rust bindings do not name).
 const MI_OPTION_PURGE_DELAY: libmimalloc_sys::mi_option_t = 15;
 
 /// How long freed memory stays mapped before mimalloc gives it back, in
 /// milliseconds. NOTE: its default, 10 ms, is shorter than a ResNet step,
 /// so the buffers of one step were returned before the next step could
-/// reuse them (430,000 page faults in 30 steps, against 44,000 with this).
+/// reuse them. mimalloc 2 (the `v2` feature) rather than 3 for the same
+/// reason: with 3 the ResNet-18 benchmark still took about 1,700 page faults
+/// a step, with 2 none after the first.
 const PURGE_DELAY_MS: std::ffi::c_long = 1000;
 
 fn main() -> ExitCode {
