@@ -128,13 +128,8 @@ pub enum Op {
     },
     /// Rows of a table picked by ids: `table[ids]`.
     Gather(Vec<usize>),
-    /// conv2d on NCHW; inputs are the image, the kernel and maybe the bias;
-    /// with the forward pass's column matrices when the kernel wants a
-    /// gradient.
-    Conv2d(
-        crate::kernels::conv::Conv2dGeometry,
-        crate::kernels::conv::Columns,
-    ),
+    /// conv2d on NCHW; inputs are the image, the kernel and maybe the bias.
+    Conv2d(crate::kernels::conv::Conv2dGeometry),
     /// Batch normalisation per channel; inputs are `x`, `gamma`, `beta`.
     BatchNorm(Box<super::ops::BatchNormSaved>),
     /// Max pooling on NCHW, with the argmax of each output.
@@ -247,7 +242,7 @@ impl Op {
             Op::Concat(_) => OpKind::Concat,
             Op::Select { .. } => OpKind::Select,
             Op::Gather(_) => OpKind::Gather,
-            Op::Conv2d(..) => OpKind::Conv2d,
+            Op::Conv2d(_) => OpKind::Conv2d,
             Op::BatchNorm(_) => OpKind::BatchNorm,
             Op::MaxPool(..) => OpKind::MaxPool,
             Op::AvgPool(_) => OpKind::AvgPool,

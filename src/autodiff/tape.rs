@@ -86,13 +86,6 @@ impl Tape {
         &self.nodes[var.0].value
     }
 
-    /// Whether a gradient will flow to `var` (it is recorded and some
-    /// parameter below it wants one), so an op can keep what only its
-    /// backward needs.
-    pub(super) fn needs_grad(&self, var: Var) -> bool {
-        self.nodes[var.0].needs_grad
-    }
-
     /// Moves the value of `var` out, leaving an empty tensor: for handing a
     /// parameter back to its store once the tape is done with.
     pub fn take_value(&mut self, var: Var) -> Tensor {

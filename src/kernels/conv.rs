@@ -181,53 +181,6 @@ pub fn conv2d_forward(
     bias: Option<&[f32]>,
     output: &mut [f32],
 ) {
-    forward(g, input, weight, bias, output, None);
-}
-
-/// [`conv2d_forward`] that also returns the column matrices it built, for
-/// [`conv2d_backward_with_columns`]: training computes the weight gradient
-/// from them instead of building them again (about a tenth of a ResNet
-/// step), at the price of keeping them until the backward pass.
-pub fn conv2d_forward_keeping_columns(
-    g: &Conv2dGeometry,
-    input: &[f32],
-    weight: &[f32],
-    bias: Option<&[f32]>,
-    output: &mut [f32],
-) -> Columns {
-    let u = Unfold::new(g);
-    let plan = Batching::new(g, &u);
-    if plan.group == 1 && u.layout == Layout::Pointwise {
-        // Each sample is its own column matrix: nothing to keep.
-        forward(g, input, weight, bias, output, None);
-        return Columns(Vec::new());
-    }
-    let mut columns = vec![0.0; g.col_rows() * u.n * g.batch];
-    forward(g, input, weight, bias, output, Some(&mut columns));
-    Columns(columns)
-}
-
-/// The column matrices of a convolution's forward pass, group after group
-/// (see [`conv2d_forward_keeping_columns`]).
-#[derive(Clone, Debug, Default)]
-pub struct Columns(Vec<f32>);
-
-impl Columns {
-    /// The columns of the group of `count` samples starting at `first`.
-    fn group(&self, g: &Conv2dGeometry, u: &Unfold, first: usize, count: usize) -> Option<&[f32]> {
-        let len = g.col_rows() * u.n;
-        (!self.0.is_empty()).then(|| &self.0[first * len..][..count * len])
-    }
-}
-
-fn forward(
-    g: &Conv2dGeometry,
-    input: &[f32],
-    weight: &[f32],
-    bias: Option<&[f32]>,
-    output: &mut [f32],
-    keep: Option<&mut [f32]>,
-) {
     assert_eq!(input.len(), g.input_len(), "conv2d: input length");
     assert_eq!(weight.len(), g.weight_len(), "conv2d: weight length");
     assert_eq!(output.len(), g.output_len(), "conv2d: output length");
@@ -240,37 +193,21 @@ fn forward(
     let u = Unfold::new(g);
     let plan = Batching::new(g, &u);
     let (in_s, out_s) = (g.input_sample_len(), g.output_sample_len());
-    let group_len = plan.group * out_s;
-    let keep_len = plan.group * g.col_rows() * u.n;
-    let mut kept: Vec<Option<&mut [f32]>> = match keep {
-        Some(k) => k.chunks_mut(keep_len).map(Some).collect(),
-        None => Vec::new(),
-    };
-    kept.resize_with(output.len().div_ceil(group_len), || None);
-    let group = |(index, (ys, keep)): (usize, (&mut [f32], Option<&mut [f32]>))| {
+    let group = |(index, ys): (usize, &mut [f32])| {
         let xs = &input[index * plan.group * in_s..][..ys.len() / out_s * in_s];
-        forward_group(g, &u, plan.bands, xs, weight, bias, ys, keep);
+        forward_group(g, &u, plan.bands, xs, weight, bias, ys);
     };
+    let group_len = plan.group * out_s;
     if plan.groups(g) > 1 && g.macs() >= PARALLEL_MIN_WORK {
-        output
-            .par_chunks_mut(group_len)
-            .zip(kept)
-            .enumerate()
-            .for_each(group);
+        output.par_chunks_mut(group_len).enumerate().for_each(group);
     } else {
-        output
-            .chunks_mut(group_len)
-            .zip(kept)
-            .enumerate()
-            .for_each(group);
+        output.chunks_mut(group_len).enumerate().for_each(group);
     }
 }
 
 /// The forward pass of one group of consecutive samples `xs` into `ys`:
 /// their column matrices side by side, one GEMM, the outputs written back
-/// sample by sample. With `keep`, the column matrices are built there (and
-/// kept) instead of in scratch space.
-#[allow(clippy::too_many_arguments)]
+/// sample by sample.
 fn forward_group(
     g: &Conv2dGeometry,
     u: &Unfold,
@@ -279,25 +216,21 @@ fn forward_group(
     weight: &[f32],
     bias: Option<&[f32]>,
     ys: &mut [f32],
-    keep: Option<&mut [f32]>,
 ) {
     let count = ys.len() / g.output_sample_len();
     let ld = count * u.n;
     // One sample whose GEMM output already is its output: no copy back.
     let direct = count == 1 && u.layout != Layout::Wide;
-    let col_len = match (&keep, count) {
-        (Some(_), _) => 0,
-        (None, 1) => u.col_len(g),
-        (None, _) => g.col_rows() * ld,
+    let col_len = if count == 1 {
+        u.col_len(g)
+    } else {
+        g.col_rows() * ld
     };
     let out_len = if direct { 0 } else { g.out_c * ld };
     with_scratch(u.padded_len(g) + col_len + out_len, |scratch| {
         let (padded, rest) = scratch.split_at_mut(u.padded_len(g));
         let (col, out) = rest.split_at_mut(col_len);
-        let cols = match keep {
-            Some(kept) => u.unfold_group(g, xs, padded, kept),
-            None => u.unfold_group(g, xs, padded, col),
-        };
+        let cols = u.unfold_group(g, xs, padded, col);
         let rows = g.col_rows();
         if direct {
             if let Some(b) = bias {
@@ -359,33 +292,6 @@ pub fn conv2d_backward(
     grad_weight: Option<&mut [f32]>,
     grad_bias: Option<&mut [f32]>,
 ) {
-    let none = Columns::default();
-    conv2d_backward_with_columns(
-        g,
-        input,
-        &none,
-        weight,
-        grad_output,
-        grad_input,
-        grad_weight,
-        grad_bias,
-    );
-}
-
-/// [`conv2d_backward`] with the column matrices of the forward pass (from
-/// [`conv2d_forward_keeping_columns`] on the same input), which the weight
-/// gradient then reads instead of building them again.
-#[allow(clippy::too_many_arguments)]
-pub fn conv2d_backward_with_columns(
-    g: &Conv2dGeometry,
-    input: &[f32],
-    columns: &Columns,
-    weight: &[f32],
-    grad_output: &[f32],
-    grad_input: Option<&mut [f32]>,
-    grad_weight: Option<&mut [f32]>,
-    grad_bias: Option<&mut [f32]>,
-) {
     assert_eq!(input.len(), g.input_len(), "conv2d: input length");
     assert_eq!(weight.len(), g.weight_len(), "conv2d: weight length");
     assert_eq!(
@@ -430,8 +336,7 @@ pub fn conv2d_backward_with_columns(
         })
         .collect();
 
-    let run =
-        |job: BackwardChunk| backward_chunk(g, &u, &plan, input, columns, weight, grad_output, job);
+    let run = |job: BackwardChunk| backward_chunk(g, &u, &plan, input, weight, grad_output, job);
     if n_chunks > 1 && g.macs() >= PARALLEL_MIN_WORK {
         jobs.into_par_iter().for_each(run);
     } else {
@@ -456,13 +361,11 @@ pub fn conv2d_backward_with_columns(
 
 /// The backward pass of one chunk of the batch, group by group: the bias
 /// and weight partials of the chunk, and the input gradient of its samples.
-#[allow(clippy::too_many_arguments)]
 fn backward_chunk(
     g: &Conv2dGeometry,
     u: &Unfold,
     plan: &Batching,
     input: &[f32],
-    columns: &Columns,
     weight: &[f32],
     grad_output: &[f32],
     job: BackwardChunk,
@@ -486,8 +389,7 @@ fn backward_chunk(
         (true, false) => rows * ld,
     };
     let padded_len = if want_w || want_i { u.padded_len(g) } else { 0 };
-    let kept = !columns.0.is_empty();
-    let col_len = col_of(want_w && !kept);
+    let col_len = col_of(want_w);
     let go_len = if single && u.layout != Layout::Wide {
         0
     } else {
@@ -522,10 +424,7 @@ fn backward_chunk(
             };
             if let Some(wp) = weight_partial.as_deref_mut() {
                 let xs = &input[n0 * in_s..][..m * in_s];
-                let cols = match columns.group(g, u, n0, m) {
-                    Some(cols) => cols,
-                    None => u.unfold_group(g, xs, padded, col),
-                };
+                let cols = u.unfold_group(g, xs, padded, col);
                 // grad_weight[out_c, rows] += grad_out[out_c, ld] · colsᵀ
                 let acc = index > 0;
                 gemm_in_bands(
@@ -1213,24 +1112,6 @@ mod tests {
             let mut gw = vec![0.0; g.weight_len()];
             conv2d_backward(&g, &x, &w, &go, None, Some(&mut gw), None);
             assert_close(&gw, &ww, 1e-5, &format!("case {ci} grad_weight alone"));
-        }
-    }
-
-    #[test]
-    fn kept_columns_give_the_same_bits() {
-        for (ci, case) in CASES.iter().enumerate() {
-            let g = geometry(case);
-            let x = fill(g.input_len(), 70 + ci as u64);
-            let w = fill(g.weight_len(), 80 + ci as u64);
-            let go = fill(g.output_len(), 90 + ci as u64);
-            let (mut y, mut y_kept) = (vec![0.0; g.output_len()], vec![0.0; g.output_len()]);
-            conv2d_forward(&g, &x, &w, None, &mut y);
-            let columns = conv2d_forward_keeping_columns(&g, &x, &w, None, &mut y_kept);
-            assert_eq!(y, y_kept, "case {ci} output");
-            let (mut gw, mut gw_kept) = (vec![0.0; g.weight_len()], vec![0.0; g.weight_len()]);
-            conv2d_backward(&g, &x, &w, &go, None, Some(&mut gw), None);
-            conv2d_backward_with_columns(&g, &x, &columns, &w, &go, None, Some(&mut gw_kept), None);
-            assert_eq!(gw, gw_kept, "case {ci} weight gradient");
         }
     }
 

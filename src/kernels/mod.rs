@@ -37,10 +37,7 @@ pub mod recurrent;
 pub mod simd;
 pub mod small;
 
-pub use conv::{
-    Columns, Conv2dGeometry, conv2d_backward, conv2d_backward_with_columns, conv2d_forward,
-    conv2d_forward_keeping_columns,
-};
+pub use conv::{Conv2dGeometry, conv2d_backward, conv2d_forward};
 pub use matmul::{bands_for, gemm, gemm_in_bands};
 
 pub use pool::{

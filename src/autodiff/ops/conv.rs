@@ -4,7 +4,7 @@ use crate::autodiff::op::Op;
 use crate::autodiff::tape::{BackwardNode, Tape, Var};
 use crate::autodiff::tensor::{Tensor, contiguous};
 use crate::kernels;
-use crate::kernels::conv::{Columns, Conv2dGeometry};
+use crate::kernels::conv::Conv2dGeometry;
 use ndarray::IxDyn;
 
 impl Tape {
@@ -36,42 +36,32 @@ impl Tape {
         .and_then(|g| g.with_output(output))
         .expect("conv2d: the checker's output size fits the geometry");
         let mut out = vec![0.0; g.output_len()];
-        let columns = {
+        {
             let input = contiguous(self.value(x));
             let w = contiguous(self.value(weight));
             let b = bias.map(|b| contiguous(self.value(b)));
-            if self.needs_grad(weight) {
-                kernels::conv2d_forward_keeping_columns(&g, &input, &w, b.as_deref(), &mut out)
-            } else {
-                kernels::conv2d_forward(&g, &input, &w, b.as_deref(), &mut out);
-                Columns::default()
-            }
-        };
+            kernels::conv::conv2d_forward(&g, &input, &w, b.as_deref(), &mut out);
+        }
         let value = Tensor::from_shape_vec(IxDyn(&[g.batch, g.out_c, g.out_h, g.out_w]), out)
             .expect("output size");
         let mut inputs = vec![x, weight];
         inputs.extend(bias);
-        self.push(value, Op::Conv2d(g, columns), inputs)
+        self.push(value, Op::Conv2d(g), inputs)
     }
 }
 
 /// The gradients of the image, the kernel and the bias (if there is one),
 /// each computed only if it is needed.
-pub(super) fn conv2d_backward(
-    g: &Conv2dGeometry,
-    columns: &Columns,
-    node: &BackwardNode<'_>,
-) -> Vec<Option<Tensor>> {
+pub(super) fn conv2d_backward(g: &Conv2dGeometry, node: &BackwardNode<'_>) -> Vec<Option<Tensor>> {
     let input = contiguous(node.input(0));
     let weight = contiguous(node.input(1));
     let grad_out = contiguous(node.grad());
     let mut gi = node.wants(0).then(|| vec![0.0; g.input_len()]);
     let mut gw = node.wants(1).then(|| vec![0.0; g.weight_len()]);
     let mut gb = node.wants(2).then(|| vec![0.0; g.out_c]);
-    kernels::conv2d_backward_with_columns(
+    kernels::conv::conv2d_backward(
         g,
         &input,
-        columns,
         &weight,
         &grad_out,
         gi.as_deref_mut(),

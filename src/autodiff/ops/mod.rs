@@ -39,7 +39,7 @@ impl BackwardRule for Op {
             Op::Concat(axis) => shape::concat_backward(*axis, node),
             Op::Select { axis, index } => shape::select_backward(*axis, *index, node),
             Op::Gather(ids) => gather::gather_backward(ids, node),
-            Op::Conv2d(g, columns) => conv::conv2d_backward(g, columns, node),
+            Op::Conv2d(g) => conv::conv2d_backward(g, node),
             Op::BatchNorm(saved) => norm::batch_norm_backward(saved, node),
             Op::MaxPool(g, indices) => pool::max_pool_backward(g, indices, node),
             Op::AvgPool(g) => pool::avg_pool_backward(g, node),
