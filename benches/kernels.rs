@@ -100,7 +100,12 @@ fn main() {
     let lenet2 = Conv2dGeometry::new(64, 6, [14, 14], 16, [5, 5], [1, 1], [0, 0]).unwrap();
     bench_conv("64x1x28x28 -> 6, 5x5 pad 2", lenet1);
     bench_conv("64x6x14x14 -> 16, 5x5", lenet2);
-    // ResNet-18 on 3x64x64 at batch 16: a 3x3 convolution of each stage.
+    // ResNet-18 on 3x64x64 at batch 16: the stem, a strided 3x3 and a 3x3
+    // convolution of each stage.
+    let stem = Conv2dGeometry::new(16, 3, [64, 64], 64, [7, 7], [2, 2], [3, 3]).unwrap();
+    bench_conv("16x3x64x64 -> 64, 7x7 stride 2 pad 3", stem);
+    let down = Conv2dGeometry::new(16, 64, [16, 16], 128, [3, 3], [2, 2], [1, 1]).unwrap();
+    bench_conv("16x64x16x16 -> 128, 3x3 stride 2 pad 1", down);
     for (c, hw) in [(64, 16), (128, 8), (256, 4), (512, 2)] {
         let g = Conv2dGeometry::new(16, c, [hw, hw], c, [3, 3], [1, 1], [1, 1]).unwrap();
         bench_conv(&format!("16x{c}x{hw}x{hw} -> {c}, 3x3 pad 1"), g);
