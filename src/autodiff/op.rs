@@ -27,6 +27,7 @@ pub enum Unary {
 
 impl Unary {
     /// The function.
+    #[inline(always)]
     pub fn f(self, x: f32) -> f32 {
         match self {
             Unary::Sigmoid => sigmoid(x),
@@ -55,6 +56,7 @@ impl Unary {
     }
 
     /// The derivative, given the input `x` and the output `y = f(x)`.
+    #[inline(always)]
     pub fn df(self, x: f32, y: f32) -> f32 {
         match self {
             Unary::Sigmoid => y * (1.0 - y),

@@ -4,20 +4,59 @@
 use crate::autodiff::op::{Op, Unary};
 use crate::autodiff::tape::{BackwardNode, Tape, Var};
 use crate::autodiff::tensor::Tensor;
+use crate::multiversion;
 
 impl Tape {
     /// An elementwise function.
     pub fn unary(&mut self, f: Unary, a: Var) -> Var {
-        let value = self.value(a).mapv(|x| f.f(x));
+        let x = self.value(a);
+        let value = match x.as_slice() {
+            Some(xs) => {
+                let mut out = vec![0.0; xs.len()];
+                apply(f, xs, &mut out);
+                Tensor::from_shape_vec(x.raw_dim(), out).expect("same size")
+            }
+            None => x.mapv(|x| f.f(x)),
+        };
         self.push(value, Op::Unary(f), vec![a])
     }
 }
 
 pub(super) fn unary_backward(f: Unary, node: &BackwardNode<'_>) -> Vec<Option<Tensor>> {
-    let mut out = node.grad().clone();
+    let (grad, x, y) = (node.grad(), node.input(0), node.output());
+    if let (Some(g), Some(xs), Some(ys)) = (grad.as_slice(), x.as_slice(), y.as_slice()) {
+        let mut out = vec![0.0; g.len()];
+        chain(f, g, xs, ys, &mut out);
+        return vec![Some(
+            Tensor::from_shape_vec(grad.raw_dim(), out).expect("same size"),
+        )];
+    }
+    let mut out = grad.clone();
     ndarray::Zip::from(&mut out)
-        .and(node.input(0))
-        .and(node.output())
+        .and(x)
+        .and(y)
         .for_each(|g, &x, &y| *g *= f.df(x, y));
     vec![Some(out)]
+}
+
+multiversion! {
+    /// `out = f(x)`, on contiguous slices (so that it vectorises).
+    fn apply(f: Unary, x: &[f32], out: &mut [f32]) {
+        // NOTE: one loop per function, so that the match is outside the loop.
+        match f {
+            Unary::Relu => out.iter_mut().zip(x).for_each(|(o, &x)| *o = Unary::Relu.f(x)),
+            f => out.iter_mut().zip(x).for_each(|(o, &x)| *o = f.f(x)),
+        }
+    }
+}
+
+multiversion! {
+    /// `out = g * df(x, y)`, the same products as the general path.
+    fn chain(f: Unary, g: &[f32], x: &[f32], y: &[f32], out: &mut [f32]) {
+        let items = out.iter_mut().zip(g).zip(x.iter().zip(y));
+        match f {
+            Unary::Relu => items.for_each(|((o, &g), (&x, &y))| *o = g * Unary::Relu.df(x, y)),
+            f => items.for_each(|((o, &g), (&x, &y))| *o = g * f.df(x, y)),
+        }
+    }
 }
