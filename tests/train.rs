@@ -154,25 +154,53 @@ model Small(x: [1, 8, 8]) {
 train Small on digits { loss = cross_entropy  optimizer = sgd(lr = 0.05, momentum = 0.9)  epochs = 2  batch = 64  seed = 9  metrics = [accuracy] }
 "#;
 
+/// A ResNet in miniature on the digits: residual blocks with batchnorm, a
+/// strided block with a 1x1 shortcut to 128 channels on 4x4 planes, so that
+/// grouped convolutions, products cut into bands and the fused batchnorm
+/// are part of the determinism test.
+const RESNET_DIGITS: &str = r#"
+data digits = csv("data/digits.csv", label = "label") | scale(1 / 16) | reshape([1, 8, 8])
+            | split(train = 0.8, test = 0.2, seed = 4)
+model Block(x: [C, H, W]) {
+    let y = x -> conv2d(C, kernel = 3, padding = 1, bias = false) -> batchnorm -> relu
+              -> conv2d(C, kernel = 3, padding = 1, bias = false) -> batchnorm
+    relu(y + x)
+}
+model Down(x: [C, H, W], out: int) {
+    let y = x -> conv2d(out, kernel = 3, stride = 2, padding = 1, bias = false, round = "floor") -> batchnorm -> relu
+              -> conv2d(out, kernel = 3, padding = 1, bias = false) -> batchnorm
+    let skip = x -> conv2d(out, kernel = 1, stride = 2, bias = false, round = "floor") -> batchnorm
+    relu(y + skip)
+}
+model Res(x: [1, 8, 8]) {
+    conv2d(16, kernel = 3, padding = 1, bias = false) batchnorm relu
+    Block Down(128) Block global_avgpool dense(10) softmax
+}
+train Res on digits { loss = cross_entropy  optimizer = sgd(lr = 0.05, momentum = 0.9)  epochs = 2  batch = 32  seed = 5  metrics = [accuracy] }
+"#;
+
 #[test]
 fn same_seed_gives_the_same_losses_bit_for_bit_with_1_and_2_threads() {
-    let run_with = |threads: usize| {
-        let pool = rayon::ThreadPoolBuilder::new()
-            .num_threads(threads)
-            .build()
-            .expect("a thread pool");
-        pool.install(|| {
-            let (losses, _, store) = train(CONV_DIGITS, &examples(), 0, None);
-            (losses, store.values)
-        })
-    };
-    let (one, weights_one) = run_with(1);
-    let (two, weights_two) = run_with(2);
-    assert_eq!(
-        one.iter().map(|l| l.to_bits()).collect::<Vec<_>>(),
-        two.iter().map(|l| l.to_bits()).collect::<Vec<_>>()
-    );
-    assert_eq!(weights_one, weights_two);
+    for program in [CONV_DIGITS, RESNET_DIGITS] {
+        let run_with = |threads: usize| {
+            let pool = rayon::ThreadPoolBuilder::new()
+                .num_threads(threads)
+                .build()
+                .expect("a thread pool");
+            pool.install(|| {
+                let (losses, _, store) = train(program, &examples(), 0, None);
+                (losses, store.values)
+            })
+        };
+        let (one, weights_one) = run_with(1);
+        let (two, weights_two) = run_with(2);
+        assert_eq!(
+            one.iter().map(|l| l.to_bits()).collect::<Vec<_>>(),
+            two.iter().map(|l| l.to_bits()).collect::<Vec<_>>()
+        );
+        assert_eq!(weights_one, weights_two);
+        assert!(one.last() < one.first(), "the epoch loss falls: {one:?}");
+    }
 }
 
 /// torchvision's `BasicConv2d(in, out, kernel_size, **kwargs)`: a block whose
