@@ -1,4 +1,5 @@
-//! The hot loops: dense matrix multiplication, 2-d convolution and pooling.
+//! The hot loops: matrix products, convolution, normalisation, pooling and
+//! recurrent layers.
 //!
 //! Every kernel is a pure function on contiguous, row-major `f32` slices (an
 //! `[n, c, h, w]` tensor is one slice of `n * c * h * w` elements, `w`
@@ -12,20 +13,24 @@
 //!   get a plain gradient.
 //! - Slice lengths are checked with `assert!`: a mismatch is an internal
 //!   error, since the checker guarantees every shape before anything runs.
-//! - Results are bit-identical whatever the rayon thread count. Work is
-//!   parallel only over independent items (samples, channel planes), and a
-//!   reduction across the batch (a convolution's weight and bias gradients)
-//!   sums partials over a partition fixed by the batch size alone, in a fixed
-//!   order. Small problems run on the calling thread, which gives the same
-//!   bits as the parallel path.
+//! - Results are bit-identical whatever the rayon thread count, and whatever
+//!   instruction set [`simd`] picks. Work is parallel only over independent
+//!   items (groups of samples, channel planes, bands of a product's output),
+//!   and a reduction across the batch (a convolution's weight and bias
+//!   gradients) sums partials over a partition fixed by the shapes alone, in
+//!   a fixed order. Small problems run on the calling thread, which gives
+//!   the same bits as the parallel path.
 //! - Scratch buffers (convolution column matrices) are kept per thread and
 //!   reused across calls, so a call allocates only small buffers: the
 //!   partial sums of convolution backward, pooling's window tables.
 //!
-//! Modules: [`matmul`] (GEMM), [`conv`] (conv2d by column matrix + GEMM,
-//! parallel over the batch), [`pool`] (max, average and global average
+//! Modules: [`matmul`] (GEMM, cut into fixed bands across the threads),
+//! [`conv`] (conv2d by column matrices of groups of samples + GEMM),
+//! [`norm`] (batch normalisation), [`pool`] (max, average and global average
 //! pooling), [`recurrent`] (rnn, lstm and gru over whole sequences, with
-//! backpropagation through time).
+//! backpropagation through time), [`small`] (products too small for GEMM
+//! packing), [`simd`] (the instruction set each hand-written loop runs
+//! with, chosen at run time).
 
 #![warn(missing_docs)]
 
