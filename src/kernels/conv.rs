@@ -16,6 +16,7 @@
 
 use rayon::prelude::*;
 
+use super::conv_direct as direct;
 use super::matmul::gemm_in_bands;
 use super::{PARALLEL_MIN_WORK, sum_f32, with_scratch};
 
@@ -217,6 +218,10 @@ fn forward_group(
     bias: Option<&[f32]>,
     ys: &mut [f32],
 ) {
+    if u.direct {
+        forward_direct(g, u, xs, weight, bias, ys);
+        return;
+    }
     let count = ys.len() / g.output_sample_len();
     let ld = count * u.n;
     // One sample whose GEMM output already is its output: no copy back.
@@ -247,6 +252,28 @@ fn forward_group(
             for (s, y) in ys.chunks_exact_mut(g.output_sample_len()).enumerate() {
                 u.narrow(g, out, u.cols(ld, s), bias, y);
             }
+        }
+    });
+}
+
+/// [`forward_group`] by the direct kernels, sample by sample.
+fn forward_direct(
+    g: &Conv2dGeometry,
+    u: &Unfold,
+    xs: &[f32],
+    weight: &[f32],
+    bias: Option<&[f32]>,
+    ys: &mut [f32],
+) {
+    let offsets = u.tap_offsets(g);
+    let (padded_len, out_len) = (u.padded_len(g), g.out_c * u.n);
+    let samples = xs.chunks_exact(g.input_sample_len());
+    with_scratch(padded_len + out_len, |scratch| {
+        let (padded, out) = scratch.split_at_mut(padded_len);
+        for (x, y) in samples.zip(ys.chunks_exact_mut(g.output_sample_len())) {
+            let src = u.padded_input(g, x, padded);
+            direct::forward_plane(out, u.n, weight, src, &offsets);
+            u.narrow(g, out, u.cols(u.n, 0), bias, y);
         }
     });
 }
@@ -559,6 +586,9 @@ struct Unfold {
     /// Distance between output rows along the columns: `wp` when wide,
     /// `out_w` otherwise.
     row_step: usize,
+    /// Whether the filters are small enough for the direct forward kernel
+    /// of `conv_direct` (wide layout only).
+    direct: bool,
 }
 
 impl Unfold {
@@ -590,6 +620,7 @@ impl Unfold {
             wp,
             n,
             row_step,
+            direct: layout == Layout::Wide && g.col_rows() <= direct::MAX_FILTER_WEIGHTS,
         }
     }
 
@@ -702,6 +733,32 @@ impl Unfold {
                 }
             }
         }
+    }
+
+    /// Sample `x` with its padding: copied into `padded` when there is any.
+    fn padded_input<'a>(
+        &self,
+        g: &Conv2dGeometry,
+        x: &'a [f32],
+        padded: &'a mut [f32],
+    ) -> &'a [f32] {
+        if padded.is_empty() {
+            x
+        } else {
+            self.pad(g, x, padded);
+            padded
+        }
+    }
+
+    /// Where each filter weight (`(c, i, j)` in row-major order) starts
+    /// reading the padded input in the wide layout.
+    fn tap_offsets(&self, g: &Conv2dGeometry) -> Vec<usize> {
+        (0..g.col_rows())
+            .map(|r| {
+                let (c, ij) = (r / (g.kh * g.kw), r % (g.kh * g.kw));
+                c * self.hp * self.wp + (ij / g.kw) * self.wp + ij % g.kw
+            })
+            .collect()
     }
 
     /// Copies sample `x` into the middle of `padded`, zeroing the border.
@@ -1169,6 +1226,8 @@ mod tests {
             Conv2dGeometry::new(19, 3, [16, 15], 8, [3, 3], [1, 2], [1, 1]).unwrap(),
             Conv2dGeometry::new(21, 2, [14, 14], 6, [5, 5], [1, 1], [2, 2]).unwrap(),
             Conv2dGeometry::new(13, 16, [9, 9], 24, [1, 1], [1, 1], [0, 0]).unwrap(),
+            // LeNet-5's first layer: the direct forward kernel.
+            Conv2dGeometry::new(19, 1, [12, 12], 6, [5, 5], [1, 1], [2, 2]).unwrap(),
             // A late ResNet stage: the whole batch in one GEMM, cut into row
             // bands; and its strided shortcut.
             Conv2dGeometry::new(6, 24, [2, 2], 130, [3, 3], [1, 1], [1, 1]).unwrap(),
@@ -1187,7 +1246,11 @@ mod tests {
                 let mut gw = vec![0.0; g.weight_len()];
                 let mut gb = vec![0.0; g.out_c];
                 conv2d_backward(&g, &x, &w, &go, Some(&mut gx), Some(&mut gw), Some(&mut gb));
-                [y, gx, gw, gb].map(|v| v.iter().map(|f| f.to_bits()).collect::<Vec<u32>>())
+                // Without an input gradient (a first layer).
+                let mut gw_alone = vec![0.0; g.weight_len()];
+                conv2d_backward(&g, &x, &w, &go, None, Some(&mut gw_alone), None);
+                [y, gx, gw, gb, gw_alone]
+                    .map(|v| v.iter().map(|f| f.to_bits()).collect::<Vec<u32>>())
             };
             let in_pool = |threads: usize| {
                 rayon::ThreadPoolBuilder::new()

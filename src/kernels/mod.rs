@@ -35,6 +35,7 @@
 #![warn(missing_docs)]
 
 pub mod conv;
+mod conv_direct;
 pub mod matmul;
 pub mod norm;
 pub mod pool;
