@@ -4,6 +4,7 @@
 use crate::autodiff::Tensor;
 use crate::interp::ParamStore;
 use crate::ir::Optimizer;
+use crate::multiversion;
 use rayon::prelude::*;
 use std::collections::HashMap;
 
@@ -45,21 +46,12 @@ impl Optim {
                 Optimizer::Sgd { lr, momentum } => {
                     let lr = lr as f32;
                     if momentum == 0.0 {
-                        chunks2(p, g, |p, g| {
-                            for (p, g) in p.iter_mut().zip(g) {
-                                *p -= lr * g;
-                            }
-                        });
+                        chunks2(p, g, |p, g| sgd_update(p, g, lr));
                     } else {
                         // PyTorch's form: v = mu v + g; p -= lr v.
                         let v = state(&mut self.first, &name, g.len());
                         let mu = momentum as f32;
-                        chunks3(p, v, g, |p, v, g| {
-                            for ((p, v), g) in p.iter_mut().zip(v).zip(g) {
-                                *v = mu * *v + g;
-                                *p -= lr * *v;
-                            }
-                        });
+                        chunks3(p, v, g, |p, v, g| momentum_update(p, v, g, lr, mu));
                     }
                 }
                 Optimizer::Adam { lr, betas } => {
@@ -69,27 +61,68 @@ impl Optim {
                     let c1 = 1.0 - b1.powi(self.step);
                     let c2 = 1.0 - b2.powi(self.step);
                     let lr = lr as f32;
-                    chunks4(p, m, v, g, |p, m, v, g| {
-                        for (((p, m), v), g) in p.iter_mut().zip(m).zip(v).zip(g) {
-                            *m = b1 * *m + (1.0 - b1) * g;
-                            *v = b2 * *v + (1.0 - b2) * g * g;
-                            *p -= lr * (*m / c1) / ((*v / c2).sqrt() + 1e-8);
-                        }
-                    });
+                    let adam = Adam { lr, b1, b2, c1, c2 };
+                    chunks4(p, m, v, g, |p, m, v, g| adam_update(p, m, v, g, adam));
                 }
                 Optimizer::RmsProp { lr, alpha } => {
                     let a = alpha as f32;
                     let v = state(&mut self.second, &name, g.len());
                     let lr = lr as f32;
-                    chunks3(p, v, g, |p, v, g| {
-                        for ((p, v), g) in p.iter_mut().zip(v).zip(g) {
-                            *v = a * *v + (1.0 - a) * g * g;
-                            *p -= lr * g / (v.sqrt() + 1e-8);
-                        }
-                    });
+                    chunks3(p, v, g, |p, v, g| rmsprop_update(p, v, g, lr, a));
                 }
                 Optimizer::LeastSquares { .. } | Optimizer::Exhaustive { .. } => {}
             }
+        }
+    }
+}
+
+multiversion! {
+    /// Plain SGD: `p -= lr g`.
+    fn sgd_update(p: &mut [f32], g: &[f32], lr: f32) {
+        for (p, g) in p.iter_mut().zip(g) {
+            *p -= lr * g;
+        }
+    }
+}
+
+multiversion! {
+    /// SGD with momentum, PyTorch's form: `v = mu v + g; p -= lr v`.
+    fn momentum_update(p: &mut [f32], v: &mut [f32], g: &[f32], lr: f32, mu: f32) {
+        for ((p, v), g) in p.iter_mut().zip(v).zip(g) {
+            *v = mu * *v + g;
+            *p -= lr * *v;
+        }
+    }
+}
+
+/// Adam's constants for one step: the rate, the decays and their bias
+/// corrections `1 - beta^t`.
+#[derive(Clone, Copy)]
+struct Adam {
+    lr: f32,
+    b1: f32,
+    b2: f32,
+    c1: f32,
+    c2: f32,
+}
+
+multiversion! {
+    /// Adam: both moments, then `p -= lr m^ / (sqrt(v^) + 1e-8)`.
+    fn adam_update(p: &mut [f32], m: &mut [f32], v: &mut [f32], g: &[f32], k: Adam) {
+        for (((p, m), v), g) in p.iter_mut().zip(m).zip(v).zip(g) {
+            *m = k.b1 * *m + (1.0 - k.b1) * g;
+            *v = k.b2 * *v + (1.0 - k.b2) * g * g;
+            *p -= k.lr * (*m / k.c1) / ((*v / k.c2).sqrt() + 1e-8);
+        }
+    }
+}
+
+multiversion! {
+    /// RMSprop: `v = a v + (1 - a) g^2; p -= lr g / (sqrt(v) + 1e-8)`.
+    fn rmsprop_update(p: &mut [f32], v: &mut [f32], g: &[f32], lr: f32, a: f32) {
+        for ((p, v), g) in p.iter_mut().zip(v).zip(g) {
+            *v = a * *v + (1.0 - a) * g * g;
+            *p -= lr * g / (v.sqrt() + 1e-8);
         }
     }
 }
