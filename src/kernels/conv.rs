@@ -684,12 +684,7 @@ impl Unfold {
             }
             Layout::Compact => im2col(g, x, col, at),
             Layout::Wide => {
-                let src: &[f32] = if padded.is_empty() {
-                    x
-                } else {
-                    self.pad(g, x, padded);
-                    padded
-                };
+                let src = self.padded_input(g, x, padded);
                 let mut rows = at.rows_mut(col);
                 for plane in src.chunks_exact(self.hp * self.wp) {
                     for i in 0..g.kh {

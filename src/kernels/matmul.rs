@@ -107,8 +107,8 @@ pub fn gemm_in_bands(
         rs: n,
     };
     let along_rows = m * k >= k * n;
-    let (extent, per_band) = if along_rows { (m, m) } else { (n, n) };
-    let band = per_band.div_ceil(bands.clamp(1, extent));
+    let extent = if along_rows { m } else { n };
+    let band = extent.div_ceil(bands.clamp(1, extent));
     let run = |index: usize| {
         let (first, size) = (index * band, band.min(extent - index * band));
         // SAFETY: band `index` covers rows (or columns) `first..first +

@@ -81,6 +81,13 @@ fn with_scratch<R>(len: usize, f: impl FnOnce(&mut [f32]) -> R) -> R {
     })
 }
 
+/// The sum of eight accumulator lanes, paired in a fixed order, so that a
+/// vectorised sum gives the same bits on every machine level.
+#[inline(always)]
+fn fold_lanes(a: [f32; 8]) -> f32 {
+    ((a[0] + a[4]) + (a[1] + a[5])) + ((a[2] + a[6]) + (a[3] + a[7]))
+}
+
 /// Sums a slice with eight interleaved accumulators combined in a fixed
 /// order: fast (it vectorises) and deterministic.
 fn sum_f32(x: &[f32]) -> f32 {
@@ -92,7 +99,7 @@ fn sum_f32(x: &[f32]) -> f32 {
             *a += v;
         }
     }
-    let mut s = ((acc[0] + acc[4]) + (acc[1] + acc[5])) + ((acc[2] + acc[6]) + (acc[3] + acc[7]));
+    let mut s = fold_lanes(acc);
     for v in rest {
         s += v;
     }

@@ -11,7 +11,7 @@
 
 use rayon::prelude::*;
 
-use super::{PARALLEL_MIN_WORK, sum_f32};
+use super::{PARALLEL_MIN_WORK, fold_lanes, sum_f32};
 use crate::multiversion;
 
 /// The sizes of a normalised tensor, `[batch, channels, inner]`.
@@ -276,7 +276,7 @@ multiversion! {
                 *a += d * d;
             }
         }
-        let mut s = ((acc[0] + acc[4]) + (acc[1] + acc[5])) + ((acc[2] + acc[6]) + (acc[3] + acc[7]));
+        let mut s = fold_lanes(acc);
         for v in rest {
             let d = v - mean;
             s += d * d;
@@ -297,8 +297,7 @@ multiversion! {
                 sx[i] += d[i] * (x[i] - mean);
             }
         }
-        let fold = |a: [f32; 8]| ((a[0] + a[4]) + (a[1] + a[5])) + ((a[2] + a[6]) + (a[3] + a[7]));
-        let (mut s, mut sx) = (fold(s), fold(sx));
+        let (mut s, mut sx) = (fold_lanes(s), fold_lanes(sx));
         for (d, x) in d_rest.iter().zip(x_rest) {
             s += d;
             sx += d * (x - mean);

@@ -46,7 +46,8 @@ impl Tape {
         let shape = self.value(x).raw_dim();
         let geometry = NormGeometry::of(self.value(x).shape());
         let mut out = vec![0.0; geometry.len()];
-        let (mean, var, batch_stats) = {
+        // A block, so that the borrowed inputs end before the push.
+        let (mean, var, inv_std, batch_stats) = {
             let input = contiguous(self.value(x));
             let (mean, var, batch_stats) = match stats {
                 NormStats::Batch => {
@@ -58,11 +59,11 @@ impl Tape {
             let inv_std = norm::inverse_std(&var, eps);
             let (g, b) = (contiguous(self.value(gamma)), contiguous(self.value(beta)));
             norm::batch_norm_forward(&geometry, &input, &mean, &inv_std, &g, &b, &mut out);
-            (mean, var, batch_stats)
+            (mean, var, inv_std, batch_stats)
         };
         let saved = BatchNormSaved {
             geometry,
-            inv_std: norm::inverse_std(&var, eps),
+            inv_std,
             mean: mean.clone(),
             batch_stats,
         };
