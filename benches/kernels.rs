@@ -26,8 +26,14 @@ fn fill(len: usize, seed: u64) -> Vec<f32> {
         .collect()
 }
 
-/// Times `f`, printing the best ns per call over a few rounds of ~0.2 s.
+/// Times `f`, printing the best ns per call over a few rounds of ~0.2 s,
+/// unless a filter was given on the command line and `name` lacks it
+/// (`cargo bench --bench kernels -- conv2d`).
 fn bench(name: &str, mut f: impl FnMut()) {
+    let filter = std::env::args().skip(1).find(|a| !a.starts_with('-'));
+    if filter.is_some_and(|f| !name.contains(&f)) {
+        return;
+    }
     let start = Instant::now();
     let mut calls = 0u64;
     while start.elapsed() < Duration::from_millis(100) {
@@ -95,6 +101,23 @@ fn main() {
     bench_gemm(64, 128, 784, false, true);
     // The square product the GEMM's peak is quoted for.
     bench_gemm(2048, 2048, 2048, false, false);
+    // ResNet-18's third stage (256 channels, 4x4, batch 16) as column-matrix
+    // products: forward, weight gradient, column gradient.
+    bench_gemm(256, 2304, 256, false, false);
+    bench_gemm(256, 256, 2304, false, true);
+    bench_gemm(2304, 256, 256, true, false);
+    bench_gemm(64, 1024, 147, false, true);
+    bench_gemm(64, 2048, 147, false, true);
+    bench_gemm(147, 1024, 64, false, true);
+    bench_gemm(64, 147, 1024, false, false);
+    bench_gemm(64, 147, 4096, false, false);
+    bench_gemm(64, 286, 576, false, true);
+    bench_gemm(576, 286, 64, false, true);
+    bench_gemm(128, 312, 1152, false, true);
+    bench_gemm(1152, 312, 128, false, true);
+    bench_gemm(2304, 256, 256, false, true);
+    bench_gemm(512, 64, 4608, false, true);
+    bench_gemm(4608, 64, 512, false, true);
 
     let lenet1 = Conv2dGeometry::new(64, 1, [28, 28], 6, [5, 5], [1, 1], [2, 2]).unwrap();
     let lenet2 = Conv2dGeometry::new(64, 6, [14, 14], 16, [5, 5], [1, 1], [0, 0]).unwrap();

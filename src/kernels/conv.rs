@@ -575,10 +575,11 @@ impl Cols {
 /// copies `out_h` runs of `out_w` per row, which on small images costs more
 /// than the GEMM; the wide layout trades that for `wp / out_w` times the
 /// GEMM columns (14% for LeNet's first layer).
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Debug)]
 struct Unfold {
     layout: Layout,
-    /// Padded plane height and width (the input's when unpadded).
+    /// Padded plane height and width (the input's when unpadded and no
+    /// `ceil` window hangs over the edge).
     hp: usize,
     wp: usize,
     /// Columns of a sample's column matrix.
@@ -589,11 +590,21 @@ struct Unfold {
     /// Whether the filters are small enough for the direct forward kernel
     /// of `conv_direct` (wide layout only).
     direct: bool,
+    /// Compact layout only: where output position `p` of row `(c, 0, 0)`
+    /// reads its (padded) plane, `(oh * sh) * wp + ow * sw`; row `(c, i, j)`
+    /// reads `i * wp + j` further on. Empty for the other layouts.
+    taps: Vec<u32>,
 }
 
 impl Unfold {
     fn new(g: &Conv2dGeometry) -> Unfold {
-        let (hp, wp) = (g.in_h + 2 * g.padding[0], g.in_w + 2 * g.padding[1]);
+        // The padded plane, extended with zeros below and to the right when
+        // `round = "ceil"` keeps a last window that hangs over the padding.
+        let extent = |input: usize, pad: usize, out: usize, stride: usize, kernel: usize| {
+            (input + 2 * pad).max((out - 1) * stride + kernel)
+        };
+        let hp = extent(g.in_h, g.padding[0], g.out_h, g.stride[0], g.kh);
+        let wp = extent(g.in_w, g.padding[1], g.out_w, g.stride[1], g.kw);
         let wide_n = (g.out_h - 1) * wp + g.out_w;
         // NOTE: the wide layout's extra columns cost `out_c` multiply-adds
         // each per row; im2col's strided copy costs about
@@ -614,6 +625,15 @@ impl Unfold {
             Layout::Wide => (wide_n, wp),
             _ => (g.out_positions(), g.out_w),
         };
+        let taps = if layout == Layout::Compact {
+            let [sh, sw] = g.stride;
+            (0..g.out_h)
+                .flat_map(|oh| (0..g.out_w).map(move |ow| oh * sh * wp + ow * sw))
+                .map(|t| u32::try_from(t).expect("conv2d: plane too large"))
+                .collect()
+        } else {
+            Vec::new()
+        };
         Unfold {
             layout,
             hp,
@@ -621,6 +641,7 @@ impl Unfold {
             n,
             row_step,
             direct: layout == Layout::Wide && g.col_rows() <= direct::MAX_FILTER_WEIGHTS,
+            taps,
         }
     }
 
@@ -635,7 +656,7 @@ impl Unfold {
 
     /// Length of a sample's padded copy (zero when none is needed).
     fn padded_len(&self, g: &Conv2dGeometry) -> usize {
-        if self.layout == Layout::Wide && g.padding != [0, 0] {
+        if self.layout != Layout::Pointwise && (self.hp, self.wp) != (g.in_h, g.in_w) {
             g.in_c * self.hp * self.wp
         } else {
             0
@@ -676,21 +697,28 @@ impl Unfold {
 
     /// Writes the column matrix of sample `x` at `at` in `col`.
     fn unfold(&self, g: &Conv2dGeometry, x: &[f32], padded: &mut [f32], col: &mut [f32], at: Cols) {
-        match self.layout {
-            Layout::Pointwise => {
-                for (row, plane) in at.rows_mut(col).zip(x.chunks_exact(self.n)) {
-                    copy_short(row, plane);
-                }
+        if self.layout == Layout::Pointwise {
+            for (row, plane) in at.rows_mut(col).zip(x.chunks_exact(self.n)) {
+                copy_short(row, plane);
             }
-            Layout::Compact => im2col(g, x, col, at),
-            Layout::Wide => {
-                let src = self.padded_input(g, x, padded);
-                let mut rows = at.rows_mut(col);
-                for plane in src.chunks_exact(self.hp * self.wp) {
-                    for i in 0..g.kh {
-                        for j in 0..g.kw {
-                            let row = rows.next().expect("unfold: column matrix too short");
-                            copy_short(row, &plane[i * self.wp + j..][..self.n]);
+            return;
+        }
+        let src = self.padded_input(g, x, padded);
+        let mut rows = at.rows_mut(col);
+        for plane in src.chunks_exact(self.hp * self.wp) {
+            for i in 0..g.kh {
+                for j in 0..g.kw {
+                    let row = rows.next().expect("unfold: column matrix too short");
+                    let window = &plane[i * self.wp + j..];
+                    if self.layout == Layout::Wide {
+                        copy_short(row, &window[..self.n]);
+                    } else {
+                        // NOTE: one gather through a table, not a copy per
+                        // output row: on ResNet's 4x4 and 2x2 planes the
+                        // runs are 2-4 long and their bookkeeping cost
+                        // more than the GEMM.
+                        for (d, &t) in row.iter_mut().zip(&self.taps) {
+                            *d = window[t as usize];
                         }
                     }
                 }
@@ -701,30 +729,36 @@ impl Unfold {
     /// Adds the gradient of sample `at`'s columns in `gcol` onto the
     /// gradient `gi` of the sample: the adjoint of [`Self::unfold`].
     fn fold(&self, g: &Conv2dGeometry, gcol: &[f32], at: Cols, padded: &mut [f32], gi: &mut [f32]) {
-        match self.layout {
-            Layout::Pointwise => {
-                for (plane, row) in gi.chunks_exact_mut(self.n).zip(at.rows(gcol)) {
-                    add_short(plane, row);
-                }
+        if self.layout == Layout::Pointwise {
+            for (plane, row) in gi.chunks_exact_mut(self.n).zip(at.rows(gcol)) {
+                add_short(plane, row);
             }
-            Layout::Compact => col2im(g, gcol, at, gi),
-            Layout::Wide if padded.is_empty() => self.fold_wide(g, gcol, at, gi),
-            Layout::Wide => {
-                padded.fill(0.0);
-                self.fold_wide(g, gcol, at, padded);
-                self.unpad_add(g, padded, gi);
-            }
+        } else if padded.is_empty() {
+            self.fold_rows(g, gcol, at, gi);
+        } else {
+            padded.fill(0.0);
+            self.fold_rows(g, gcol, at, padded);
+            self.unpad_add(g, padded, gi);
         }
     }
 
-    /// Adds each wide column-matrix row onto its run of the (padded) planes.
-    fn fold_wide(&self, g: &Conv2dGeometry, gcol: &[f32], at: Cols, planes: &mut [f32]) {
+    /// Adds each column-matrix row onto the (padded) planes it was read
+    /// from.
+    fn fold_rows(&self, g: &Conv2dGeometry, gcol: &[f32], at: Cols, planes: &mut [f32]) {
         let mut rows = at.rows(gcol);
         for plane in planes.chunks_exact_mut(self.hp * self.wp) {
             for i in 0..g.kh {
                 for j in 0..g.kw {
                     let row = rows.next().expect("fold: column matrix too short");
-                    add_short(&mut plane[i * self.wp + j..][..self.n], row);
+                    let window = &mut plane[i * self.wp + j..];
+                    if self.layout == Layout::Wide {
+                        add_short(&mut window[..self.n], row);
+                    } else {
+                        // Within one row the taps are distinct positions.
+                        for (&v, &t) in row.iter().zip(&self.taps) {
+                            window[t as usize] += v;
+                        }
+                    }
                 }
             }
         }
@@ -829,29 +863,6 @@ impl Unfold {
     }
 }
 
-/// The output positions `o` in `0..out_len` whose input coordinate
-/// `o * stride + offset - pad` falls inside `0..in_len`, as a range `lo..hi`.
-fn valid_range(
-    out_len: usize,
-    offset: usize,
-    pad: usize,
-    stride: usize,
-    in_len: usize,
-) -> (usize, usize) {
-    let lo = if pad > offset {
-        (pad - offset).div_ceil(stride)
-    } else {
-        0
-    };
-    let hi = if in_len + pad > offset {
-        (in_len + pad - offset).div_ceil(stride)
-    } else {
-        0
-    };
-    let hi = hi.min(out_len);
-    (lo.min(hi), hi)
-}
-
 /// Copies `src` into `dst` (of equal length) eight elements at a time.
 ///
 /// NOTE: the runs copied here are one output row long, often only 10-30
@@ -891,95 +902,6 @@ fn add_short(dst: &mut [f32], src: &[f32]) {
     }
     for (d, s) in d.into_remainder().iter_mut().zip(s.remainder()) {
         *d += s;
-    }
-}
-
-/// Lays out one input sample `[in_c, in_h, in_w]` as its column matrix
-/// `[in_c * kh * kw, out_h * out_w]` at `at` in `col`, zeros standing for
-/// the padding.
-///
-/// Row `(c, i, j)` of the matrix, viewed as an `[out_h, out_w]` block, is
-/// the input plane `c` sampled at `(oh * sh + i - ph, ow * sw + j - pw)`.
-fn im2col(g: &Conv2dGeometry, x: &[f32], col: &mut [f32], at: Cols) {
-    let (in_w, ow_n) = (g.in_w, g.out_w);
-    let [sh, sw] = g.stride;
-    let [ph, pw] = g.padding;
-    let mut rows = at.rows_mut(col);
-    for plane in x.chunks_exact(g.in_h * in_w) {
-        for i in 0..g.kh {
-            let (oh_lo, oh_hi) = valid_range(g.out_h, i, ph, sh, g.in_h);
-            for j in 0..g.kw {
-                let (ow_lo, ow_hi) = valid_range(ow_n, j, pw, sw, in_w);
-                let row = rows.next().expect("im2col: column matrix too short");
-                let (top, rest) = row.split_at_mut(oh_lo * ow_n);
-                let (middle, bottom) = rest.split_at_mut((oh_hi - oh_lo) * ow_n);
-                top.fill(0.0);
-                bottom.fill(0.0);
-                if ow_lo == ow_hi {
-                    middle.fill(0.0);
-                    continue;
-                }
-                let (len, iw0) = (ow_hi - ow_lo, ow_lo * sw + j - pw);
-                let src_rows = plane[(oh_lo * sh + i - ph) * in_w..]
-                    .chunks(in_w)
-                    .step_by(sh);
-                for (dst, src) in middle.chunks_exact_mut(ow_n).zip(src_rows) {
-                    // NOTE: the guards matter: an empty `fill` still costs a
-                    // `memset` call, and most rows have nothing to pad.
-                    if ow_lo > 0 {
-                        dst[..ow_lo].fill(0.0);
-                    }
-                    if ow_hi < ow_n {
-                        dst[ow_hi..].fill(0.0);
-                    }
-                    let dst = &mut dst[ow_lo..ow_hi];
-                    if sw == 1 {
-                        copy_short(dst, &src[iw0..iw0 + len]);
-                    } else {
-                        for (d, s) in dst.iter_mut().zip(src[iw0..].iter().step_by(sw)) {
-                            *d = *s;
-                        }
-                    }
-                }
-            }
-        }
-    }
-}
-
-/// Adds the column matrix `[in_c * kh * kw, out_h * out_w]` at `at` in
-/// `col` back onto one input sample `[in_c, in_h, in_w]`: the adjoint of
-/// [`im2col`].
-fn col2im(g: &Conv2dGeometry, col: &[f32], at: Cols, x: &mut [f32]) {
-    let (in_w, ow_n) = (g.in_w, g.out_w);
-    let [sh, sw] = g.stride;
-    let [ph, pw] = g.padding;
-    let mut rows = at.rows(col);
-    for plane in x.chunks_exact_mut(g.in_h * in_w) {
-        for i in 0..g.kh {
-            let (oh_lo, oh_hi) = valid_range(g.out_h, i, ph, sh, g.in_h);
-            for j in 0..g.kw {
-                let (ow_lo, ow_hi) = valid_range(ow_n, j, pw, sw, in_w);
-                let row = rows.next().expect("col2im: column matrix too short");
-                if ow_lo == ow_hi || oh_lo == oh_hi {
-                    continue;
-                }
-                let (len, iw0) = (ow_hi - ow_lo, ow_lo * sw + j - pw);
-                let dst_rows = plane[(oh_lo * sh + i - ph) * in_w..]
-                    .chunks_mut(in_w)
-                    .step_by(sh);
-                let src_rows = row[oh_lo * ow_n..oh_hi * ow_n].chunks_exact(ow_n);
-                for (dst, src) in dst_rows.zip(src_rows) {
-                    let src = &src[ow_lo..ow_hi];
-                    if sw == 1 {
-                        add_short(&mut dst[iw0..iw0 + len], src);
-                    } else {
-                        for (d, s) in dst[iw0..].iter_mut().step_by(sw).zip(src) {
-                            *d += s;
-                        }
-                    }
-                }
-            }
-        }
     }
 }
 
