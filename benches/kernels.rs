@@ -148,4 +148,13 @@ fn main() {
         max_pool2d_backward(&pool, &go, &idx, &mut gx);
         black_box(&gx);
     });
+    // ResNet-18's stem pooling.
+    let stem = Pool2dGeometry::new(16, 64, [32, 32], [3, 3], [2, 2], [1, 1], false).unwrap();
+    let x = fill(stem.input_len(), 9);
+    let mut y = vec![0.0; stem.output_len()];
+    let mut idx = vec![0; stem.output_len()];
+    bench("maxpool 3x3 stride 2 pad 1 forward 16x64x32x32", || {
+        max_pool2d_forward(&stem, &x, &mut y, &mut idx);
+        black_box((&y, &idx));
+    });
 }

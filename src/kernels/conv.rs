@@ -232,10 +232,10 @@ fn forward_group(
         g.col_rows() * ld
     };
     let out_len = if direct { 0 } else { g.out_c * ld };
-    with_scratch(u.padded_len(g) + col_len + out_len, |scratch| {
-        let (padded, rest) = scratch.split_at_mut(u.padded_len(g));
-        let (col, out) = rest.split_at_mut(col_len);
-        let cols = u.unfold_group(g, xs, padded, col);
+    let parallel = bands > 1;
+    with_scratch(col_len + out_len, |scratch| {
+        let (col, out) = scratch.split_at_mut(col_len);
+        let cols = u.unfold_group(g, xs, col, parallel);
         let rows = g.col_rows();
         if direct {
             if let Some(b) = bias {
@@ -249,9 +249,7 @@ fn forward_group(
             gemm_in_bands(
                 g.out_c, rows, ld, weight, false, cols, false, out, false, bands,
             );
-            for (s, y) in ys.chunks_exact_mut(g.output_sample_len()).enumerate() {
-                u.narrow(g, out, u.cols(ld, s), bias, y);
-            }
+            u.narrow_group(g, &out[..g.out_c * ld], bias, ys, parallel);
         }
     });
 }
@@ -273,7 +271,7 @@ fn forward_direct(
         for (x, y) in samples.zip(ys.chunks_exact_mut(g.output_sample_len())) {
             let src = u.padded_input(g, x, padded);
             direct::forward_plane(out, u.n, weight, src, &offsets);
-            u.narrow(g, out, u.cols(u.n, 0), bias, y);
+            u.narrow_group(g, out, bias, y, false);
         }
     });
 }
@@ -415,7 +413,6 @@ fn backward_chunk(
         (true, true) => u.col_len(g),
         (true, false) => rows * ld,
     };
-    let padded_len = if want_w || want_i { u.padded_len(g) } else { 0 };
     let col_len = col_of(want_w);
     let go_len = if single && u.layout != Layout::Wide {
         0
@@ -423,9 +420,9 @@ fn backward_chunk(
         g.out_c * ld
     };
     let gcol_len = col_of(want_i && !(single && u.layout == Layout::Pointwise));
-    with_scratch(padded_len + col_len + go_len + gcol_len, |scratch| {
-        let (padded, rest) = scratch.split_at_mut(padded_len);
-        let (col, rest) = rest.split_at_mut(col_len);
+    let parallel = plan.bands > 1;
+    with_scratch(col_len + go_len + gcol_len, |scratch| {
+        let (col, rest) = scratch.split_at_mut(col_len);
         let (go_buf, gcol) = rest.split_at_mut(go_len);
         for (index, start) in (0..count).step_by(plan.group).enumerate() {
             let m = plan.group.min(count - start);
@@ -443,15 +440,12 @@ fn backward_chunk(
             let go_cols: &[f32] = if go_buf.is_empty() {
                 go
             } else {
-                let go_buf = &mut go_buf[..g.out_c * ld];
-                for (s, sample) in go.chunks_exact(out_s).enumerate() {
-                    u.widen(g, sample, go_buf, u.cols(ld, s));
-                }
-                go_buf
+                u.widen_group(g, go, go_buf, parallel);
+                &go_buf[..g.out_c * ld]
             };
             if let Some(wp) = weight_partial.as_deref_mut() {
                 let xs = &input[n0 * in_s..][..m * in_s];
-                let cols = u.unfold_group(g, xs, padded, col);
+                let cols = u.unfold_group(g, xs, col, parallel);
                 // grad_weight[out_c, rows] += grad_out[out_c, ld] · colsᵀ
                 let acc = index > 0;
                 gemm_in_bands(
@@ -471,9 +465,7 @@ fn backward_chunk(
                     gemm_in_bands(
                         rows, g.out_c, ld, weight, true, go_cols, false, gcol, false, plan.bands,
                     );
-                    for (s, gi) in gi.chunks_exact_mut(in_s).enumerate() {
-                        u.fold(g, gcol, u.cols(ld, s), padded, gi);
-                    }
+                    u.fold_group(g, gcol, gi, parallel);
                 }
             }
         }
@@ -674,14 +666,15 @@ impl Unfold {
     }
 
     /// Returns the column matrix `[col_rows, count * n]` of the `count`
-    /// samples `xs`, side by side, built in `col` (`padded` is scratch of
-    /// [`Self::padded_len`]). A single pointwise sample is its own matrix.
+    /// samples `xs`, side by side, built in `col`; in parallel over the
+    /// input channels when `parallel` (a group too large to share the
+    /// threads with others). A single pointwise sample is its own matrix.
     fn unfold_group<'a>(
         &self,
         g: &Conv2dGeometry,
         xs: &'a [f32],
-        padded: &mut [f32],
         col: &'a mut [f32],
+        parallel: bool,
     ) -> &'a [f32] {
         let in_s = g.input_sample_len();
         if xs.len() == in_s && self.layout == Layout::Pointwise {
@@ -689,39 +682,99 @@ impl Unfold {
         }
         let ld = xs.len() / in_s * self.n;
         let col = &mut col[..g.col_rows() * ld];
-        for (s, x) in xs.chunks_exact(in_s).enumerate() {
-            self.unfold(g, x, padded, col, self.cols(ld, s));
+        // The rows of input channel `c` are one block of `kh * kw` rows.
+        let block = g.kh * g.kw * ld;
+        let plane_len = g.in_h * g.in_w;
+        let padded_plane = || {
+            let padded = self.padded_len(g) > 0;
+            vec![0.0; if padded { self.hp * self.wp } else { 0 }]
+        };
+        let channel = |padded: &mut Vec<f32>, (c, rows): (usize, &mut [f32])| {
+            for (s, x) in xs.chunks_exact(in_s).enumerate() {
+                let plane = &x[c * plane_len..][..plane_len];
+                let src = self.padded_plane(g, plane, padded);
+                self.unfold_plane(g, src, self.cols(ld, s).rows_mut(rows));
+            }
+        };
+        if parallel {
+            let blocks = col.par_chunks_mut(block).enumerate();
+            blocks.for_each_init(padded_plane, channel);
+        } else {
+            let mut padded = padded_plane();
+            for item in col.chunks_mut(block).enumerate() {
+                channel(&mut padded, item);
+            }
         }
         col
     }
 
-    /// Writes the column matrix of sample `x` at `at` in `col`.
-    fn unfold(&self, g: &Conv2dGeometry, x: &[f32], padded: &mut [f32], col: &mut [f32], at: Cols) {
+    /// Writes the `kh * kw` column-matrix rows that read (padded) input
+    /// plane `src`.
+    fn unfold_plane<'r>(
+        &self,
+        g: &Conv2dGeometry,
+        src: &[f32],
+        mut rows: impl Iterator<Item = &'r mut [f32]>,
+    ) {
         if self.layout == Layout::Pointwise {
-            for (row, plane) in at.rows_mut(col).zip(x.chunks_exact(self.n)) {
-                copy_short(row, plane);
-            }
+            copy_short(rows.next().expect("unfold: column matrix too short"), src);
             return;
         }
-        let src = self.padded_input(g, x, padded);
-        let mut rows = at.rows_mut(col);
-        for plane in src.chunks_exact(self.hp * self.wp) {
-            for i in 0..g.kh {
-                for j in 0..g.kw {
-                    let row = rows.next().expect("unfold: column matrix too short");
-                    let window = &plane[i * self.wp + j..];
-                    if self.layout == Layout::Wide {
-                        copy_short(row, &window[..self.n]);
-                    } else {
-                        // NOTE: one gather through a table, not a copy per
-                        // output row: on ResNet's 4x4 and 2x2 planes the
-                        // runs are 2-4 long and their bookkeeping cost
-                        // more than the GEMM.
-                        for (d, &t) in row.iter_mut().zip(&self.taps) {
-                            *d = window[t as usize];
-                        }
+        for i in 0..g.kh {
+            for j in 0..g.kw {
+                let row = rows.next().expect("unfold: column matrix too short");
+                let window = &src[i * self.wp + j..];
+                if self.layout == Layout::Wide {
+                    copy_short(row, &window[..self.n]);
+                } else {
+                    // NOTE: one gather through a table, not a copy per
+                    // output row: on ResNet's 4x4 and 2x2 planes the runs
+                    // are 2-4 long and their bookkeeping cost more than
+                    // the GEMM.
+                    for (d, &t) in row.iter_mut().zip(&self.taps) {
+                        *d = window[t as usize];
                     }
                 }
+            }
+        }
+    }
+
+    /// Input plane `plane` with its padding, copied into `padded` (whose
+    /// border stays zero from one call to the next) when there is any.
+    fn padded_plane<'a>(
+        &self,
+        g: &Conv2dGeometry,
+        plane: &'a [f32],
+        padded: &'a mut [f32],
+    ) -> &'a [f32] {
+        if padded.is_empty() {
+            return plane;
+        }
+        let [ph, pw] = g.padding;
+        let dst_rows = padded[ph * self.wp + pw..].chunks_mut(self.wp);
+        for (s, d) in plane.chunks_exact(g.in_w).zip(dst_rows) {
+            copy_short(&mut d[..g.in_w], s);
+        }
+        padded
+    }
+
+    /// Adds the gradient of the group's columns `gcol` (`[col_rows, count *
+    /// n]`) onto the gradients `gi` of its samples, in parallel over the
+    /// samples when `parallel`: the adjoint of [`Self::unfold_group`].
+    fn fold_group(&self, g: &Conv2dGeometry, gcol: &[f32], gi: &mut [f32], parallel: bool) {
+        let in_s = g.input_sample_len();
+        let ld = gi.len() / in_s * self.n;
+        let scratch = || vec![0.0; self.padded_len(g)];
+        let sample = |padded: &mut Vec<f32>, (s, gi): (usize, &mut [f32])| {
+            self.fold(g, gcol, self.cols(ld, s), padded, gi);
+        };
+        if parallel {
+            let samples = gi.par_chunks_exact_mut(in_s).enumerate();
+            samples.for_each_init(scratch, sample);
+        } else {
+            let mut padded = scratch();
+            for item in gi.chunks_exact_mut(in_s).enumerate() {
+                sample(&mut padded, item);
             }
         }
     }
@@ -819,46 +872,74 @@ impl Unfold {
         }
     }
 
-    /// Writes sample `at`'s GEMM output (`[out_c, n]` within `out`) to the
-    /// sample's output `y`, dropping wide wrap-around columns and adding
-    /// the bias.
-    fn narrow(
+    /// Writes the group's GEMM output `out` (`[out_c, count * n]`) to the
+    /// outputs `ys` of its samples, dropping wide wrap-around columns and
+    /// adding the bias; in parallel over the samples when `parallel`.
+    fn narrow_group(
         &self,
         g: &Conv2dGeometry,
         out: &[f32],
-        at: Cols,
         bias: Option<&[f32]>,
-        y: &mut [f32],
+        ys: &mut [f32],
+        parallel: bool,
     ) {
-        for (oc, (dst, src)) in y
-            .chunks_exact_mut(g.out_positions())
-            .zip(at.rows(out))
-            .enumerate()
-        {
-            for (d, s) in dst.chunks_exact_mut(g.out_w).zip(src.chunks(self.row_step)) {
-                let s = &s[..g.out_w];
-                match bias {
-                    Some(b) => {
-                        for (d, s) in d.iter_mut().zip(s) {
-                            *d = s + b[oc];
-                        }
+        let out_s = g.output_sample_len();
+        let ld = ys.len() / out_s * self.n;
+        let sample = |(s, y): (usize, &mut [f32])| {
+            let rows = self.cols(ld, s).rows(out);
+            for (oc, (dst, src)) in y.chunks_exact_mut(g.out_positions()).zip(rows).enumerate() {
+                self.narrow_plane(g, src, bias.map(|b| b[oc]), dst);
+            }
+        };
+        if parallel {
+            ys.par_chunks_exact_mut(out_s).enumerate().for_each(sample);
+        } else {
+            ys.chunks_exact_mut(out_s).enumerate().for_each(sample);
+        }
+    }
+
+    /// One output plane `dst` from its GEMM row `src`, plus `bias`.
+    fn narrow_plane(&self, g: &Conv2dGeometry, src: &[f32], bias: Option<f32>, dst: &mut [f32]) {
+        for (d, s) in dst.chunks_exact_mut(g.out_w).zip(src.chunks(self.row_step)) {
+            let s = &s[..g.out_w];
+            match bias {
+                Some(b) => {
+                    for (d, s) in d.iter_mut().zip(s) {
+                        *d = s + b;
                     }
-                    None => copy_short(d, s),
                 }
+                None => copy_short(d, s),
             }
         }
     }
 
-    /// Writes a sample's output gradient `go` at `at` in `cols` (`[out_c,
-    /// n]` there), zero in the wide wrap-around columns: the adjoint of
-    /// [`Self::narrow`].
-    fn widen(&self, g: &Conv2dGeometry, go: &[f32], cols: &mut [f32], at: Cols) {
-        for (src, dst) in go.chunks_exact(g.out_positions()).zip(at.rows_mut(cols)) {
-            for (s, d) in src.chunks_exact(g.out_w).zip(dst.chunks_mut(self.row_step)) {
-                let (row, gap) = d.split_at_mut(g.out_w);
-                copy_short(row, s);
-                gap.fill(0.0);
+    /// Writes the output gradients `go` of a group's samples as the GEMMs
+    /// see them, `[out_c, count * n]` in `cols`, zero in the wide
+    /// wrap-around columns; in parallel over the output channels when
+    /// `parallel`. The adjoint of [`Self::narrow_group`].
+    fn widen_group(&self, g: &Conv2dGeometry, go: &[f32], cols: &mut [f32], parallel: bool) {
+        let (out_s, positions) = (g.output_sample_len(), g.out_positions());
+        let ld = go.len() / out_s * self.n;
+        let channel = |(oc, row): (usize, &mut [f32])| {
+            for (s, sample) in go.chunks_exact(out_s).enumerate() {
+                let src = &sample[oc * positions..][..positions];
+                let dst = &mut row[s * self.n..][..self.n];
+                if self.row_step == g.out_w {
+                    copy_short(dst, src);
+                    continue;
+                }
+                for (s, d) in src.chunks_exact(g.out_w).zip(dst.chunks_mut(self.row_step)) {
+                    let (run, gap) = d.split_at_mut(g.out_w);
+                    copy_short(run, s);
+                    gap.fill(0.0);
+                }
             }
+        };
+        let cols = &mut cols[..g.out_c * ld];
+        if parallel {
+            cols.par_chunks_mut(ld).enumerate().for_each(channel);
+        } else {
+            cols.chunks_mut(ld).enumerate().for_each(channel);
         }
     }
 }

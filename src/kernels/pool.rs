@@ -227,6 +227,15 @@ pub fn max_pool2d_forward(
     let (in_plane, out_plane) = (g.in_plane(), g.out_plane());
     let (row_windows, col_windows) = g.windows();
     let halving = g.kernel == [2, 2] && g.stride == [2, 2] && g.padding == [0, 0];
+    // The outputs whose column windows lie whole inside the input.
+    let whole = |w: &Window| w.hi - w.lo == g.kernel[1];
+    let interior = col_windows.iter().position(whole).map_or(0..0, |first| {
+        first
+            ..col_windows
+                .iter()
+                .rposition(whole)
+                .map_or(first, |last| last + 1)
+    });
     let plane = |p: usize, (y, idx): (&mut [f32], &mut [u32])| {
         let x = &input[p * in_plane..][..in_plane];
         let out_rows = y
@@ -237,7 +246,15 @@ pub fn max_pool2d_forward(
                 max_2x2_row(x, g.in_w, 2 * oh, y, idx);
                 continue;
             }
-            for (cols, (y, idx)) in col_windows.iter().zip(y.iter_mut().zip(idx)) {
+            let (start, end) = (interior.start, interior.end);
+            let lanes = if rows.lo < rows.hi {
+                max_row_interior(g, x, *rows, start, &mut y[start..end], &mut idx[start..end])
+            } else {
+                0
+            };
+            let border = col_windows.iter().zip(y.iter_mut().zip(idx)).enumerate();
+            let rest = border.filter(|(ow, _)| !(start..start + lanes).contains(ow));
+            for (_, (cols, (y, idx))) in rest {
                 if rows.lo == rows.hi || cols.lo == cols.hi {
                     (*y, *idx) = (f32::NEG_INFINITY, NO_INDEX);
                     continue;
@@ -428,6 +445,105 @@ fn max_2x2_row(x: &[f32], in_w: usize, ih: usize, y: &mut [f32], idx: &mut [u32]
     }
 }
 
+/// Max pooling of the outputs `first..first + y.len()` of one output row
+/// (window rows `rows`), whose column windows all lie whole inside the
+/// input, eight outputs at a time as lane arrays: the windows' running
+/// maxima become independent chains the compiler keeps in vector
+/// registers. Returns how many outputs it did (all of them, or none when
+/// there are fewer than eight or the stride is not 1 or 2); the caller
+/// does the rest. The scan order is the generic one (row by row,
+/// left to right), so ties and NaNs resolve the same way.
+fn max_row_interior(
+    g: &Pool2dGeometry,
+    x: &[f32],
+    rows: Window,
+    first: usize,
+    y: &mut [f32],
+    idx: &mut [u32],
+) -> usize {
+    // NOTE: a stride known at compile time lets the compiler load a block's
+    // candidates as whole vectors and shuffle them apart.
+    match g.stride[1] {
+        1 => max_row_stride_1(g, x, rows, first, y, idx),
+        2 => max_row_stride_2(g, x, rows, first, y, idx),
+        _ => 0,
+    }
+}
+
+crate::multiversion! {
+    /// [`max_row_interior`] at column stride 1.
+    fn max_row_stride_1(
+        g: &Pool2dGeometry,
+        x: &[f32],
+        rows: Window,
+        first: usize,
+        y: &mut [f32],
+        idx: &mut [u32],
+    ) -> usize {
+        max_row_lanes::<1>(g, x, rows, first, y, idx)
+    }
+}
+
+crate::multiversion! {
+    /// [`max_row_interior`] at column stride 2.
+    fn max_row_stride_2(
+        g: &Pool2dGeometry,
+        x: &[f32],
+        rows: Window,
+        first: usize,
+        y: &mut [f32],
+        idx: &mut [u32],
+    ) -> usize {
+        max_row_lanes::<2>(g, x, rows, first, y, idx)
+    }
+}
+
+/// [`max_row_interior`] for column stride `SW`.
+#[inline(always)]
+fn max_row_lanes<const SW: usize>(
+    g: &Pool2dGeometry,
+    x: &[f32],
+    rows: Window,
+    first: usize,
+    y: &mut [f32],
+    idx: &mut [u32],
+) -> usize {
+    const L: usize = 8;
+    let (kw, pw) = (g.kernel[1], g.padding[1]);
+    if y.len() < L {
+        return 0;
+    }
+    // Blocks of eight from the left, the last one moved back to end at the
+    // last output (redoing a few: the same values again).
+    let starts = (0..y.len() - L).step_by(L).chain([y.len() - L]);
+    for start in starts {
+        let left = (first + start) * SW - pw;
+        let mut v = [0.0f32; L];
+        let mut i = [0u32; L];
+        let top = &x[rows.lo * g.in_w..][..g.in_w];
+        for k in 0..L {
+            let at = left + k * SW;
+            (v[k], i[k]) = (top[at], (rows.lo * g.in_w + at) as u32);
+        }
+        for ih in rows.lo..rows.hi {
+            let row = &x[ih * g.in_w..][..g.in_w];
+            let base = (ih * g.in_w) as u32;
+            for j in usize::from(ih == rows.lo)..kw {
+                // A slice of constant length: no bounds checks in the lanes.
+                let taps = &row[left + j..][..(L - 1) * SW + 1];
+                let at = base + (left + j) as u32;
+                for k in 0..L {
+                    let candidate = (taps[k * SW], at + (k * SW) as u32);
+                    (v[k], i[k]) = keep_max((v[k], i[k]), candidate);
+                }
+            }
+        }
+        y[start..start + L].copy_from_slice(&v);
+        idx[start..start + L].copy_from_slice(&i);
+    }
+    y.len()
+}
+
 /// The running maximum `best` (value, index) updated with candidate `new`,
 /// which wins if larger or NaN (so NaN propagates, as in PyTorch; on a tie
 /// the earlier element stays).
@@ -437,7 +553,8 @@ fn max_2x2_row(x: &[f32], in_w: usize, ih: usize, y: &mut [f32], idx: &mut [u32]
 /// about once per window, doubling the cost of 2×2 pooling.
 #[inline(always)]
 fn keep_max(best: (f32, u32), new: (f32, u32)) -> (f32, u32) {
-    let take = new.0 > best.0 || new.0.is_nan();
+    // `|`, not `||`: a short circuit is a branch again.
+    let take = (new.0 > best.0) | new.0.is_nan();
     let mask = 0u32.wrapping_sub(take as u32);
     let value = (new.0.to_bits() & mask) | (best.0.to_bits() & !mask);
     (f32::from_bits(value), (new.1 & mask) | (best.1 & !mask))
@@ -521,6 +638,9 @@ mod tests {
         (3, 1, [6, 6], [3, 3], [2, 2], [1, 1], true),
         (2, 2, [4, 4], [4, 4], [1, 1], [2, 2], false),
         (64, 6, [28, 28], [2, 2], [2, 2], [0, 0], false),
+        // ResNet's stem pooling: whole eight-output blocks of interior
+        // windows, then a shorter one.
+        (2, 2, [32, 32], [3, 3], [2, 2], [1, 1], false),
     ];
 
     fn geometry(c: &Case) -> Pool2dGeometry {
@@ -654,6 +774,28 @@ mod tests {
         let mut idx = vec![0; 2];
         max_pool2d_forward(&g, &x, &mut y, &mut idx);
         assert_eq!(idx, vec![1, 1]);
+        // So does the eight-lane path of whole 3×3 windows (stride 2,
+        // padding 1, 20 outputs a row): on a tie, each window's first
+        // element, the top row's, wins; a NaN wins wherever it is.
+        let g = Pool2dGeometry::new(1, 1, [3, 40], [3, 3], [2, 2], [1, 1], false).unwrap();
+        let mut x = vec![1.0f32; 120];
+        x[2 * 40 + 10] = f32::NAN; // the bottom row of window (1, 5) alone
+        let mut y = vec![0.0; g.output_len()];
+        let mut idx = vec![0; g.output_len()];
+        max_pool2d_forward(&g, &x, &mut y, &mut idx);
+        let first_of = |oh: usize, ow: usize| {
+            ((2 * oh).saturating_sub(1) * 40 + (2 * ow).saturating_sub(1)) as u32
+        };
+        for ow in 0..20 {
+            assert_eq!(idx[ow], first_of(0, ow), "output (0, {ow})");
+            let want = if ow == 5 {
+                2 * 40 + 10
+            } else {
+                first_of(1, ow)
+            };
+            assert_eq!(idx[20 + ow], want, "output (1, {ow})");
+        }
+        assert!(y[25].is_nan());
     }
 
     #[test]
