@@ -401,20 +401,26 @@ pub fn conv2d_backward(
     }
 
     if let Some(gw) = grad_weight {
-        for partial in weight_partials.chunks_exact(w_len) {
-            if transposed {
-                // partial is [rows, out_c]: row r holds weight r of every filter.
-                let rows = g.col_rows();
-                for (r, filters) in partial.chunks_exact(g.out_c).enumerate() {
-                    for (filter, p) in gw.chunks_exact_mut(rows).zip(filters) {
-                        filter[r] += p;
+        // Filter by filter (in parallel when large), each weight adding the
+        // partials in chunk order.
+        let (rows, out_c) = (g.col_rows(), g.out_c);
+        let filter = |(o, weights): (usize, &mut [f32])| {
+            for partial in weight_partials.chunks_exact(w_len) {
+                if transposed {
+                    // The partial is [rows, out_c]: weight r of filter o is
+                    // at r * out_c + o.
+                    for (w, p) in weights.iter_mut().zip(partial[o..].iter().step_by(out_c)) {
+                        *w += p;
                     }
-                }
-            } else {
-                for (g, p) in gw.iter_mut().zip(partial) {
-                    *g += p;
+                } else {
+                    add_short(weights, &partial[o * rows..][..rows]);
                 }
             }
+        };
+        if weight_partials.len() >= PARALLEL_MIN_WORK {
+            gw.par_chunks_mut(rows).enumerate().for_each(filter);
+        } else {
+            gw.chunks_mut(rows).enumerate().for_each(filter);
         }
     }
     if let Some(gb) = grad_bias {

@@ -52,6 +52,7 @@ pub use pool::{
 };
 
 use crate::multiversion;
+use rayon::prelude::*;
 use std::cell::RefCell;
 
 /// Below this much work (multiply-adds, or elements touched) a kernel runs on
@@ -106,14 +107,28 @@ fn sum_f32(x: &[f32]) -> f32 {
     s
 }
 
+/// Elements per task of a parallel [`all_finite`] scan.
+const FINITE_CHUNK: usize = 1 << 16;
+
+/// Whether every element of `x` is finite (neither NaN nor infinite);
+/// large slices (a whole model's gradients, every step) are scanned in
+/// parallel.
+pub fn all_finite(x: &[f32]) -> bool {
+    if x.len() >= 4 * FINITE_CHUNK {
+        x.par_chunks(FINITE_CHUNK).all(scan_finite)
+    } else {
+        scan_finite(x)
+    }
+}
+
 multiversion! {
-    /// Whether every element of `x` is finite (neither NaN nor infinite).
+    /// [`all_finite`] on one thread.
     ///
     /// NOTE: `x * 0` is zero for a finite `x` and NaN otherwise, so the sum
     /// below is zero exactly when all are finite; unlike a short-circuiting
     /// `any(|v| !v.is_finite())` it vectorises, which matters because training
     /// checks every layer's output at every step.
-    pub fn all_finite(x: &[f32]) -> bool {
+    fn scan_finite(x: &[f32]) -> bool {
         let mut acc = [0.0f32; 16];
         let chunks = x.chunks_exact(16);
         let rest = chunks.remainder();
@@ -161,7 +176,7 @@ mod tests {
 
     #[test]
     fn all_finite_finds_any_nan_or_infinity() {
-        for len in [0, 1, 15, 16, 17, 100] {
+        for len in [0, 1, 15, 16, 17, 100, 5 * FINITE_CHUNK + 3] {
             let x = test_util::fill(len, 3);
             assert!(all_finite(&x));
             for bad in [f32::NAN, f32::INFINITY, f32::NEG_INFINITY] {

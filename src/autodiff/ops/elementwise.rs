@@ -5,6 +5,7 @@ use crate::autodiff::op::{Op, Unary};
 use crate::autodiff::tape::{BackwardNode, Tape, Var};
 use crate::autodiff::tensor::Tensor;
 use crate::multiversion;
+use rayon::prelude::*;
 
 impl Tape {
     /// An elementwise function.
@@ -13,7 +14,7 @@ impl Tape {
         let value = match x.as_slice() {
             Some(xs) => {
                 let mut out = vec![0.0; xs.len()];
-                apply(f, xs, &mut out);
+                in_chunks(&mut out, |at, out| apply(f, &xs[at..][..out.len()], out));
                 Tensor::from_shape_vec(x.raw_dim(), out).expect("same size")
             }
             None => x.mapv(|x| f.f(x)),
@@ -26,7 +27,10 @@ pub(super) fn unary_backward(f: Unary, node: &BackwardNode<'_>) -> Vec<Option<Te
     let (grad, x, y) = (node.grad(), node.input(0), node.output());
     if let (Some(g), Some(xs), Some(ys)) = (grad.as_slice(), x.as_slice(), y.as_slice()) {
         let mut out = vec![0.0; g.len()];
-        chain(f, g, xs, ys, &mut out);
+        in_chunks(&mut out, |at, out| {
+            let n = out.len();
+            chain(f, &g[at..][..n], &xs[at..][..n], &ys[at..][..n], out);
+        });
         return vec![Some(
             Tensor::from_shape_vec(grad.raw_dim(), out).expect("same size"),
         )];
@@ -37,6 +41,21 @@ pub(super) fn unary_backward(f: Unary, node: &BackwardNode<'_>) -> Vec<Option<Te
         .and(y)
         .for_each(|g, &x, &y| *g *= f.df(x, y));
     vec![Some(out)]
+}
+
+/// Elements per task when an elementwise function runs in parallel.
+const CHUNK: usize = 1 << 15;
+
+/// Runs `f(offset, piece)` over `out` cut into pieces of [`CHUNK`]
+/// elements, in parallel when there are several. Each element is computed
+/// alone, so the result is the same for any thread count.
+fn in_chunks(out: &mut [f32], f: impl Fn(usize, &mut [f32]) + Sync) {
+    if out.len() > 2 * CHUNK {
+        let pieces = out.par_chunks_mut(CHUNK).enumerate();
+        pieces.for_each(|(i, piece)| f(i * CHUNK, piece));
+    } else {
+        f(0, out);
+    }
 }
 
 multiversion! {
