@@ -12,7 +12,14 @@
 //!   its column matrix;
 //! - wide (any stride-1 convolution): each row is one contiguous run of the
 //!   padded input, at the price of a few extra GEMM columns (see `Unfold`);
-//! - im2col (any other stride): the classic layout, built run by run.
+//! - im2col (any other stride, and stride 1 on small planes): the classic
+//!   layout, gathered through a table of where each output position reads
+//!   the padded plane.
+//!
+//! The weight gradient is summed over the batch in at most 8 chunks of
+//! fixed size (a partial each, added in order); the copies around the
+//! products (unfolding, folding, narrowing the output) run in parallel when
+//! a single group of samples fills the batch.
 
 use rayon::prelude::*;
 
@@ -621,9 +628,9 @@ impl Cols {
 /// plane's edge; their outputs are dropped, and in backward the output
 /// gradient is zero there, so they contribute exact zeros (given finite
 /// inputs and weights: an infinity there would turn into NaN). im2col instead
-/// copies `out_h` runs of `out_w` per row, which on small images costs more
-/// than the GEMM; the wide layout trades that for `wp / out_w` times the
-/// GEMM columns (14% for LeNet's first layer).
+/// gathers `out_h * out_w` elements per row through `taps`; the wide layout
+/// trades that for `wp / out_w` times the GEMM columns (14% for LeNet's
+/// first layer).
 #[derive(Clone, Debug)]
 struct Unfold {
     layout: Layout,
