@@ -641,6 +641,8 @@ mod tests {
         // ResNet's stem pooling: whole eight-output blocks of interior
         // windows, then a shorter one.
         (2, 2, [32, 32], [3, 3], [2, 2], [1, 1], false),
+        // The same at stride 1: ten interior windows a row.
+        (1, 2, [10, 12], [3, 3], [1, 1], [1, 1], false),
     ];
 
     fn geometry(c: &Case) -> Pool2dGeometry {
