@@ -381,7 +381,9 @@ pub fn conv2d_backward(
     // (measured: 1.3x on ResNet's 64-filter layers, 1.6x on its 7x7 stem);
     // the partials are then added up transposed, which pays when they are
     // small against the product.
-    let transposed = g.col_rows() > g.out_c && n_chunks * w_len * TRANSPOSE_COST < g.macs();
+    let transposed = u.layout != Layout::Compact
+        && g.col_rows() > g.out_c
+        && n_chunks * w_len * TRANSPOSE_COST < g.macs();
     let partials_len = |wanted: bool, len: usize| if wanted { n_chunks * len } else { 0 };
     let mut weight_partials = vec![0.0; partials_len(grad_weight.is_some(), w_len)];
     let mut bias_partials = vec![0.0; partials_len(grad_bias.is_some(), g.out_c)];
@@ -502,14 +504,25 @@ fn backward_chunk(
             };
             if let Some(wp) = weight_partial.as_deref_mut() {
                 let xs = &input[n0 * in_s..][..m * in_s];
-                let cols = u.unfold_group(g, xs, col, parallel);
                 let acc = accumulate || index > 0;
-                if transposed {
+                if u.layout == Layout::Compact {
+                    // NOTE: with the columns gathered position-major, the
+                    // product needs no transpose at all, which `gemm` runs
+                    // fastest (1.7x on the 7x7 stem, 4-8% on ResNet's last
+                    // stages).
+                    let cols_t = u.unfold_positions(g, xs, col, parallel);
+                    // grad_weight[out_c, rows] += grad_out[out_c, ld] · colsᵀ[ld, rows]
+                    gemm_in_bands(
+                        g.out_c, ld, rows, go_cols, false, cols_t, false, wp, acc, plan.bands,
+                    );
+                } else if transposed {
+                    let cols = u.unfold_group(g, xs, col, parallel);
                     // grad_weightᵀ[rows, out_c] += cols · grad_out[out_c, ld]ᵀ
                     gemm_in_bands(
                         rows, ld, g.out_c, cols, false, go_cols, true, wp, acc, plan.bands,
                     );
                 } else {
+                    let cols = u.unfold_group(g, xs, col, parallel);
                     // grad_weight[out_c, rows] += grad_out[out_c, ld] · colsᵀ
                     gemm_in_bands(
                         g.out_c, ld, rows, go_cols, false, cols, true, wp, acc, plan.bands,
@@ -767,6 +780,50 @@ impl Unfold {
             let mut padded = padded_plane();
             for item in col.chunks_mut(block).enumerate() {
                 channel(&mut padded, item);
+            }
+        }
+        col
+    }
+
+    /// The compact layout's column matrix of the samples `xs`, transposed:
+    /// `[count * n, col_rows]`, a row per output position holding every
+    /// filter weight's input there, built in `col`; in parallel over the
+    /// samples when `parallel`.
+    fn unfold_positions<'a>(
+        &self,
+        g: &Conv2dGeometry,
+        xs: &[f32],
+        col: &'a mut [f32],
+        parallel: bool,
+    ) -> &'a [f32] {
+        debug_assert_eq!(self.layout, Layout::Compact);
+        let (in_s, rows, plane) = (g.input_sample_len(), g.col_rows(), self.hp * self.wp);
+        let col = &mut col[..xs.len() / in_s * self.n * rows];
+        let scratch = || vec![0.0; self.padded_len(g)];
+        let sample = |padded: &mut Vec<f32>, (s, out): (usize, &mut [f32])| {
+            let src = self.padded_input(g, &xs[s * in_s..][..in_s], padded);
+            for (weights, &t) in out.chunks_exact_mut(rows).zip(&self.taps) {
+                // Row (c, i, j) reads src[c * plane + i * wp + j + t]: runs
+                // of `kw` along j.
+                let mut runs = weights.chunks_exact_mut(g.kw);
+                for c in 0..g.in_c {
+                    for i in 0..g.kh {
+                        let run = runs.next().expect("unfold: row too short");
+                        let from = &src[c * plane + i * self.wp + t as usize..][..g.kw];
+                        for (d, v) in run.iter_mut().zip(from) {
+                            *d = *v;
+                        }
+                    }
+                }
+            }
+        };
+        if parallel {
+            let samples = col.par_chunks_mut(self.n * rows).enumerate();
+            samples.for_each_init(scratch, sample);
+        } else {
+            let mut padded = scratch();
+            for item in col.chunks_mut(self.n * rows).enumerate() {
+                sample(&mut padded, item);
             }
         }
         col
