@@ -773,15 +773,7 @@ impl Unfold {
                 self.unfold_plane(g, src, self.cols(ld, s).rows_mut(rows));
             }
         };
-        if parallel {
-            let blocks = col.par_chunks_mut(block).enumerate();
-            blocks.for_each_init(padded_plane, channel);
-        } else {
-            let mut padded = padded_plane();
-            for item in col.chunks_mut(block).enumerate() {
-                channel(&mut padded, item);
-            }
-        }
+        each_piece(col, block, parallel, padded_plane, channel);
         col
     }
 
@@ -817,15 +809,7 @@ impl Unfold {
                 }
             }
         };
-        if parallel {
-            let samples = col.par_chunks_mut(self.n * rows).enumerate();
-            samples.for_each_init(scratch, sample);
-        } else {
-            let mut padded = scratch();
-            for item in col.chunks_mut(self.n * rows).enumerate() {
-                sample(&mut padded, item);
-            }
-        }
+        each_piece(col, self.n * rows, parallel, scratch, sample);
         col
     }
 
@@ -889,15 +873,7 @@ impl Unfold {
         let sample = |padded: &mut Vec<f32>, (s, gi): (usize, &mut [f32])| {
             self.fold(g, gcol, self.cols(ld, s), padded, gi);
         };
-        if parallel {
-            let samples = gi.par_chunks_exact_mut(in_s).enumerate();
-            samples.for_each_init(scratch, sample);
-        } else {
-            let mut padded = scratch();
-            for item in gi.chunks_exact_mut(in_s).enumerate() {
-                sample(&mut padded, item);
-            }
-        }
+        each_piece(gi, in_s, parallel, scratch, sample);
     }
 
     /// Adds the gradient of sample `at`'s columns in `gcol` onto the
@@ -966,16 +942,10 @@ impl Unfold {
 
     /// Copies sample `x` into the middle of `padded`, zeroing the border.
     fn pad(&self, g: &Conv2dGeometry, x: &[f32], padded: &mut [f32]) {
-        let [ph, pw] = g.padding;
         padded.fill(0.0);
-        for (src, dst) in x
-            .chunks_exact(g.in_h * g.in_w)
-            .zip(padded.chunks_exact_mut(self.hp * self.wp))
-        {
-            let dst_rows = dst[ph * self.wp + pw..].chunks_mut(self.wp);
-            for (s, d) in src.chunks_exact(g.in_w).zip(dst_rows) {
-                copy_short(&mut d[..g.in_w], s);
-            }
+        let planes = x.chunks_exact(g.in_h * g.in_w);
+        for (plane, dst) in planes.zip(padded.chunks_exact_mut(self.hp * self.wp)) {
+            self.padded_plane(g, plane, dst);
         }
     }
 
@@ -1012,11 +982,7 @@ impl Unfold {
                 self.narrow_plane(g, src, bias.map(|b| b[oc]), dst);
             }
         };
-        if parallel {
-            ys.par_chunks_exact_mut(out_s).enumerate().for_each(sample);
-        } else {
-            ys.chunks_exact_mut(out_s).enumerate().for_each(sample);
-        }
+        each_piece(ys, out_s, parallel, || (), |_, item| sample(item));
     }
 
     /// One output plane `dst` from its GEMM row `src`, plus `bias`.
@@ -1057,10 +1023,27 @@ impl Unfold {
             }
         };
         let cols = &mut cols[..g.out_c * ld];
-        if parallel {
-            cols.par_chunks_mut(ld).enumerate().for_each(channel);
-        } else {
-            cols.chunks_mut(ld).enumerate().for_each(channel);
+        each_piece(cols, ld, parallel, || (), |_, item| channel(item));
+    }
+}
+
+/// Runs `f(scratch, (index, piece))` over `data` cut into pieces of `len`
+/// elements, in parallel when `parallel`; each worker gets a scratch of
+/// its own from `init`. For work where every piece is independent, so the
+/// result is the same either way.
+fn each_piece<S>(
+    data: &mut [f32],
+    len: usize,
+    parallel: bool,
+    init: impl Fn() -> S + Sync + Send,
+    f: impl Fn(&mut S, (usize, &mut [f32])) + Sync + Send,
+) {
+    if parallel {
+        data.par_chunks_mut(len).enumerate().for_each_init(init, f);
+    } else {
+        let mut scratch = init();
+        for item in data.chunks_mut(len).enumerate() {
+            f(&mut scratch, item);
         }
     }
 }

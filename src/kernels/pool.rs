@@ -445,34 +445,16 @@ fn max_2x2_row(x: &[f32], in_w: usize, ih: usize, y: &mut [f32], idx: &mut [u32]
     }
 }
 
-/// Max pooling of the outputs `first..first + y.len()` of one output row
-/// (window rows `rows`), whose column windows all lie whole inside the
-/// input, eight outputs at a time as lane arrays: the windows' running
-/// maxima become independent chains the compiler keeps in vector
-/// registers. Returns how many outputs it did (all of them, or none when
-/// there are fewer than eight or the stride is not 1 or 2); the caller
-/// does the rest. The scan order is the generic one (row by row,
-/// left to right), so ties and NaNs resolve the same way.
-fn max_row_interior(
-    g: &Pool2dGeometry,
-    x: &[f32],
-    rows: Window,
-    first: usize,
-    y: &mut [f32],
-    idx: &mut [u32],
-) -> usize {
-    // NOTE: a stride known at compile time lets the compiler load a block's
-    // candidates as whole vectors and shuffle them apart.
-    match g.stride[1] {
-        1 => max_row_stride_1(g, x, rows, first, y, idx),
-        2 => max_row_stride_2(g, x, rows, first, y, idx),
-        _ => 0,
-    }
-}
-
 crate::multiversion! {
-    /// [`max_row_interior`] at column stride 1.
-    fn max_row_stride_1(
+    /// Max pooling of the outputs `first..first + y.len()` of one output row
+    /// (window rows `rows`), whose column windows all lie whole inside the
+    /// input, eight outputs at a time as lane arrays: the windows' running
+    /// maxima become independent chains the compiler keeps in vector
+    /// registers. Returns how many outputs it did (all of them, or none when
+    /// there are fewer than eight or the stride is not 1 or 2); the caller
+    /// does the rest. The scan order is the generic one (row by row,
+    /// left to right), so ties and NaNs resolve the same way.
+    fn max_row_interior(
         g: &Pool2dGeometry,
         x: &[f32],
         rows: Window,
@@ -480,21 +462,13 @@ crate::multiversion! {
         y: &mut [f32],
         idx: &mut [u32],
     ) -> usize {
-        max_row_lanes::<1>(g, x, rows, first, y, idx)
-    }
-}
-
-crate::multiversion! {
-    /// [`max_row_interior`] at column stride 2.
-    fn max_row_stride_2(
-        g: &Pool2dGeometry,
-        x: &[f32],
-        rows: Window,
-        first: usize,
-        y: &mut [f32],
-        idx: &mut [u32],
-    ) -> usize {
-        max_row_lanes::<2>(g, x, rows, first, y, idx)
+        // NOTE: a stride known at compile time lets the compiler load a
+        // block's candidates as whole vectors and shuffle them apart.
+        match g.stride[1] {
+            1 => max_row_lanes::<1>(g, x, rows, first, y, idx),
+            2 => max_row_lanes::<2>(g, x, rows, first, y, idx),
+            _ => 0,
+        }
     }
 }
 
