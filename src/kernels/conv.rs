@@ -313,7 +313,8 @@ const TRANSPOSE_COST: usize = 128;
 /// into at most 8 chunks of consecutive groups of samples (see
 /// [`Batching`]), a partition that depends only on the geometry; each chunk
 /// sums its groups in order, and the chunk partials are added in chunk
-/// order, so the result is bit-identical for any number of threads.
+/// order before they are added to `grad_weight`, so the result is
+/// bit-identical for any number of threads.
 ///
 /// # Shapes
 /// - `input`: `[batch, in_c, in_h, in_w]` (the forward input)
@@ -410,26 +411,34 @@ pub fn conv2d_backward(
     }
 
     if let Some(gw) = grad_weight {
-        // Filter by filter (in parallel when large), each weight adding the
-        // partials in chunk order.
-        let (rows, out_c) = (g.col_rows(), g.out_c);
-        let filter = |(o, weights): (usize, &mut [f32])| {
-            for partial in weight_partials.chunks_exact(w_len) {
-                if transposed {
-                    // The partial is [rows, out_c]: weight r of filter o is
-                    // at r * out_c + o.
-                    for (w, p) in weights.iter_mut().zip(partial[o..].iter().step_by(out_c)) {
-                        *w += p;
-                    }
-                } else {
-                    add_short(weights, &partial[o * rows..][..rows]);
-                }
-            }
-        };
-        if weight_partials.len() >= PARALLEL_MIN_WORK {
-            gw.par_chunks_mut(rows).enumerate().for_each(filter);
+        // The partials summed in chunk order into the first, then added to
+        // the gradient once (transposing it if need be): each partial is
+        // read once, contiguously.
+        let parallel = weight_partials.len() >= PARALLEL_MIN_WORK;
+        let (sum, rest) = weight_partials.split_at_mut(w_len);
+        for partial in rest.chunks_exact(w_len) {
+            each_piece(
+                sum,
+                SUM_PIECE,
+                parallel,
+                || (),
+                |_, (i, piece)| {
+                    add_short(piece, &partial[i * SUM_PIECE..][..piece.len()]);
+                },
+            );
+        }
+        if transposed {
+            add_transposed(gw, sum, g.out_c, parallel);
         } else {
-            gw.chunks_mut(rows).enumerate().for_each(filter);
+            each_piece(
+                gw,
+                SUM_PIECE,
+                parallel,
+                || (),
+                |_, (i, piece)| {
+                    add_short(piece, &sum[i * SUM_PIECE..][..piece.len()]);
+                },
+            );
         }
     }
     if let Some(gb) = grad_bias {
@@ -1046,6 +1055,33 @@ fn each_piece<S>(
             f(&mut scratch, item);
         }
     }
+}
+
+/// Elements per piece when partial sums are added in parallel.
+const SUM_PIECE: usize = 1 << 14;
+
+/// Filters per piece, and weights per tile, of [`add_transposed`].
+const TRANSPOSE_TILE: usize = 16;
+
+/// `gw[o, r] += sum[r, o]`: adds the transposed weight partial `sum`
+/// (`[rows, out_c]`) onto the gradient `gw` (`[out_c, rows]`), tile by
+/// tile so that both sides stay in cache, in parallel over the filters when
+/// `parallel`.
+fn add_transposed(gw: &mut [f32], sum: &[f32], out_c: usize, parallel: bool) {
+    let rows = gw.len() / out_c;
+    let block = |_: &mut (), (b, filters): (usize, &mut [f32])| {
+        let first = b * TRANSPOSE_TILE;
+        for r0 in (0..rows).step_by(TRANSPOSE_TILE) {
+            let r1 = (r0 + TRANSPOSE_TILE).min(rows);
+            for (k, weights) in filters.chunks_exact_mut(rows).enumerate() {
+                let o = first + k;
+                for (r, w) in (r0..r1).zip(&mut weights[r0..r1]) {
+                    *w += sum[r * out_c + o];
+                }
+            }
+        }
+    };
+    each_piece(gw, TRANSPOSE_TILE * rows, parallel, || (), block);
 }
 
 /// Copies `src` into `dst` (of equal length) eight elements at a time.
