@@ -64,6 +64,13 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Run trained weights on new samples (CSV, .npy, IDX or images); print or write the predictions.
+    Predict {
+        /// The program.
+        file: PathBuf,
+        #[command(flatten)]
+        options: cli::predict::PredictOptions,
+    },
     /// Write text with a character model trained on `text` data.
     Sample {
         /// The `.dl` program.
@@ -182,6 +189,9 @@ fn run(command: Command) -> ExitCode {
                 json,
             };
             with_session(file, |session| cli::train::run(session, &options))
+        }
+        Command::Predict { file, options } => {
+            with_session(file, |session| cli::predict::run(session, &options))
         }
         Command::Sample { file, options } => {
             with_session(file, |session| cli::sample::run(session, &options))

@@ -51,10 +51,16 @@ pub fn data_error(set: &DataSet, e: &DataError) -> Diagnostic {
 
 /// What the checker needs to know of a data set that has been read.
 pub fn shape_of(loaded: &Loaded) -> LoadedShape {
-    let dims: Vec<i64> = loaded.sample_shape.iter().map(|&d| d as i64).collect();
+    shape_for(&loaded.sample_shape, loaded.classes)
+}
+
+/// What the checker needs to know of samples of `sample_shape` with
+/// `classes` classes (`None` for regression).
+pub fn shape_for(sample_shape: &[usize], classes: Option<usize>) -> LoadedShape {
+    let dims: Vec<i64> = sample_shape.iter().map(|&d| d as i64).collect();
     LoadedShape {
         input: Shape::batched_known(&dims),
-        task: match loaded.classes {
+        task: match classes {
             Some(k) => Task::Classification {
                 classes: Some(Dim::known(k as i64)),
             },
@@ -70,7 +76,17 @@ pub fn bind(
     index: usize,
     data: &Loaded,
 ) -> Result<(TrainRun, Graph), Vec<Diagnostic>> {
-    let (run, diagnostics) = checked.bind_run(index, shape_of(data));
+    bind_shape(checked, index, shape_of(data))
+}
+
+/// Train block `index` of `checked` bound to data of `shape`, known without
+/// reading the data (from a checkpoint's input spec, for `dl predict`).
+pub fn bind_shape(
+    checked: &Checked,
+    index: usize,
+    shape: LoadedShape,
+) -> Result<(TrainRun, Graph), Vec<Diagnostic>> {
+    let (run, diagnostics) = checked.bind_run(index, shape);
     let errors: Vec<Diagnostic> = diagnostics.into_iter().filter(|d| d.is_error()).collect();
     match run {
         Some(run) if errors.is_empty() => match run.graph.clone() {

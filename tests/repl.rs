@@ -460,7 +460,7 @@ fn weights_come_from_checkpoints() {
         "Tiny.dense_0.bias".into(),
         ndarray::arr1(&[1.5f32, -2.0]).into_dyn(),
     );
-    dl::train::checkpoint::save(&store, &path).unwrap();
+    dl::train::checkpoint::save(&store, None, &path).unwrap();
     let reply = session.handle(&format!(":weights {}", path.display()));
     assert!(reply.text.contains("loaded 2 tensors"), "{}", reply.text);
     let reply = session.handle(":show Tiny.dense_0.bias");

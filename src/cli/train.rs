@@ -68,10 +68,12 @@ pub fn run(session: &Session, options: &TrainOptions) -> Result<(), Exit> {
         )?;
         if let Some(save) = &run.save {
             let path = base_dir.join(save);
-            dl::train::checkpoint::save(&store, &path).map_err(|e| {
-                eprintln!("error: cannot save the checkpoint: {e}");
-                Exit::Program
-            })?;
+            dl::train::checkpoint::save(&store, Some(&loaded.input_spec()), &path).map_err(
+                |e| {
+                    eprintln!("error: cannot save the checkpoint: {e}");
+                    Exit::Program
+                },
+            )?;
             if !options.json {
                 println!("saved {} tensors to {}", store.order.len(), path.display());
             }

@@ -147,6 +147,25 @@ fn find_column(table: &Table, path: &Path, name: &str) -> Result<usize, DataErro
     Err(err)
 }
 
+/// The columns `names` of the CSV file at `path`, in that order, as rows of
+/// numbers (other columns are ignored): new samples of a model trained on
+/// a `csv` data set with these feature names.
+pub(crate) fn feature_columns(path: &Path, names: &[String]) -> Result<Array2<f32>, DataError> {
+    let table = read_table(path)?;
+    let columns = names
+        .iter()
+        .map(|name| find_column(&table, path, name))
+        .collect::<Result<Vec<usize>, DataError>>()?;
+    let mut x = Vec::with_capacity(table.rows.len() * names.len());
+    for (line, record) in &table.rows {
+        for (&j, name) in columns.iter().zip(names) {
+            x.push(number(record.get(j).unwrap_or(""), path, *line, j, name)?);
+        }
+    }
+    Ok(Array2::from_shape_vec((table.rows.len(), names.len()), x)
+        .expect("csv: one value per column and row"))
+}
+
 /// Parses a feature or target cell as a finite `f32`.
 fn number(cell: &str, path: &Path, line: u64, col: usize, name: &str) -> Result<f32, DataError> {
     match cell.parse::<f32>() {

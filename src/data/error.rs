@@ -31,6 +31,8 @@ pub enum ErrorKind {
     /// A source or transform argument the data cannot satisfy, such as a
     /// reshape with the wrong element count.
     BadArgument,
+    /// New samples do not have the shape the model takes.
+    WrongShape,
 }
 
 /// A CSV column: its 1-based position and its header name.

@@ -23,12 +23,16 @@ mod batch;
 mod csv;
 mod error;
 mod idx;
+mod input;
+pub mod npy;
 mod synthetic;
 mod text;
 mod transform;
 
 pub use batch::{Batches, batch_size, epoch};
 pub use error::{Column, DataError, ErrorKind};
+pub use input::{InputFormat, InputSpec, read_input};
+pub use transform::Standardization;
 
 use crate::ir;
 use ndarray::{Array2, Axis};
@@ -57,10 +61,16 @@ pub struct Loaded {
     pub feature_names: Vec<String>,
     /// What the source is, for its model input and its baseline.
     pub kind: SourceKind,
+    /// The per-sample shape the source reads, before any `reshape`.
+    pub raw_shape: Vec<usize>,
+    /// The statistics of each `standardize` of the data set, in order,
+    /// taken from the training rows.
+    pub standardize: Vec<Standardization>,
 }
 
 /// The kinds of source whose rows need more than the generic treatment.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
 pub enum SourceKind {
     /// Rows are the samples' input values, as they are.
     Plain,
@@ -87,6 +97,19 @@ pub struct Baseline {
 }
 
 impl Loaded {
+    /// What new samples must look like for a model trained on this data,
+    /// and how to transform them as its own samples were.
+    pub fn input_spec(&self) -> InputSpec {
+        InputSpec {
+            raw_shape: self.raw_shape.clone(),
+            sample_shape: self.sample_shape.clone(),
+            classes: self.classes,
+            feature_names: self.feature_names.clone(),
+            standardize: self.standardize.clone(),
+            kind: self.kind.clone(),
+        }
+    }
+
     /// The part called `name` (`"train"`, `"val"` or `"test"`), if present.
     pub fn part(&self, name: &str) -> Option<&Part> {
         match name {

@@ -152,13 +152,15 @@ fn bad(message: impl Into<String>) -> DataError {
     DataError::new(ErrorKind::BadArgument, message)
 }
 
-/// Per-feature statistics for `standardize`.
-#[derive(Clone, Debug, PartialEq)]
-pub(crate) struct Stats {
-    /// Mean of each column.
+/// The statistics one `standardize` took from the training rows: `(x -
+/// mean) / std` per feature (one value of each for a series, which is
+/// standardized as a whole, targets included).
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct Standardization {
+    /// Mean of each feature.
     pub mean: Vec<f64>,
-    /// Population standard deviation of each column (divisor `n`), or 1 for
-    /// a constant column.
+    /// Population standard deviation of each feature (divisor `n`), or 1
+    /// for a constant one.
     pub std: Vec<f64>,
 }
 
@@ -167,7 +169,7 @@ pub(crate) struct Stats {
 /// A constant column (all of these rows equal) gets its value as the mean and
 /// a standard deviation of 1, so it standardizes to exactly 0 instead of
 /// dividing by zero.
-pub(crate) fn stats(x: &Array2<f32>, rows: &[usize]) -> Stats {
+pub(crate) fn stats(x: &Array2<f32>, rows: &[usize]) -> Standardization {
     let f = x.ncols();
     let n = rows.len() as f64;
     let mut mean = vec![0.0f64; f];
@@ -199,11 +201,11 @@ pub(crate) fn stats(x: &Array2<f32>, rows: &[usize]) -> Stats {
             std.push((var[j] / n).sqrt());
         }
     }
-    Stats { mean, std }
+    Standardization { mean, std }
 }
 
 /// `x = (x - mean) / std`, column by column.
-fn standardize(x: &mut Array2<f32>, stats: &Stats) {
+pub(crate) fn standardize(x: &mut Array2<f32>, stats: &Standardization) {
     for mut row in x.rows_mut() {
         for ((v, m), s) in row.iter_mut().zip(&stats.mean).zip(&stats.std) {
             *v = ((f64::from(*v) - m) / s) as f32;
@@ -213,14 +215,15 @@ fn standardize(x: &mut Array2<f32>, stats: &Stats) {
 
 /// `standardize` on a series: one mean and standard deviation over every
 /// value of the training windows (inputs and targets alike, since they are
-/// the same series), applied to all inputs and targets.
-fn standardize_series(x: &mut Array2<f32>, y: &mut Targets, train: &[usize]) {
-    let Targets::Values(targets) = y else {
-        return;
+/// the same series), applied to all inputs and targets; returns them.
+fn standardize_series(x: &mut Array2<f32>, y: &mut Targets, train: &[usize]) -> Standardization {
+    let target = |r: usize| match &*y {
+        Targets::Values(targets) => Some(targets[[r, 0]]),
+        _ => None,
     };
     let values: Vec<f64> = train
         .iter()
-        .flat_map(|&r| x.row(r).to_vec().into_iter().chain([targets[[r, 0]]]))
+        .flat_map(|&r| x.row(r).to_vec().into_iter().chain(target(r)))
         .map(f64::from)
         .collect();
     let n = values.len().max(1) as f64;
@@ -229,11 +232,17 @@ fn standardize_series(x: &mut Array2<f32>, y: &mut Targets, train: &[usize]) {
     let std = if var > 0.0 { var.sqrt() } else { 1.0 };
     let scale = |v: &mut f32| *v = ((f64::from(*v) - mean) / std) as f32;
     x.iter_mut().for_each(scale);
-    targets.iter_mut().for_each(scale);
+    if let Targets::Values(targets) = y {
+        targets.iter_mut().for_each(scale);
+    }
+    Standardization {
+        mean: vec![mean],
+        std: vec![std],
+    }
 }
 
 /// The new per-sample shape for `reshape(dims)` (one `-1` is inferred).
-fn reshape(current: &[usize], dims: &[i64]) -> Result<Vec<usize>, DataError> {
+pub(crate) fn reshape(current: &[usize], dims: &[i64]) -> Result<Vec<usize>, DataError> {
     let elements: usize = current.iter().product();
     let shown = |d: &[i64]| d.iter().map(i64::to_string).collect::<Vec<_>>().join(", ");
     let current_text = current
@@ -301,6 +310,8 @@ pub(crate) fn apply(source: Source, transforms: &[Transform]) -> Result<Loaded, 
         plan.step(t)?;
     }
     // Pass 2: values, in program order.
+    let raw_shape = sample_shape.clone();
+    let mut fitted = Vec::new();
     for t in transforms {
         if let (
             SourceKind::Text { .. },
@@ -329,7 +340,7 @@ pub(crate) fn apply(source: Source, transforms: &[Transform]) -> Result<Loaded, 
                     ));
                 }
                 if kind == SourceKind::Series {
-                    standardize_series(&mut x, &mut y, &plan.train);
+                    fitted.push(standardize_series(&mut x, &mut y, &plan.train));
                     continue;
                 }
                 let stats = stats(&x, &plan.train);
@@ -337,6 +348,7 @@ pub(crate) fn apply(source: Source, transforms: &[Transform]) -> Result<Loaded, 
                 if let Some(test) = &mut test {
                     standardize(&mut test.x, &stats);
                 }
+                fitted.push(stats);
             }
             Transform::Reshape(dims) => sample_shape = reshape(&sample_shape, dims)?,
             Transform::Shuffle { .. } | Transform::Split { .. } => {}
@@ -364,5 +376,7 @@ pub(crate) fn apply(source: Source, transforms: &[Transform]) -> Result<Loaded, 
         classes,
         feature_names,
         kind,
+        raw_shape,
+        standardize: fitted,
     })
 }

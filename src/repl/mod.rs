@@ -4,14 +4,13 @@
 //! each input with text, [`cursor`] moves through the forward pass on the
 //! interpreter's own [`crate::interp::Stepper`], [`backward`] computes one
 //! sample's gradients, [`render`] formats tensors,
-//! [`npy`] reads `.npy` inputs and [`helper`] completes and continues lines
+//! [`crate::data::npy`] reads `.npy` inputs; [`helper`] completes and continues lines
 //! in the terminal. This module and `main.rs` are the only code that prints.
 
 pub mod backward;
 pub mod command;
 pub mod cursor;
 pub mod helper;
-pub mod npy;
 pub mod render;
 pub mod session;
 

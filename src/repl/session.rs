@@ -6,9 +6,9 @@
 use super::backward;
 use super::command::{self, Breakpoint, Command, InputSource};
 use super::cursor::{Cursor, Input, Label};
-use super::npy;
 use crate::autodiff::Tensor;
 use crate::check::Checked;
+use crate::data::npy;
 use crate::data::{Loaded, Targets};
 use crate::diagnostic::{Diagnostic, render};
 use crate::interp::{ParamStore, standard_normal};

@@ -1,8 +1,11 @@
 //! Checkpoints in the safetensors format: every tensor of a [`ParamStore`]
 //! (parameters and state such as batchnorm running statistics) under its
-//! path name, as little-endian f32.
+//! path name, as little-endian f32, and in the file's metadata (under
+//! [`INPUT_KEY`], as JSON) what new inputs must look like and the
+//! `standardize` statistics of the training data, for `dl predict`.
 
 use crate::autodiff::Tensor;
+use crate::data::InputSpec;
 use crate::interp::ParamStore;
 use ndarray::IxDyn;
 use safetensors::tensor::{Dtype, SafeTensors, TensorView};
@@ -74,10 +77,18 @@ impl std::fmt::Display for CheckpointError {
     }
 }
 
+/// The metadata key of the model's input spec.
+pub const INPUT_KEY: &str = "dl.input";
+
 /// Writes every tensor of `store` to `path` atomically: into a temporary file
 /// in the same folder, flushed to disk, then renamed over `path`. Creates the
-/// folder if needed. A reader never sees a half-written checkpoint.
-pub fn save(store: &ParamStore, path: &Path) -> Result<(), CheckpointError> {
+/// folder if needed. A reader never sees a half-written checkpoint. `input`,
+/// when given, goes into the metadata.
+pub fn save(
+    store: &ParamStore,
+    input: Option<&InputSpec>,
+    path: &Path,
+) -> Result<(), CheckpointError> {
     let io = |error| CheckpointError::Io {
         path: path.to_path_buf(),
         error,
@@ -101,8 +112,12 @@ pub fn save(store: &ParamStore, path: &Path) -> Result<(), CheckpointError> {
             )
         })
         .collect();
+    let metadata = input.map(|spec| {
+        let json = serde_json::to_string(spec).expect("an input spec is plain data");
+        std::collections::HashMap::from([(INPUT_KEY.to_string(), json)])
+    });
     let serialized =
-        safetensors::tensor::serialize(views, None).map_err(|e| CheckpointError::Format {
+        safetensors::tensor::serialize(views, metadata).map_err(|e| CheckpointError::Format {
             path: path.to_path_buf(),
             message: e.to_string(),
         })?;
@@ -195,6 +210,26 @@ pub fn load(store: &mut ParamStore, path: &Path) -> Result<(), CheckpointError> 
     Ok(())
 }
 
+/// The input spec saved in the checkpoint at `path`, if it has one
+/// (checkpoints written before `dl predict` existed have none).
+pub fn input_spec(path: &Path) -> Result<Option<InputSpec>, CheckpointError> {
+    let bytes = std::fs::read(path).map_err(|error| CheckpointError::Io {
+        path: path.to_path_buf(),
+        error,
+    })?;
+    let format = |message: String| CheckpointError::Format {
+        path: path.to_path_buf(),
+        message,
+    };
+    let (_, metadata) = SafeTensors::read_metadata(&bytes).map_err(|e| format(e.to_string()))?;
+    match metadata.metadata().as_ref().and_then(|m| m.get(INPUT_KEY)) {
+        Some(json) => serde_json::from_str(json)
+            .map(Some)
+            .map_err(|e| format(format!("its `{INPUT_KEY}` metadata cannot be read: {e}"))),
+        None => Ok(None),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -222,7 +257,7 @@ mod tests {
         let dir = std::env::temp_dir().join(format!("dl-ckpt-{}", std::process::id()));
         let path = dir.join("nested/model.safetensors");
         let original = store();
-        save(&original, &path).unwrap();
+        save(&original, None, &path).unwrap();
         let mut restored = store();
         restored.values.values_mut().for_each(|t| t.fill(9.0));
         load(&mut restored, &path).unwrap();
@@ -242,7 +277,7 @@ mod tests {
     fn mismatches_are_named() {
         let dir = std::env::temp_dir().join(format!("dl-ckpt-mismatch-{}", std::process::id()));
         let path = dir.join("m.safetensors");
-        save(&store(), &path).unwrap();
+        save(&store(), None, &path).unwrap();
         let mut other = ParamStore::default();
         other
             .values
@@ -274,6 +309,7 @@ mod tests {
     fn unwritable_path_is_an_error_not_a_panic() {
         let err = save(
             &store(),
+            None,
             Path::new("/proc/dl-cannot-write-here/model.safetensors"),
         )
         .unwrap_err();

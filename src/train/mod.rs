@@ -11,6 +11,7 @@ pub mod least_squares;
 pub mod loss;
 pub mod metrics;
 pub mod optim;
+pub mod predict;
 mod trainer;
 
 pub use eval::{Evaluation, evaluate};

@@ -1,11 +1,11 @@
-//! A reader for NumPy `.npy` files of little-endian `f32` or `f64` values in
-//! C order, the form `numpy.save` writes for float arrays.
+//! NumPy `.npy` files: a reader for little-endian `f32` or `f64` values in
+//! C order, the form `numpy.save` writes for float arrays, and a writer of
+//! `f32` arrays.
 
-use crate::autodiff::Tensor;
-use ndarray::IxDyn;
+use ndarray::{ArrayD, IxDyn};
 
-/// Reads a `.npy` file's bytes into a tensor (`f64` values are rounded to `f32`).
-pub fn parse(bytes: &[u8]) -> Result<Tensor, String> {
+/// Reads a `.npy` file's bytes into an array (`f64` values are rounded to `f32`).
+pub fn parse(bytes: &[u8]) -> Result<ArrayD<f32>, String> {
     let rest = bytes
         .strip_prefix(b"\x93NUMPY")
         .ok_or("not a .npy file (it does not start with \\x93NUMPY)")?;
@@ -29,7 +29,7 @@ pub fn parse(bytes: &[u8]) -> Result<Tensor, String> {
     let header = std::str::from_utf8(header).map_err(|_| "the header is not text")?;
     let data = &rest[length..];
     let descr = field(header, "descr")?;
-    let width = match descr.trim_matches(|c| c == '\'' || c == '"') {
+    let width: usize = match descr.trim_matches(|c| c == '\'' || c == '"') {
         "<f4" => 4,
         "<f8" => 8,
         other => {
@@ -42,11 +42,24 @@ pub fn parse(bytes: &[u8]) -> Result<Tensor, String> {
         return Err("Fortran-order arrays are not supported; save with C order".into());
     }
     let shape = shape(&field(header, "shape")?)?;
-    let count: usize = shape.iter().product();
-    if data.len() != count * width {
+    // NOTE: the sizes other than zero must multiply to something an array
+    // can index even when a zero makes the array empty.
+    let fits = |n: &usize| *n <= isize::MAX as usize;
+    let mut nonzero = shape.iter().filter(|&&d| d != 0);
+    if nonzero
+        .try_fold(width, |a, &d| a.checked_mul(d))
+        .filter(fits)
+        .is_none()
+    {
+        return Err(format!(
+            "the shape {shape:?} is too large: it needs more bytes than can exist"
+        ));
+    }
+    let needed = shape.iter().try_fold(width, |a, &d| a.checked_mul(d));
+    if needed != Some(data.len()) {
         return Err(format!(
             "the shape {shape:?} needs {} bytes of data, the file has {}",
-            count * width,
+            needed.unwrap_or(0),
             data.len()
         ));
     }
@@ -59,7 +72,29 @@ pub fn parse(bytes: &[u8]) -> Result<Tensor, String> {
             .map(|c| f64::from_le_bytes(c.try_into().expect("8 bytes")) as f32)
             .collect()
     };
-    Ok(Tensor::from_shape_vec(IxDyn(&shape), values).expect("count checked"))
+    Ok(ArrayD::from_shape_vec(IxDyn(&shape), values).expect("count checked"))
+}
+
+/// The bytes of a version 1.0 `.npy` file holding `values` (`f32`, C order)
+/// of `shape`, as `numpy.save` writes them.
+pub fn to_bytes(shape: &[usize], values: &[f32]) -> Vec<u8> {
+    let dims: Vec<String> = shape.iter().map(usize::to_string).collect();
+    let shape_text = match dims.len() {
+        1 => format!("({},)", dims[0]),
+        _ => format!("({})", dims.join(", ")),
+    };
+    let mut header = format!("{{'descr': '<f4', 'fortran_order': False, 'shape': {shape_text}, }}");
+    // Magic (6), version (2) and length (2), then the header padded with
+    // spaces and ended by a newline to a multiple of 64 bytes.
+    while !(10 + header.len() + 1).is_multiple_of(64) {
+        header.push(' ');
+    }
+    header.push('\n');
+    let mut out = b"\x93NUMPY\x01\x00".to_vec();
+    out.extend((header.len() as u16).to_le_bytes());
+    out.extend(header.as_bytes());
+    out.extend(values.iter().flat_map(|v| v.to_le_bytes()));
+    out
 }
 
 /// The text of `'key': VALUE` in the header dictionary, up to the next key.
@@ -118,6 +153,30 @@ mod tests {
         out.extend(header.as_bytes());
         out.extend(data);
         out
+    }
+
+    #[test]
+    fn a_shape_too_large_for_memory_is_an_error() {
+        for shape in [
+            "(4294967296, 4294967296)",
+            "(0, 4294967296, 4294967296, 4294967296)",
+            "(4294967296, 4294967296, 0)",
+        ] {
+            let e = parse(&npy("<f4", shape, &[])).unwrap_err();
+            assert!(e.contains("too large"), "{shape}: {e}");
+        }
+        let e = parse(&npy("<f4", "(3, 0)", &[1, 2, 3, 4])).unwrap_err();
+        assert!(e.contains("needs 0 bytes"), "{e}");
+    }
+
+    #[test]
+    fn what_it_writes_it_reads_back() {
+        let values = [1.0f32, -2.5, 3.0, 0.25, 5.0, 6.0];
+        let t = parse(&to_bytes(&[3, 2], &values)).unwrap();
+        assert_eq!(t.shape(), &[3, 2]);
+        assert_eq!(t.iter().copied().collect::<Vec<_>>(), values);
+        let t = parse(&to_bytes(&[6], &values)).unwrap();
+        assert_eq!(t.shape(), &[6]);
     }
 
     #[test]
