@@ -1,6 +1,9 @@
 //! Checkpoints in the safetensors format: every tensor of a [`ParamStore`]
 //! (parameters and state such as batchnorm running statistics) under its
-//! path name, as little-endian f32, and in the file's metadata (under
+//! path name relative to the model (`conv2d_0.weight` for the store's
+//! `LeNet5.conv2d_0.weight`, as a PyTorch `state_dict` names it, so that
+//! renaming a model keeps its checkpoints), as little-endian f32, and in
+//! the file's metadata (under
 //! [`INPUT_KEY`], as JSON) what new inputs must look like and the
 //! `standardize` statistics of the training data, for `dl predict`.
 
@@ -99,7 +102,7 @@ pub fn save(
         .map(|(name, _)| {
             let t = store.get(name);
             let data: Vec<u8> = t.iter().flat_map(|x| x.to_le_bytes()).collect();
-            (name.clone(), data, t.shape().to_vec())
+            (relative(name).to_string(), data, t.shape().to_vec())
         })
         .collect();
     let views: Vec<(String, TensorView)> = bytes
@@ -155,21 +158,30 @@ pub fn load(store: &mut ParamStore, path: &Path) -> Result<(), CheckpointError> 
     };
     let file = SafeTensors::deserialize(&bytes).map_err(|e| format(e.to_string()))?;
     let names: Vec<String> = file.names().into_iter().map(str::to_string).collect();
+    // The file's name for each of the store's tensors: relative, or (in a
+    // checkpoint written before names were relative) the full path.
+    let in_file = |name: &str| {
+        [relative(name), name]
+            .into_iter()
+            .find(|n| names.iter().any(|f| f == n))
+            .map(str::to_string)
+    };
     let missing: Vec<String> = store
         .order
         .iter()
-        .map(|(n, _)| n.clone())
-        .filter(|n| !names.contains(n))
+        .filter(|(n, _)| in_file(n).is_none())
+        .map(|(n, _)| relative(n).to_string())
         .collect();
+    let used: Vec<String> = store.order.iter().filter_map(|(n, _)| in_file(n)).collect();
     let unexpected: Vec<String> = names
         .iter()
-        .filter(|n| !store.values.contains_key(*n))
+        .filter(|n| !used.contains(n))
         .cloned()
         .collect();
     let mut misshaped = Vec::new();
     let mut loaded = Vec::new();
     for (name, _) in &store.order {
-        let Ok(view) = file.tensor(name) else {
+        let Some(view) = in_file(name).and_then(|n| file.tensor(&n).ok()) else {
             continue;
         };
         if view.dtype() != Dtype::F32 {
@@ -180,7 +192,8 @@ pub fn load(store: &mut ParamStore, path: &Path) -> Result<(), CheckpointError> 
         }
         if view.shape() != store.get(name).shape() {
             misshaped.push(format!(
-                "{name}: {:?} in the file, {:?} in the model",
+                "{}: {:?} in the file, {:?} in the model",
+                relative(name),
                 view.shape(),
                 store.get(name).shape()
             ));
@@ -208,6 +221,12 @@ pub fn load(store: &mut ParamStore, path: &Path) -> Result<(), CheckpointError> 
         store.values.insert(name, value);
     }
     Ok(())
+}
+
+/// A tensor's name relative to its model: the store's path without the
+/// model's name in front (`LeNet5.conv2d_0.weight` is `conv2d_0.weight`).
+pub fn relative(name: &str) -> &str {
+    name.split_once('.').map_or(name, |(_, rest)| rest)
 }
 
 /// The input spec saved in the checkpoint at `path`, if it has one
@@ -291,17 +310,78 @@ mod tests {
         ];
         let message = load(&mut other, &path).unwrap_err().to_string();
         assert!(
-            message.contains("missing from the file: M.dense_0.bias"),
+            message.contains("missing from the file: dense_0.bias"),
             "{message}"
         );
         assert!(
-            message.contains("not in the model: M.batchnorm_0.running_mean"),
+            message.contains("not in the model: batchnorm_0.running_mean"),
             "{message}"
         );
         assert!(
-            message.contains("M.dense_0.weight: [2, 3] in the file, [3, 2] in the model"),
+            message.contains("dense_0.weight: [2, 3] in the file, [3, 2] in the model"),
             "{message}"
         );
+        std::fs::remove_dir_all(dir).unwrap();
+    }
+
+    /// `store()` with its tensors under the model name `model`.
+    fn renamed(model: &str) -> ParamStore {
+        let original = store();
+        let name = |n: &str| format!("{model}.{}", relative(n));
+        ParamStore {
+            values: original
+                .values
+                .iter()
+                .map(|(n, t)| (name(n), t.clone()))
+                .collect(),
+            order: original.order.iter().map(|(n, t)| (name(n), *t)).collect(),
+        }
+    }
+
+    #[test]
+    fn names_are_relative_to_the_model_so_a_renamed_model_loads_them() {
+        let dir = std::env::temp_dir().join(format!("dl-ckpt-relative-{}", std::process::id()));
+        let path = dir.join("m.safetensors");
+        save(&store(), None, &path).unwrap();
+        let file = std::fs::read(&path).unwrap();
+        let tensors = SafeTensors::deserialize(&file).unwrap();
+        let mut names = tensors.names();
+        names.sort();
+        assert_eq!(names, ["batchnorm_0.running_mean", "dense_0.weight"]);
+        let mut other = renamed("Renamed");
+        other.values.values_mut().for_each(|t| t.fill(0.0));
+        load(&mut other, &path).unwrap();
+        assert_eq!(other.values, renamed("Renamed").values);
+        std::fs::remove_dir_all(dir).unwrap();
+    }
+
+    #[test]
+    fn checkpoints_with_the_full_names_of_before_still_load() {
+        let dir = std::env::temp_dir().join(format!("dl-ckpt-full-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("old.safetensors");
+        // Written as `dl` wrote checkpoints before: the store's own names.
+        let original = store();
+        let data: Vec<(String, Vec<u8>, Vec<usize>)> = original
+            .order
+            .iter()
+            .map(|(n, _)| {
+                let t = &original.values[n];
+                let bytes = t.iter().flat_map(|x| x.to_le_bytes()).collect();
+                (n.clone(), bytes, t.shape().to_vec())
+            })
+            .collect();
+        let views = data.iter().map(|(n, bytes, shape)| {
+            (
+                n.clone(),
+                TensorView::new(Dtype::F32, shape.clone(), bytes).unwrap(),
+            )
+        });
+        std::fs::write(&path, safetensors::tensor::serialize(views, None).unwrap()).unwrap();
+        let mut loaded = store();
+        loaded.values.values_mut().for_each(|t| t.fill(0.0));
+        load(&mut loaded, &path).unwrap();
+        assert_eq!(loaded.values, original.values);
         std::fs::remove_dir_all(dir).unwrap();
     }
 
