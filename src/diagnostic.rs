@@ -151,6 +151,8 @@ pub enum Code {
     E0801,
     /// `least_squares` has no unique solution: the design has lower rank than the number of parameters; the (nearly) dependent columns are named; `l2 = λ` (ridge) fixes it
     E0803,
+    /// `dl export`: a part of the model that the target format cannot hold yet (a user `cell` in ONNX), located at its use
+    E0901,
     /// conv/pool output size rounded down (rows or columns dropped); silence it with `round = "floor"`
     W0301,
     /// `dense` on a value with 3 or more axes after the batch: it acts on the last axis only (said once per path through the model)
@@ -161,7 +163,7 @@ pub enum Code {
 
 impl Code {
     /// Every code, in order.
-    pub const ALL: [Code; 61] = [
+    pub const ALL: [Code; 62] = [
         Code::E0001,
         Code::E0002,
         Code::E0003,
@@ -220,6 +222,7 @@ impl Code {
         Code::E0701,
         Code::E0801,
         Code::E0803,
+        Code::E0901,
         Code::W0301,
         Code::W0302,
         Code::W0401,
@@ -286,6 +289,7 @@ impl Code {
             Code::E0701 => "E0701",
             Code::E0801 => "E0801",
             Code::E0803 => "E0803",
+            Code::E0901 => "E0901",
             Code::W0301 => "W0301",
             Code::W0302 => "W0302",
             Code::W0401 => "W0401",

@@ -11,6 +11,7 @@ pub mod autodiff;
 pub mod check;
 pub mod data;
 pub mod diagnostic;
+pub mod export;
 pub mod interp;
 pub mod ir;
 pub mod kernels;

@@ -71,6 +71,13 @@ enum Command {
         #[command(flatten)]
         options: cli::predict::PredictOptions,
     },
+    /// Write a model to another format: ONNX (opset 17), with trained or initial weights.
+    Export {
+        /// The program.
+        file: PathBuf,
+        #[command(flatten)]
+        options: cli::export::ExportOptions,
+    },
     /// Write text with a character model trained on `text` data.
     Sample {
         /// The `.dl` program.
@@ -192,6 +199,9 @@ fn run(command: Command) -> ExitCode {
         }
         Command::Predict { file, options } => {
             with_session(file, |session| cli::predict::run(session, &options))
+        }
+        Command::Export { file, options } => {
+            with_session(file, |session| cli::export::run(session, &options))
         }
         Command::Sample { file, options } => {
             with_session(file, |session| cli::sample::run(session, &options))

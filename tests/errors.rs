@@ -298,7 +298,7 @@ fn dl_check_exit_codes_and_locations() {
 
 /// Codes reported only while running (reading files, training), with the
 /// test that shows each one; every other code needs a case in the corpus.
-const RUNTIME_CODES: [(Code, &str); 4] = [
+const RUNTIME_CODES: [(Code, &str); 5] = [
     (
         Code::E0003,
         "tests/cli.rs and tests/repl.rs: a .dl file that is not UTF-8",
@@ -309,6 +309,7 @@ const RUNTIME_CODES: [(Code, &str); 4] = [
         Code::E0803,
         "tests/train.rs: a rank-deficient least-squares design",
     ),
+    (Code::E0901, "tests/export.rs: a user cell exported to ONNX"),
 ];
 
 #[test]

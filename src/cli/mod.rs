@@ -1,6 +1,8 @@
 //! The commands of the `dl` binary; this is the only code that prints.
 
 pub mod bench;
+pub mod export;
+pub mod model;
 pub mod predict;
 pub mod sample;
 pub mod train;

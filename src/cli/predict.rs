@@ -1,20 +1,20 @@
 //! `dl predict`: a trained model on new samples.
 
+use super::model::Choice;
 use super::{Exit, Session};
 use clap::Args;
 use dl::data::{InputSpec, SourceKind};
-use dl::interp::ParamStore;
-use dl::ir::{Graph, Transform};
-use dl::train::checkpoint;
+use dl::ir::Transform;
 use dl::train::predict::{Predictions, predict};
 use std::path::{Path, PathBuf};
 
 /// The options of `dl predict`.
 #[derive(Args)]
 pub struct PredictOptions {
-    /// The weights (a .safetensors checkpoint written by `dl train`).
+    /// The weights (a .safetensors checkpoint written by `dl train`); without, the seeded
+    /// initial weights (to compare with an export of the untrained model).
     #[arg(long, value_name = "W")]
-    pub weights: PathBuf,
+    pub weights: Option<PathBuf>,
     /// Use the K-th `train` block's model and data transforms (default: the first).
     #[arg(long, value_name = "K", conflicts_with = "model")]
     pub run: Option<usize>,
@@ -31,48 +31,62 @@ pub struct PredictOptions {
     /// Resize images that are not the model's size (bilinear) instead of refusing them.
     #[arg(long)]
     pub resize: bool,
-}
-
-/// The model to predict with and how its inputs are read.
-struct Predictor {
-    /// What the predictions are made with, for the summary.
-    title: String,
-    graph: Graph,
-    store: ParamStore,
-    spec: InputSpec,
-    transforms: Vec<Transform>,
+    /// The inputs are model inputs already (the data's transforms are not applied to them),
+    /// and the outputs are the model's own (a standardized series' are not mapped back).
+    #[arg(long)]
+    pub transformed: bool,
 }
 
 /// Runs `dl predict`.
 pub fn run(session: &Session, options: &PredictOptions) -> Result<(), Exit> {
     let checked = session.check()?;
-    let mut predictor = match &options.model {
-        Some(name) => model_alone(session, &checked, name)?,
-        None => train_block(session, &checked, options)?,
+    let chosen = Choice {
+        run: options.run,
+        model: options.model.as_deref(),
+        weights: options.weights.as_deref(),
     };
-    checkpoint::load(&mut predictor.store, &options.weights).map_err(|e| {
-        eprintln!("error: cannot use the weights: {e}");
-        Exit::Program
-    })?;
+    let mut predictor = chosen.select(session, &checked)?;
+    if options.weights.is_none() {
+        eprintln!("note: no --weights: predicting with the seeded initial weights");
+    }
+    if let SourceKind::Text { .. } = predictor.spec.kind {
+        if !options.transformed {
+            eprintln!(
+                "error: a model of `text` data predicts characters; use `dl sample` \
+                 (or --transformed with one-hot inputs for its raw outputs)"
+            );
+            return Err(Exit::Usage);
+        }
+        // Scores per position, not one class per sample.
+        predictor.spec.classes = None;
+    }
+    let transforms: &[Transform] = if options.transformed {
+        &[]
+    } else {
+        &predictor.transforms
+    };
     let paths: Vec<&Path> = options.inputs.iter().map(PathBuf::as_path).collect();
-    let input = dl::data::read_input(
-        &paths,
-        &predictor.spec,
-        &predictor.transforms,
-        options.resize,
-    )
-    .map_err(|e| {
+    // Transformed inputs give the model's own outputs: a standardized
+    // series' predictions are not mapped back to its units either.
+    let spec = if options.transformed {
+        InputSpec {
+            classes: predictor.spec.classes,
+            ..InputSpec::of_shape(&predictor.spec.sample_shape)
+        }
+    } else {
+        predictor.spec.clone()
+    };
+    let input = dl::data::read_input(&paths, &spec, transforms, options.resize).map_err(|e| {
         eprintln!("error: {e}");
         if let Some(help) = e.help().filter(|h| !e.to_string().contains(h)) {
             eprintln!("  help: {help}");
         }
         Exit::Usage
     })?;
-    let predictions = predict(&predictor.graph, &predictor.store, &input, &predictor.spec)
-        .map_err(|e| {
-            eprintln!("error: {e}");
-            Exit::Program
-        })?;
+    let predictions = predict(&predictor.graph, &predictor.store, &input, &spec).map_err(|e| {
+        eprintln!("error: {e}");
+        Exit::Program
+    })?;
     match &options.output {
         Some(path) => predictions.write(path).map_err(|e| {
             eprintln!("error: cannot write {}: {e}", path.display());
@@ -82,121 +96,6 @@ pub fn run(session: &Session, options: &PredictOptions) -> Result<(), Exit> {
     }
     summarize(&predictor.title, options, &predictions);
     Ok(())
-}
-
-/// The model and data transforms of a `train` block; the input spec from
-/// the checkpoint, or (for weights saved before checkpoints held it) from
-/// the training data itself.
-fn train_block(
-    session: &Session,
-    checked: &dl::check::Checked,
-    options: &PredictOptions,
-) -> Result<Predictor, Exit> {
-    let program = &checked.program;
-    let index = session.run_index(program, options.run.unwrap_or(1))?;
-    let spec = checkpoint::input_spec(&options.weights).map_err(|e| {
-        eprintln!("error: cannot use the weights: {e}");
-        Exit::Program
-    })?;
-    let (run, graph, spec) = match spec {
-        Some(spec) => {
-            let shape = dl::run::shape_for(&spec.sample_shape, spec.classes);
-            let (run, graph) = dl::run::bind_shape(checked, index, shape).map_err(|errors| {
-                session.report(&errors);
-                Exit::Program
-            })?;
-            (run, graph, spec)
-        }
-        None => {
-            eprintln!(
-                "note: {} holds no input statistics (it was saved by an older `dl`); \
-                 reading them from the training data",
-                options.weights.display()
-            );
-            let prepared = session.prepare(checked, index)?;
-            (prepared.run, prepared.graph, prepared.data.input_spec())
-        }
-    };
-    if let SourceKind::Text { .. } = spec.kind {
-        eprintln!("error: a model of `text` data predicts characters; use `dl sample`");
-        return Err(Exit::Usage);
-    }
-    let transforms = program
-        .data
-        .iter()
-        .find(|d| d.name == run.data)
-        .map(|d| d.transforms.clone())
-        .unwrap_or_default();
-    let store = ParamStore::init(&graph, run.seed);
-    Ok(Predictor {
-        title: format!("{} (run {}, data `{}`)", run.model, index + 1, run.data),
-        graph,
-        store,
-        spec,
-        transforms,
-    })
-}
-
-/// A model of the program on its own: its declared input shape must be
-/// concrete; its inputs are taken as they are.
-fn model_alone(
-    session: &Session,
-    checked: &dl::check::Checked,
-    name: &str,
-) -> Result<Predictor, Exit> {
-    let models = &checked.program.models;
-    let Some(model) = models.iter().find(|m| m.name == name && !m.is_cell) else {
-        let names: Vec<&str> = models
-            .iter()
-            .filter(|m| !m.is_cell)
-            .map(|m| m.name.as_str())
-            .collect();
-        eprintln!(
-            "error: {} has no model `{name}`; its models are: {}",
-            session.file.display(),
-            names.join(", ")
-        );
-        return Err(Exit::Usage);
-    };
-    let graph = model.graph.clone();
-    let input = graph
-        .nodes
-        .iter()
-        .find(|n| matches!(n.op, dl::ir::Op::Input))
-        .and_then(|n| n.shape.known_dims());
-    let Some(dims) = input else {
-        eprintln!(
-            "error: the input shape of `{name}` is not concrete, so its samples cannot be read; \
-             use --run with a `train` block of it"
-        );
-        return Err(Exit::Usage);
-    };
-    let mut spec = InputSpec::of_shape(&dims);
-    if ends_in_class_scores(&graph) {
-        let width = graph.nodes[graph.output]
-            .shape
-            .known_dims()
-            .unwrap_or_default();
-        spec.classes = Some(width.last().copied().unwrap_or(1).max(2));
-    }
-    let store = ParamStore::init(&graph, 0);
-    Ok(Predictor {
-        title: format!("{name} (on its own)"),
-        graph,
-        store,
-        spec,
-        transforms: Vec::new(),
-    })
-}
-
-/// Whether a model's last layer is a softmax or a sigmoid: its outputs are
-/// then class scores.
-fn ends_in_class_scores(graph: &Graph) -> bool {
-    use dl::ir::{Activation, Layer, Op};
-    matches!(
-        graph.nodes[graph.output].op,
-        Op::Layer(Layer::Softmax { .. } | Layer::Activation(Activation::Sigmoid))
-    )
 }
 
 /// What was predicted, on stderr (stdout may be the predictions).

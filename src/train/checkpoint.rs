@@ -127,6 +127,13 @@ pub fn save(
     if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
         std::fs::create_dir_all(dir).map_err(io)?;
     }
+    write_atomically(path, &serialized).map_err(io)
+}
+
+/// Writes `bytes` to `path` atomically: into a temporary file in the same
+/// folder, flushed to disk, then renamed over `path`, so that a reader never
+/// sees a half-written file and a failure leaves none.
+pub fn write_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     let file_name = path
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
@@ -134,14 +141,14 @@ pub fn save(
     let temporary = path.with_file_name(format!(".{file_name}.tmp-{}", std::process::id()));
     let written = (|| {
         let mut file = std::fs::File::create(&temporary)?;
-        file.write_all(&serialized)?;
+        file.write_all(bytes)?;
         file.sync_all()?;
         std::fs::rename(&temporary, path)
     })();
     if written.is_err() {
         let _ = std::fs::remove_file(&temporary);
     }
-    written.map_err(io)
+    written
 }
 
 /// Replaces every tensor of `store` with the one of the same name in `path`.

@@ -8,7 +8,6 @@ use crate::data::{InputSpec, npy};
 use crate::interp::{Mode, ParamStore, RunError, Stepper};
 use crate::ir::Graph;
 use ndarray::{Array2, Axis};
-use std::io::Write;
 use std::path::Path;
 
 /// Samples per forward pass.
@@ -111,20 +110,6 @@ impl Predictions {
         } else {
             self.to_csv().into_bytes()
         };
-        let name = path
-            .file_name()
-            .map(|n| n.to_string_lossy().into_owned())
-            .unwrap_or_default();
-        let temporary = path.with_file_name(format!(".{name}.tmp-{}", std::process::id()));
-        let written = (|| {
-            let mut file = std::fs::File::create(&temporary)?;
-            file.write_all(&bytes)?;
-            file.sync_all()?;
-            std::fs::rename(&temporary, path)
-        })();
-        if written.is_err() {
-            let _ = std::fs::remove_file(&temporary);
-        }
-        written
+        super::checkpoint::write_atomically(path, &bytes)
     }
 }

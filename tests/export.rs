@@ -1,0 +1,143 @@
+//! `dl export --format onnx`, checked in pure Rust by decoding the bytes it
+//! writes (the comparison with ONNX Runtime itself is
+//! `tests/interop/onnx_export.py`, which `.ci/run` runs).
+
+mod common;
+
+use common::{dl, temp_dir};
+use dl::export::proto::{ElementType, ModelProto};
+use prost::Message;
+
+fn export(args: &[&str], out: &std::path::Path) -> ModelProto {
+    let mut all = vec!["export"];
+    all.extend(args);
+    all.extend(["-o", out.to_str().unwrap()]);
+    let run = dl(&all);
+    assert!(
+        run.status.success(),
+        "{}",
+        String::from_utf8_lossy(&run.stderr)
+    );
+    ModelProto::decode(std::fs::read(out).unwrap().as_slice()).expect("valid protobuf")
+}
+
+#[test]
+fn lenet5_exports_as_an_opset_17_graph_with_its_weights_and_a_symbolic_batch() {
+    let dir = temp_dir("export-lenet");
+    let out = dir.join("lenet5.onnx");
+    let model = export(&["examples/lenet5.dl", "--model", "LeNet5"], &out);
+    assert_eq!(model.ir_version, 8);
+    assert_eq!(model.opset_import[0].version, 17);
+    let graph = model.graph.expect("a graph");
+    let ops: Vec<&str> = graph.node.iter().map(|n| n.op_type.as_str()).collect();
+    assert_eq!(
+        ops,
+        [
+            "Conv",
+            "Tanh",
+            "AveragePool",
+            "Conv",
+            "Tanh",
+            "AveragePool",
+            "Flatten",
+            "Gemm",
+            "Tanh",
+            "Gemm",
+            "Tanh",
+            "Gemm",
+            "Softmax"
+        ]
+    );
+    // Weights named relative to the model, dl's dense layout [in, out].
+    let weight = graph
+        .initializer
+        .iter()
+        .find(|t| t.name == "dense_0.weight")
+        .expect("the first dense weight");
+    assert_eq!(weight.dims, [400, 120]);
+    assert_eq!(weight.data_type, ElementType::Float as i32);
+    assert_eq!(weight.raw_data.len(), 400 * 120 * 4);
+    let count: usize = graph
+        .initializer
+        .iter()
+        .map(|t| t.dims.iter().product::<i64>() as usize)
+        .sum();
+    assert_eq!(count, 61_706, "every parameter, as `dl check` counts them");
+    let input = &graph.input[0];
+    let dims = &input.r#type.as_ref().unwrap().tensor_type.as_ref().unwrap();
+    let dims = &dims.shape.as_ref().unwrap().dim;
+    assert_eq!(dims[0].dim_param.as_deref(), Some("N"));
+    let sizes: Vec<i64> = dims[1..].iter().map(|d| d.dim_value.unwrap()).collect();
+    assert_eq!(sizes, [1, 32, 32]);
+}
+
+#[test]
+fn the_seeded_initial_weights_are_those_of_a_fresh_run_and_trained_ones_differ() {
+    let dir = temp_dir("export-weights");
+    let (a, b) = (dir.join("a.onnx"), dir.join("b.onnx"));
+    let first = export(&["examples/mlp_digits.dl"], &a);
+    let again = export(&["examples/mlp_digits.dl"], &b);
+    assert_eq!(first, again, "the same seed, the same bytes");
+    let program = dir.join("mlp.dl");
+    let source = std::fs::read_to_string("examples/mlp_digits.dl").unwrap();
+    let source = source
+        .replace(
+            "data/digits.csv",
+            &format!("{}/examples/data/digits.csv", env!("CARGO_MANIFEST_DIR")),
+        )
+        .replace("seed = 0\n", "seed = 0  save = \"mlp.safetensors\"\n");
+    std::fs::write(&program, source).unwrap();
+    assert!(
+        dl(&["train", program.to_str().unwrap(), "--epochs", "1"])
+            .status
+            .success()
+    );
+    let weights = dir.join("mlp.safetensors");
+    let trained = export(
+        &[
+            program.to_str().unwrap(),
+            "--weights",
+            weights.to_str().unwrap(),
+        ],
+        &dir.join("c.onnx"),
+    );
+    let names = |m: &ModelProto| -> Vec<String> {
+        m.graph
+            .as_ref()
+            .unwrap()
+            .initializer
+            .iter()
+            .map(|t| t.name.clone())
+            .collect()
+    };
+    assert_eq!(names(&trained), names(&first));
+    assert_ne!(trained.graph, first.graph);
+}
+
+#[test]
+fn a_user_cell_is_e0901_at_its_use_and_no_file_is_written() {
+    let dir = temp_dir("export-cell");
+    let out = dir.join("model.onnx");
+    let run = dl(&[
+        "export",
+        "examples/recurrent.dl",
+        "-o",
+        out.to_str().unwrap(),
+    ]);
+    assert_eq!(run.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&run.stderr);
+    assert!(stderr.contains("error[E0901]"), "{stderr}");
+    assert!(
+        stderr.contains("the cell `LSTMCell` cannot be exported to ONNX yet"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("examples/recurrent.dl:"),
+        "located: {stderr}"
+    );
+    assert!(!out.exists());
+    assert!(
+        std::fs::read_dir(&dir).unwrap().next().is_none(),
+        "no temporary file left"
+    );
+}
