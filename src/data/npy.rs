@@ -83,9 +83,15 @@ pub fn to_bytes(shape: &[usize], values: &[f32]) -> Vec<u8> {
         1 => format!("({},)", dims[0]),
         _ => format!("({})", dims.join(", ")),
     };
-    let mut header = format!("{{'descr': '<f4', 'fortran_order': False, 'shape': {shape_text}, }}");
-    // Magic (6), version (2) and length (2), then the header padded with
-    // spaces and ended by a newline to a multiple of 64 bytes.
+    let header = format!("{{'descr': '<f4', 'fortran_order': False, 'shape': {shape_text}, }}");
+    let data: Vec<u8> = values.iter().flat_map(|v| v.to_le_bytes()).collect();
+    with_header(header, &data)
+}
+
+/// A version 1.0 `.npy` file: the magic (6 bytes), the version (2) and the
+/// header's length (2), then the header dictionary padded with spaces and
+/// ended by a newline to a multiple of 64 bytes, then `data`.
+fn with_header(mut header: String, data: &[u8]) -> Vec<u8> {
     while !(10 + header.len() + 1).is_multiple_of(64) {
         header.push(' ');
     }
@@ -93,7 +99,7 @@ pub fn to_bytes(shape: &[usize], values: &[f32]) -> Vec<u8> {
     let mut out = b"\x93NUMPY\x01\x00".to_vec();
     out.extend((header.len() as u16).to_le_bytes());
     out.extend(header.as_bytes());
-    out.extend(values.iter().flat_map(|v| v.to_le_bytes()));
+    out.extend(data);
     out
 }
 
@@ -142,17 +148,9 @@ mod tests {
     }
 
     fn npy_ordered(descr: &str, fortran: &str, shape: &str, data: &[u8]) -> Vec<u8> {
-        let mut header =
+        let header =
             format!("{{'descr': '{descr}', 'fortran_order': {fortran}, 'shape': {shape}, }}");
-        while !(10 + header.len() + 1).is_multiple_of(64) {
-            header.push(' ');
-        }
-        header.push('\n');
-        let mut out = b"\x93NUMPY\x01\x00".to_vec();
-        out.extend((header.len() as u16).to_le_bytes());
-        out.extend(header.as_bytes());
-        out.extend(data);
-        out
+        with_header(header, data)
     }
 
     #[test]

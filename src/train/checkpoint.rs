@@ -155,14 +155,8 @@ pub fn write_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
 /// Nothing changes unless the file holds exactly the model's tensors with
 /// their shapes.
 pub fn load(store: &mut ParamStore, path: &Path) -> Result<(), CheckpointError> {
-    let bytes = std::fs::read(path).map_err(|error| CheckpointError::Io {
-        path: path.to_path_buf(),
-        error,
-    })?;
-    let format = |message: String| CheckpointError::Format {
-        path: path.to_path_buf(),
-        message,
-    };
+    let bytes = read(path)?;
+    let format = |message: String| format_error(path, message);
     let file = SafeTensors::deserialize(&bytes).map_err(|e| format(e.to_string()))?;
     let names: Vec<String> = file.names().into_iter().map(str::to_string).collect();
     // The file's name for each of the store's tensors: relative, or (in a
@@ -230,6 +224,22 @@ pub fn load(store: &mut ParamStore, path: &Path) -> Result<(), CheckpointError> 
     Ok(())
 }
 
+/// The bytes of the checkpoint at `path`.
+fn read(path: &Path) -> Result<Vec<u8>, CheckpointError> {
+    std::fs::read(path).map_err(|error| CheckpointError::Io {
+        path: path.to_path_buf(),
+        error,
+    })
+}
+
+/// The error for a checkpoint at `path` that is not what it should be.
+fn format_error(path: &Path, message: String) -> CheckpointError {
+    CheckpointError::Format {
+        path: path.to_path_buf(),
+        message,
+    }
+}
+
 /// A tensor's name relative to its model: the store's path without the
 /// model's name in front (`LeNet5.conv2d_0.weight` is `conv2d_0.weight`).
 pub fn relative(name: &str) -> &str {
@@ -239,14 +249,8 @@ pub fn relative(name: &str) -> &str {
 /// The input spec saved in the checkpoint at `path`, if it has one
 /// (checkpoints written before `dl predict` existed have none).
 pub fn input_spec(path: &Path) -> Result<Option<InputSpec>, CheckpointError> {
-    let bytes = std::fs::read(path).map_err(|error| CheckpointError::Io {
-        path: path.to_path_buf(),
-        error,
-    })?;
-    let format = |message: String| CheckpointError::Format {
-        path: path.to_path_buf(),
-        message,
-    };
+    let bytes = read(path)?;
+    let format = |message: String| format_error(path, message);
     let (_, metadata) = SafeTensors::read_metadata(&bytes).map_err(|e| format(e.to_string()))?;
     match metadata.metadata().as_ref().and_then(|m| m.get(INPUT_KEY)) {
         Some(json) => serde_json::from_str(json)
