@@ -1,4 +1,4 @@
-//! `dl export`: a model out of `dl`, as an ONNX file.
+//! `dl export`: a model out of `dl`, as an ONNX file or a PyTorch folder.
 
 use super::model::Choice;
 use super::{Exit, Session};
@@ -11,6 +11,8 @@ use std::path::PathBuf;
 pub enum ExportFormat {
     /// An ONNX model (opset 17), for ONNX Runtime, Netron and the rest.
     Onnx,
+    /// A folder with a PyTorch module (`model.py`) and its weights (`weights.safetensors`).
+    Torch,
 }
 
 /// The options of `dl export`.
@@ -28,7 +30,7 @@ pub struct ExportOptions {
     /// What to write.
     #[arg(long, value_enum, default_value_t = ExportFormat::Onnx)]
     pub format: ExportFormat,
-    /// The file to write.
+    /// The file to write (a folder for `--format torch`).
     #[arg(short, long, value_name = "OUT")]
     pub output: PathBuf,
 }
@@ -42,34 +44,79 @@ pub fn run(session: &Session, options: &ExportOptions) -> Result<(), Exit> {
         weights: options.weights.as_deref(),
     };
     let chosen = choice.select(session, &checked)?;
-    let bytes = match options.format {
-        ExportFormat::Onnx => dl::export::onnx::export(&chosen.graph, &chosen.store, &chosen.name)
-            .map_err(|e| {
-                let d = Diagnostic::error(
-                    Code::E0901,
-                    format!("`{}` cannot be exported: {}", e.path, e.message),
-                    e.span,
-                    "this cannot be exported",
-                );
-                session.report(&[d]);
-                Exit::Program
-            })?,
+    let cannot = |e: dl::export::onnx::ExportError| {
+        let d = Diagnostic::error(
+            Code::E0901,
+            format!("`{}` cannot be exported: {}", e.path, e.message),
+            e.span,
+            "this cannot be exported",
+        );
+        session.report(&[d]);
+        Exit::Program
     };
-    dl::train::checkpoint::write_atomically(&options.output, &bytes).map_err(|e| {
-        eprintln!("error: cannot write {}: {e}", options.output.display());
-        Exit::Usage
-    })?;
+    let files = match options.format {
+        ExportFormat::Onnx => {
+            let bytes = dl::export::onnx::export(&chosen.graph, &chosen.store, &chosen.name)
+                .map_err(cannot)?;
+            vec![(options.output.clone(), bytes)]
+        }
+        ExportFormat::Torch => torch_files(session, options, &chosen).map_err(cannot)?,
+    };
+    if options.format == ExportFormat::Torch {
+        std::fs::create_dir_all(&options.output).map_err(|e| {
+            eprintln!(
+                "error: cannot create the folder {}: {e}",
+                options.output.display()
+            );
+            Exit::Usage
+        })?;
+    }
+    for (path, bytes) in &files {
+        dl::train::checkpoint::write_atomically(path, bytes).map_err(|e| {
+            eprintln!("error: cannot write {}: {e}", path.display());
+            Exit::Usage
+        })?;
+    }
     let tensors = chosen.store.order.len();
     let weights = match &options.weights {
         Some(w) => format!("the weights of {}", w.display()),
         None => "its seeded initial weights".to_string(),
     };
+    let what = match options.format {
+        ExportFormat::Onnx => format!("ONNX opset {}", dl::export::onnx::OPSET),
+        ExportFormat::Torch => "a PyTorch module".to_string(),
+    };
+    for (path, bytes) in &files {
+        println!("wrote {} ({} bytes)", path.display(), bytes.len());
+    }
     println!(
-        "wrote {} ({} bytes): {} as ONNX opset {}, with {weights} ({tensors} tensors)",
-        options.output.display(),
-        bytes.len(),
-        chosen.title,
-        dl::export::onnx::OPSET,
+        "{} as {what}, with {weights} ({tensors} tensors)",
+        chosen.title
     );
     Ok(())
+}
+
+/// The files of a PyTorch export: `model.py` and `weights.safetensors`.
+fn torch_files(
+    session: &Session,
+    options: &ExportOptions,
+    chosen: &super::model::Chosen,
+) -> Result<Vec<(PathBuf, Vec<u8>)>, dl::export::onnx::ExportError> {
+    let origin = session.file.file_name().map_or_else(
+        || session.file.display().to_string(),
+        |f| f.to_string_lossy().into_owned(),
+    );
+    let model = dl::export::torch::export(&chosen.graph, &chosen.store, &chosen.name, &origin)?;
+    let weights = dl::export::torch::state_bytes(&model.state).map_err(|e| {
+        dl::export::onnx::ExportError {
+            path: chosen.name.clone(),
+            span: chosen.graph.nodes[chosen.graph.output].span,
+            message: format!("internal error: {e}"),
+        }
+    })?;
+    let dir = &options.output;
+    Ok(vec![
+        (dir.join("model.py"), model.source.into_bytes()),
+        (dir.join("weights.safetensors"), weights),
+    ])
 }

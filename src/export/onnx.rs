@@ -555,7 +555,7 @@ fn known(dims: &[crate::ir::Dim]) -> Vec<i64> {
 
 /// A convolution's pads, begins then ends; the ends grow to keep a partial
 /// last window (`round = "ceil"`).
-fn conv_pads(window: &Window, spatial: &[usize]) -> Vec<i64> {
+pub(super) fn conv_pads(window: &Window, spatial: &[usize]) -> Vec<i64> {
     let (k, s, p, o) = (
         known(&window.kernel),
         known(&window.stride),

@@ -1,0 +1,90 @@
+//! `dl export --format torch`, checked in pure Rust: the module's source
+//! (a snapshot) and the layout of its weights (the comparison with PyTorch
+//! itself is `tests/interop/torch_export.py`, which `.ci/run` runs).
+
+mod common;
+
+use common::{dl, temp_dir};
+use safetensors::SafeTensors;
+
+fn export(args: &[&str], out: &std::path::Path) {
+    let mut all = vec!["export", "--format", "torch"];
+    all.extend(args);
+    all.extend(["-o", out.to_str().unwrap()]);
+    let run = dl(&all);
+    assert!(
+        run.status.success(),
+        "{}",
+        String::from_utf8_lossy(&run.stderr)
+    );
+}
+
+#[test]
+fn lenet5_is_a_module_with_a_line_per_layer() {
+    let dir = temp_dir("torch-lenet");
+    export(&["examples/lenet5.dl", "--model", "LeNet5"], &dir);
+    let source = std::fs::read_to_string(dir.join("model.py")).unwrap();
+    insta::assert_snapshot!(source);
+}
+
+#[test]
+fn the_textbook_gru_is_an_explicit_cell_and_lstm_weights_are_split_and_transposed() {
+    let dir = temp_dir("torch-sunspots");
+    export(&["examples/sunspots.dl", "--run", "3"], &dir);
+    let source = std::fs::read_to_string(dir.join("model.py")).unwrap();
+    assert!(source.contains("class TextbookGRU(nn.Module):"), "{source}");
+    assert!(source.contains("self.gru_0 = TextbookGRU(1, "), "{source}");
+
+    let lstm = temp_dir("torch-sunspots-lstm");
+    export(&["examples/sunspots.dl", "--run", "1"], &lstm);
+    let bytes = std::fs::read(lstm.join("weights.safetensors")).unwrap();
+    let file = SafeTensors::deserialize(&bytes).unwrap();
+    let mut names = file.names();
+    names.sort();
+    assert_eq!(
+        names,
+        [
+            "dense_0.bias",
+            "dense_0.weight",
+            "lstm_0.bias_hh_l0",
+            "lstm_0.bias_ih_l0",
+            "lstm_0.weight_hh_l0",
+            "lstm_0.weight_ih_l0",
+        ]
+    );
+    let hidden = file.tensor("lstm_0.weight_hh_l0").unwrap().shape()[1];
+    assert_eq!(
+        file.tensor("lstm_0.weight_ih_l0").unwrap().shape(),
+        [4 * hidden, 1]
+    );
+    assert_eq!(file.tensor("dense_0.weight").unwrap().shape(), [1, hidden]);
+    let zeros = file.tensor("lstm_0.bias_hh_l0").unwrap();
+    assert!(
+        zeros.data().iter().all(|&b| b == 0),
+        "the second bias is zero"
+    );
+}
+
+#[test]
+fn batchnorm_carries_pytorchs_counter_and_a_cell_is_refused_with_nothing_written() {
+    let dir = temp_dir("torch-resnet");
+    export(&["examples/resnet18.dl", "--model", "ResNet18"], &dir);
+    let bytes = std::fs::read(dir.join("weights.safetensors")).unwrap();
+    let file = SafeTensors::deserialize(&bytes).unwrap();
+    let counter = file.tensor("batchnorm_0.num_batches_tracked").unwrap();
+    assert_eq!(counter.dtype(), safetensors::Dtype::I64);
+
+    let out = temp_dir("torch-cell").join("out");
+    let run = dl(&[
+        "export",
+        "examples/recurrent.dl",
+        "--format",
+        "torch",
+        "-o",
+        out.to_str().unwrap(),
+    ]);
+    assert_eq!(run.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&run.stderr);
+    assert!(stderr.contains("error[E0901]"), "{stderr}");
+    assert!(!out.exists(), "no folder written");
+}
