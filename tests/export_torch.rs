@@ -88,3 +88,51 @@ fn batchnorm_carries_pytorchs_counter_and_a_cell_is_refused_with_nothing_written
     assert!(stderr.contains("error[E0901]"), "{stderr}");
     assert!(!out.exists(), "no folder written");
 }
+
+#[test]
+fn a_train_block_also_gets_its_program_and_the_rows_dl_prepared() {
+    let dir = temp_dir("torch-digits");
+    export(&["examples/mlp_digits.dl"], &dir);
+    let script = std::fs::read_to_string(dir.join("train.py")).unwrap();
+    assert!(script.contains("from model import MLP as Model, dl_state_dict"));
+    assert!(script.contains("\"name\": \"adam\""), "{script}");
+    assert!(script.contains("\"batch\": 32"), "{script}");
+    let bytes = std::fs::read(dir.join("data.safetensors")).unwrap();
+    let file = SafeTensors::deserialize(&bytes).unwrap();
+    let shape = |n: &str| file.tensor(n).unwrap().shape().to_vec();
+    assert_eq!(shape("x_train"), [1257, 64]);
+    assert_eq!(shape("y_train"), [1257]);
+    assert_eq!(shape("x_val"), [270, 64]);
+    assert_eq!(shape("x_test"), [270, 64]);
+    assert_eq!(
+        file.tensor("y_test").unwrap().dtype(),
+        safetensors::Dtype::I64
+    );
+}
+
+#[test]
+fn a_closed_form_optimizer_gets_the_module_but_no_pytorch_program() {
+    let out = temp_dir("torch-lstsq").join("out");
+    let run = dl(&[
+        "export",
+        "examples/linear_regression.dl",
+        "--run",
+        "2",
+        "--format",
+        "torch",
+        "-o",
+        out.to_str().unwrap(),
+    ]);
+    let stdout = String::from_utf8_lossy(&run.stdout);
+    assert!(
+        run.status.success(),
+        "{}",
+        String::from_utf8_lossy(&run.stderr)
+    );
+    assert!(
+        stdout.contains("note: no train.py: the optimizer of run 2 is closed-form"),
+        "{stdout}"
+    );
+    assert!(out.join("model.py").exists());
+    assert!(!out.join("train.py").exists());
+}

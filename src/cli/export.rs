@@ -44,23 +44,13 @@ pub fn run(session: &Session, options: &ExportOptions) -> Result<(), Exit> {
         weights: options.weights.as_deref(),
     };
     let chosen = choice.select(session, &checked)?;
-    let cannot = |e: dl::export::onnx::ExportError| {
-        let d = Diagnostic::error(
-            Code::E0901,
-            format!("`{}` cannot be exported: {}", e.path, e.message),
-            e.span,
-            "this cannot be exported",
-        );
-        session.report(&[d]);
-        Exit::Program
-    };
     let files = match options.format {
         ExportFormat::Onnx => {
             let bytes = dl::export::onnx::export(&chosen.graph, &chosen.store, &chosen.name)
-                .map_err(cannot)?;
+                .map_err(|e| cannot(session, e))?;
             vec![(options.output.clone(), bytes)]
         }
-        ExportFormat::Torch => torch_files(session, options, &chosen).map_err(cannot)?,
+        ExportFormat::Torch => torch_files(session, &checked, options, &chosen)?,
     };
     if options.format == ExportFormat::Torch {
         std::fs::create_dir_all(&options.output).map_err(|e| {
@@ -71,11 +61,15 @@ pub fn run(session: &Session, options: &ExportOptions) -> Result<(), Exit> {
             Exit::Usage
         })?;
     }
-    for (path, bytes) in &files {
-        dl::train::checkpoint::write_atomically(path, bytes).map_err(|e| {
+    for (written, (path, bytes)) in files.iter().enumerate() {
+        if let Err(e) = dl::train::checkpoint::write_atomically(path, bytes) {
             eprintln!("error: cannot write {}: {e}", path.display());
-            Exit::Usage
-        })?;
+            // An export is whole or absent: the files it already wrote go.
+            for (earlier, _) in &files[..written] {
+                let _ = std::fs::remove_file(earlier);
+            }
+            return Err(Exit::Usage);
+        }
     }
     let tensors = chosen.store.order.len();
     let weights = match &options.weights {
@@ -96,16 +90,60 @@ pub fn run(session: &Session, options: &ExportOptions) -> Result<(), Exit> {
     Ok(())
 }
 
-/// The files of a PyTorch export: `model.py` and `weights.safetensors`.
+/// The files of a PyTorch export: `model.py` and `weights.safetensors`,
+/// and for a `train` block's model `train.py` and `data.safetensors`.
 fn torch_files(
+    session: &Session,
+    checked: &dl::check::Checked,
+    options: &ExportOptions,
+    chosen: &super::model::Chosen,
+) -> Result<Vec<(PathBuf, Vec<u8>)>, Exit> {
+    let files = module_files(session, options, chosen).map_err(|e| cannot(session, e))?;
+    let Some(index) = chosen.run else {
+        return Ok(files);
+    };
+    let prepared = session.prepare(checked, index)?;
+    let origin = origin(session);
+    let info = dl::export::torch_train::RunInfo {
+        run: &prepared.run,
+        number: index + 1,
+        origin: &origin,
+        graph: &chosen.graph,
+        spec: &chosen.spec,
+    };
+    let Some(script) = dl::export::torch_train::script(&info) else {
+        println!(
+            "note: no train.py: the optimizer of run {} is closed-form, which PyTorch has no counterpart for",
+            index + 1
+        );
+        return Ok(files);
+    };
+    let data = dl::export::torch_train::data_bytes(&prepared.data).map_err(|e| {
+        eprintln!("error: cannot write the data: {e}");
+        Exit::Program
+    })?;
+    let dir = &options.output;
+    let mut files = files;
+    files.push((dir.join("train.py"), script.into_bytes()));
+    files.push((dir.join("data.safetensors"), data));
+    Ok(files)
+}
+
+/// The program's file name, for the exported files' docstrings.
+fn origin(session: &Session) -> String {
+    session.file.file_name().map_or_else(
+        || session.file.display().to_string(),
+        |f| f.to_string_lossy().into_owned(),
+    )
+}
+
+/// `model.py` and `weights.safetensors`.
+fn module_files(
     session: &Session,
     options: &ExportOptions,
     chosen: &super::model::Chosen,
 ) -> Result<Vec<(PathBuf, Vec<u8>)>, dl::export::onnx::ExportError> {
-    let origin = session.file.file_name().map_or_else(
-        || session.file.display().to_string(),
-        |f| f.to_string_lossy().into_owned(),
-    );
+    let origin = origin(session);
     let model = dl::export::torch::export(&chosen.graph, &chosen.store, &chosen.name, &origin)?;
     let weights = dl::export::torch::state_bytes(&model.state).map_err(|e| {
         dl::export::onnx::ExportError {
@@ -119,4 +157,16 @@ fn torch_files(
         (dir.join("model.py"), model.source.into_bytes()),
         (dir.join("weights.safetensors"), weights),
     ])
+}
+
+/// Reports why a model cannot be exported (E0901).
+fn cannot(session: &Session, e: dl::export::onnx::ExportError) -> Exit {
+    let d = Diagnostic::error(
+        Code::E0901,
+        format!("`{}` cannot be exported: {}", e.path, e.message),
+        e.span,
+        "this cannot be exported",
+    );
+    session.report(&[d]);
+    Exit::Program
 }

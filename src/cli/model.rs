@@ -33,6 +33,8 @@ pub struct Chosen {
     pub spec: InputSpec,
     /// The data's transforms (none for a model on its own).
     pub transforms: Vec<Transform>,
+    /// The index of its `train` block, when it is one's model.
+    pub run: Option<usize>,
 }
 
 impl Choice<'_> {
@@ -100,6 +102,7 @@ impl Choice<'_> {
             store,
             spec,
             transforms,
+            run: Some(index),
         })
     }
 }
@@ -150,6 +153,7 @@ fn model_alone(session: &Session, checked: &Checked, name: &str) -> Result<Chose
         store,
         spec,
         transforms: Vec::new(),
+        run: None,
     })
 }
 
