@@ -141,3 +141,21 @@ fn a_user_cell_is_e0901_at_its_use_and_no_file_is_written() {
         "no temporary file left"
     );
 }
+
+#[test]
+fn the_reset_after_gru_is_onnx_gru_with_linear_before_reset() {
+    let dir = temp_dir("export-gru-after");
+    let out = dir.join("gru.onnx");
+    let model = export(&["tests/interop/gru_reset_after.dl"], &out);
+    let graph = model.graph.unwrap();
+    let gru = graph.node.iter().find(|n| n.op_type == "GRU").unwrap();
+    let attribute = |name: &str| gru.attribute.iter().find(|a| a.name == name).map(|a| a.i);
+    assert_eq!(attribute("linear_before_reset"), Some(1));
+    assert_eq!(attribute("hidden_size"), Some(16));
+    let bias = graph
+        .initializer
+        .iter()
+        .find(|t| t.name == "gru_0.B")
+        .unwrap();
+    assert_eq!(bias.dims, [1, 96], "the input and the recurrent bias");
+}

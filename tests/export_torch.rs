@@ -136,3 +136,19 @@ fn a_closed_form_optimizer_gets_the_module_but_no_pytorch_program() {
     assert!(out.join("model.py").exists());
     assert!(!out.join("train.py").exists());
 }
+
+#[test]
+fn the_reset_after_gru_is_pytorchs_own_gru_with_its_recurrent_bias_trained() {
+    let dir = temp_dir("torch-gru-after");
+    export(&["tests/interop/gru_reset_after.dl"], &dir);
+    let source = std::fs::read_to_string(dir.join("model.py")).unwrap();
+    assert!(
+        source.contains("self.gru_0 = nn.GRU(1, 16, batch_first=True)"),
+        "{source}"
+    );
+    assert!(!source.contains("requires_grad_(False)"), "{source}");
+    assert!(
+        source.contains("\"gru_0.recurrent_bias\": sd[\"gru_0.bias_hh_l0\"]"),
+        "{source}"
+    );
+}

@@ -749,9 +749,20 @@ fn op_cases() -> Vec<OpCase> {
                 r.uniform(&[7, gates * 4], -0.8, 0.8),
                 r.uniform(&[gates * 4], -0.5, 0.5),
             ],
-            move |t, v| t.recurrent(kind, v[0], v[1], v[2]),
+            move |t, v| t.recurrent(kind, v[0], v[1], v[2], None),
         ));
     }
+    // The reset-after GRU also has a recurrent bias.
+    cases.push(case(
+        "recurrent gru reset_after [2,6,3] h 4",
+        vec![
+            r.uniform(&[2, 6, 3], -1.0, 1.0),
+            r.uniform(&[7, 12], -0.8, 0.8),
+            r.uniform(&[12], -0.5, 0.5),
+            r.uniform(&[12], -0.5, 0.5),
+        ],
+        |t, v| t.recurrent(RecurrentKind::GruResetAfter, v[0], v[1], v[2], Some(v[3])),
+    ));
     // Losses.
     let probs = r.uniform(&[4, 3], 0.1, 0.9);
     let (bits_a, bits_b) = (r.bits(&[4, 3]), r.bits(&[5, 1]));
@@ -1250,6 +1261,13 @@ fn layer_cases() -> Vec<LayerCase> {
         layer(
             "gru over 6 steps, stacked on lstm",
             "model M(x: [T, 2]) { lstm(3) gru(4) last dense(1) }",
+            r.uniform(&[3, 6, 2], -1.0, 1.0),
+            values(r, 3),
+            Loss::Mse,
+        ),
+        layer(
+            "gru with the reset after, over 6 steps",
+            "model M(x: [T, 2]) { gru(4, reset_after = true) last dense(1) }",
             r.uniform(&[3, 6, 2], -1.0, 1.0),
             values(r, 3),
             Loss::Mse,

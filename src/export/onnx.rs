@@ -13,10 +13,11 @@
 //! - `global_avgpool` gives `[N, C]`: `GlobalAveragePool` then `Flatten`.
 //! - `rnn`, `lstm`, `gru`: `dl` has one weight `[I + H, g H]` (input rows,
 //!   then recurrent rows) and one bias; ONNX `W` `[1, g H, I]`, `R`
-//!   `[1, g H, H]` and `B` `[1, 2 g H]` (the recurrent half zero), with its
-//!   own gate order: LSTM `i, o, f, c` for `dl`'s `i, f, g, o`, GRU `z, r,
-//!   h` for `dl`'s `r, z, candidate` (reset before the recurrent product,
-//!   `linear_before_reset = 0`). Time-major inside (the sequence transposed
+//!   `[1, g H, H]` and `B` `[1, 2 g H]` (the recurrent half zero, or the
+//!   reset-after GRU's `recurrent_bias`), with its own gate order: LSTM
+//!   `i, o, f, c` for `dl`'s `i, f, g, o`, GRU `z, r, h` for `dl`'s `r, z,
+//!   candidate` (`linear_before_reset = 0` for the textbook form, 1 for
+//!   `reset_after = true`). Time-major inside (the sequence transposed
 //!   in and out), every step's state out, the direction axis squeezed away.
 //! - `embedding`: the ids arrive as floats; `Cast` to int64, then `Gather`.
 //! - `dropout` is the identity at inference; `batchnorm` uses its running
@@ -474,7 +475,7 @@ impl Builder<'_> {
         let (op, order): (&str, &[usize]) = match kind {
             Recurrent::Rnn => ("RNN", &[0]),
             Recurrent::Lstm => ("LSTM", &[0, 3, 1, 2]),
-            Recurrent::Gru => ("GRU", &[1, 0, 2]),
+            Recurrent::Gru | Recurrent::GruResetAfter => ("GRU", &[1, 0, 2]),
         };
         let hidden = width / order.len();
         let rows = w.shape()[0];
@@ -490,7 +491,13 @@ impl Builder<'_> {
             .map(|(r, k)| w[[k, column(r)]])
             .collect();
         let mut b_onnx: Vec<f32> = (0..width).map(|r| b[[column(r)]]).collect();
-        b_onnx.extend(std::iter::repeat_n(0.0, width));
+        match node.params.iter().find(|p| p.role() == "recurrent_bias") {
+            Some(spec) => {
+                let rb = self.store.get(&spec.name);
+                b_onnx.extend((0..width).map(|r| rb[[column(r)]]));
+            }
+            None => b_onnx.extend(std::iter::repeat_n(0.0, width)),
+        }
         let base = relative(&weight.name)
             .trim_end_matches(".weight")
             .to_string();
@@ -513,12 +520,11 @@ impl Builder<'_> {
         self.push("Transpose", vec![x], &time_major, vec![swap()]);
         let states = format!("{out}.states");
         let [w_name, r_name, b_name] = names;
-        self.push(
-            op,
-            vec![time_major, w_name, r_name, b_name],
-            &states,
-            vec![int("hidden_size", hidden as i64)],
-        );
+        let mut attrs = vec![int("hidden_size", hidden as i64)];
+        if kind == Recurrent::GruResetAfter {
+            attrs.push(int("linear_before_reset", 1));
+        }
+        self.push(op, vec![time_major, w_name, r_name, b_name], &states, attrs);
         // Y is [T, directions, N, H].
         let axes = self.i64_constant(out, "axes", &[1], &[1]);
         let squeezed = format!("{out}.squeezed");

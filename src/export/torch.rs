@@ -15,7 +15,8 @@
 //!   training in PyTorch updates the same parameters as in `dl`.
 //! - `gru` (the textbook form, reset before the recurrent product) is not
 //!   `nn.GRU` (reset after it): it is the explicit cell `TextbookGRU`,
-//!   with `dl`'s own weight layout.
+//!   with `dl`'s own weight layout. `gru(..., reset_after = true)` is
+//!   `nn.GRU`, its `recurrent_bias` being `bias_hh_l0` (trained).
 //! - `conv` with `round = "ceil"`: the zeros `dl` pads the end with are an
 //!   explicit `F.pad`; pooling keeps `ceil_mode`, average pooling counts
 //!   the padding.
@@ -472,6 +473,7 @@ impl Builder<'_> {
         let (class, gates) = match kind {
             Recurrent::Rnn => ("nn.RNN", 1),
             Recurrent::Lstm => ("nn.LSTM", 4),
+            Recurrent::GruResetAfter => ("nn.GRU", 3),
             Recurrent::Gru => {
                 self.needs_gru = true;
                 let hidden = width / 3;
@@ -486,26 +488,54 @@ impl Builder<'_> {
         self.init.push(format!(
             "self.{module} = {class}({inputs}, {hidden}, batch_first=True)"
         ));
-        self.init.push(format!(
+        let recurrent_bias = match node.params.iter().find(|p| p.role() == "recurrent_bias") {
+            Some(spec) => Some((
+                spec.name.clone(),
+                self.store
+                    .get(&spec.name)
+                    .iter()
+                    .copied()
+                    .collect::<Vec<f32>>(),
+            )),
+            None => {
+                self.init.push(format!(
             "# dl has one bias: bias_ih_l0; bias_hh_l0 stays zero.\nself.{module}.bias_hh_l0.requires_grad_(False)"
         ));
+                None
+            }
+        };
         let rows = dims[0];
         let w_ih = transpose(&w[..inputs * width], inputs, width);
         let w_hh = transpose(&w[inputs * width..], rows - inputs, width);
         self.state(join(&module, "weight_ih_l0"), vec![width, inputs], w_ih);
         self.state(join(&module, "weight_hh_l0"), vec![width, hidden], w_hh);
         self.state(join(&module, "bias_ih_l0"), vec![width], bias);
-        self.state(join(&module, "bias_hh_l0"), vec![width], vec![0.0; width]);
+        let hh = recurrent_bias
+            .as_ref()
+            .map_or_else(|| vec![0.0; width], |(_, v)| v.clone());
+        self.state(join(&module, "bias_hh_l0"), vec![width], hh);
         self.back.push(Back {
             dl_name: relative(&dl_weight).to_string(),
             expression: format!(
                 "torch.cat([sd[\"{module}.weight_ih_l0\"].t(), sd[\"{module}.weight_hh_l0\"].t()])"
             ),
         });
-        self.back.push(Back {
-            dl_name: relative(&dl_bias).to_string(),
-            expression: format!("sd[\"{module}.bias_ih_l0\"] + sd[\"{module}.bias_hh_l0\"]"),
-        });
+        match recurrent_bias {
+            Some((name, _)) => {
+                self.back.push(Back {
+                    dl_name: relative(&dl_bias).to_string(),
+                    expression: format!("sd[\"{module}.bias_ih_l0\"]"),
+                });
+                self.back.push(Back {
+                    dl_name: relative(&name).to_string(),
+                    expression: format!("sd[\"{module}.bias_hh_l0\"]"),
+                });
+            }
+            None => self.back.push(Back {
+                dl_name: relative(&dl_bias).to_string(),
+                expression: format!("sd[\"{module}.bias_ih_l0\"] + sd[\"{module}.bias_hh_l0\"]"),
+            }),
+        }
         Ok(format!("self.{module}({x})[0]"))
     }
 

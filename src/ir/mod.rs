@@ -128,8 +128,12 @@ pub enum Recurrent {
     Rnn,
     /// LSTM, gates i, f, g, o.
     Lstm,
-    /// GRU, gates r, z, candidate.
+    /// GRU, gates r, z, candidate; the reset before the recurrent product
+    /// (the textbook's form).
     Gru,
+    /// `gru(..., reset_after = true)`: the reset after the recurrent
+    /// product, with a recurrent bias of its own (PyTorch's `nn.GRU`).
+    GruResetAfter,
 }
 
 /// Which reduction `sum`/`mean` performs.

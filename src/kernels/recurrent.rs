@@ -8,7 +8,11 @@
 //! - `Lstm` (g = 4, blocks i, f, g, o): `c_t = f c_{t-1} + i g`,
 //!   `h_t = o tanh(c_t)`;
 //! - `Gru` (g = 3, blocks r, z, candidate; Cho et al. 2014):
-//!   `h~ = tanh(x W_x + (r h_{t-1}) W_h + b)`, `h_t = z h_{t-1} + (1 - z) h~`.
+//!   `h~ = tanh(x W_x + (r h_{t-1}) W_h + b)`, `h_t = z h_{t-1} + (1 - z) h~`;
+//! - `GruResetAfter` (the form of PyTorch's `nn.GRU`, cuDNN and Keras'
+//!   `reset_after`), with a recurrent bias `b_h` `[3H]` of its own:
+//!   `q = h_{t-1} W_h + b_h`, `r, z = sigmoid(x W_x + b + q)` on their
+//!   blocks, `h~ = tanh(x W_xc + b_c + r q_c)`, `h_t` as above.
 //!
 //! NOTE: the input half of every gate is one GEMM over all time steps
 //! (`[T*N, I] x [I, g*H]`); only the recurrent half is a GEMM per step. In
@@ -37,6 +41,8 @@ pub enum RecurrentKind {
     Lstm,
     /// GRU, blocks r, z, candidate; reset applied before `W_h`.
     Gru,
+    /// GRU with the reset applied after `W_h` and a recurrent bias.
+    GruResetAfter,
 }
 
 impl RecurrentKind {
@@ -45,7 +51,7 @@ impl RecurrentKind {
         match self {
             RecurrentKind::Rnn => 1,
             RecurrentKind::Lstm => 4,
-            RecurrentKind::Gru => 3,
+            RecurrentKind::Gru | RecurrentKind::GruResetAfter => 3,
         }
     }
 }
@@ -85,6 +91,16 @@ impl RecurrentGeometry {
     pub fn weight_len(&self) -> usize {
         (self.input + self.hidden) * self.width()
     }
+
+    /// Elements of the recurrent bias: `g*H` for [`RecurrentKind::GruResetAfter`],
+    /// none for the others.
+    pub fn recurrent_bias_len(&self) -> usize {
+        if self.kind == RecurrentKind::GruResetAfter {
+            self.width()
+        } else {
+            0
+        }
+    }
 }
 
 /// What the forward pass keeps for backward: one [`ChunkState`] per chunk
@@ -107,7 +123,8 @@ struct ChunkState {
     tc: Vec<f32>,
     /// Gate activations per step, `[T, N, g*H]`.
     gates: Vec<f32>,
-    /// GRU `r * h_{t-1}` per step, `[T, N, H]`; empty otherwise.
+    /// GRU `r * h_{t-1}` (reset after: `q_c`, the candidate's recurrent
+    /// product with its bias) per step, `[T, N, H]`; empty otherwise.
     rh: Vec<f32>,
 }
 
@@ -207,11 +224,17 @@ pub fn recurrent_forward(
     x: &[f32],
     weight: &[f32],
     bias: &[f32],
+    recurrent_bias: &[f32],
     out: &mut [f32],
 ) -> RecurrentSaved {
     assert_eq!(x.len(), g.input_len(), "recurrent: input");
     assert_eq!(weight.len(), g.weight_len(), "recurrent: weight");
     assert_eq!(bias.len(), g.width(), "recurrent: bias");
+    assert_eq!(
+        recurrent_bias.len(),
+        g.recurrent_bias_len(),
+        "recurrent: recurrent bias"
+    );
     assert_eq!(out.len(), g.output_len(), "recurrent: output");
     let run = |&(first, end): &(usize, usize)| {
         let cg = RecurrentGeometry {
@@ -220,7 +243,7 @@ pub fn recurrent_forward(
         };
         let x = &x[first * g.steps * g.input..end * g.steps * g.input];
         let mut o = vec![0.0; cg.output_len()];
-        let state = chunk_forward(&cg, x, weight, bias, &mut o);
+        let state = chunk_forward(&cg, x, weight, bias, recurrent_bias, &mut o);
         (first, cg, state, o)
     };
     let bounds = chunk_bounds(g.batch);
@@ -247,6 +270,7 @@ multiversion! {
         x: &[f32],
         weight: &[f32],
         bias: &[f32],
+        recurrent_bias: &[f32],
         out: &mut [f32],
     ) -> ChunkState {
         let (n, steps, i, h, gh) = (g.batch, g.steps, g.input, g.hidden, g.width());
@@ -279,8 +303,10 @@ multiversion! {
         } else {
             Vec::new()
         };
-        let mut rh = if g.kind == RecurrentKind::Gru {
-            vec![0.0; rows * h]
+        let gru = matches!(g.kind, RecurrentKind::Gru | RecurrentKind::GruResetAfter);
+        let mut rh = if gru { vec![0.0; rows * h] } else { Vec::new() };
+        let mut q = if g.kind == RecurrentKind::GruResetAfter {
+            vec![0.0; n * gh]
         } else {
             Vec::new()
         };
@@ -350,6 +376,26 @@ multiversion! {
                         }
                     }
                 }
+                RecurrentKind::GruResetAfter => {
+                    small_product(n, h, gh, h_prev, wh, &mut q, false);
+                    let qc_t = &mut rh[t * block..][..block];
+                    for b in 0..n {
+                        let p = &mut pre[b * gh..][..gh];
+                        let q = &mut q[b * gh..][..gh];
+                        q.iter_mut().zip(recurrent_bias).for_each(|(v, c)| *v += c);
+                        for (v, r) in p[..2 * h].iter_mut().zip(&q[..2 * h]) {
+                            *v = sigmoid(*v + r);
+                        }
+                        for j in 0..h {
+                            let qc = q[2 * h + j];
+                            qc_t[b * h + j] = qc;
+                            let cand = tanh(p[2 * h + j] + p[j] * qc);
+                            p[2 * h + j] = cand;
+                            let z = p[h + j];
+                            h_next[b * h + j] = z * h_prev[b * h + j] + (1.0 - z) * cand;
+                        }
+                    }
+                }
             }
         }
         for b in 0..n {
@@ -375,6 +421,7 @@ multiversion! {
 ///
 /// # Panics
 /// When a slice's length does not match the geometry (an internal error).
+#[allow(clippy::too_many_arguments)] // one buffer per gradient, each optional
 pub fn recurrent_backward(
     g: &RecurrentGeometry,
     saved: &RecurrentSaved,
@@ -383,16 +430,19 @@ pub fn recurrent_backward(
     grad_x: Option<&mut [f32]>,
     grad_weight: Option<&mut [f32]>,
     grad_bias: Option<&mut [f32]>,
+    grad_recurrent_bias: Option<&mut [f32]>,
 ) {
     assert_eq!(weight.len(), g.weight_len(), "recurrent: weight");
     assert_eq!(grad_out.len(), g.output_len(), "recurrent: output gradient");
     let (want_x, want_w, want_b) = (grad_x.is_some(), grad_weight.is_some(), grad_bias.is_some());
+    let want_rb = grad_recurrent_bias.is_some();
     let run = |(first, cg, state): &(usize, RecurrentGeometry, ChunkState)| {
         let per = g.steps * g.hidden;
         let grad_out = &grad_out[first * per..][..cg.output_len()];
         let mut gx = want_x.then(|| vec![0.0; cg.input_len()]);
         let mut gw = want_w.then(|| vec![0.0; cg.weight_len()]);
         let mut gb = want_b.then(|| vec![0.0; cg.width()]);
+        let mut grb = want_rb.then(|| vec![0.0; cg.recurrent_bias_len()]);
         chunk_backward(
             cg,
             state,
@@ -401,8 +451,9 @@ pub fn recurrent_backward(
             gx.as_deref_mut(),
             gw.as_deref_mut(),
             gb.as_deref_mut(),
+            grb.as_deref_mut(),
         );
-        (*first, gx, gw, gb)
+        (*first, gx, gw, gb, grb)
     };
     let results: Vec<_> = if saved.chunks.len() > 1 {
         saved.chunks.par_iter().map(run).collect()
@@ -410,8 +461,9 @@ pub fn recurrent_backward(
         saved.chunks.iter().map(run).collect()
     };
     let (mut grad_x, mut grad_weight, mut grad_bias) = (grad_x, grad_weight, grad_bias);
+    let mut grad_recurrent_bias = grad_recurrent_bias;
     let add = |dst: &mut [f32], src: &[f32]| dst.iter_mut().zip(src).for_each(|(d, s)| *d += s);
-    for (first, gx, gw, gb) in results {
+    for (first, gx, gw, gb, grb) in results {
         if let (Some(dst), Some(src)) = (grad_x.as_deref_mut(), gx) {
             assert_eq!(dst.len(), g.input_len(), "recurrent: input gradient");
             add(&mut dst[first * g.steps * g.input..][..src.len()], &src);
@@ -424,11 +476,20 @@ pub fn recurrent_backward(
             assert_eq!(dst.len(), g.width(), "recurrent: bias gradient");
             add(dst, &src);
         }
+        if let (Some(dst), Some(src)) = (grad_recurrent_bias.as_deref_mut(), grb) {
+            assert_eq!(
+                dst.len(),
+                g.recurrent_bias_len(),
+                "recurrent: recurrent bias gradient"
+            );
+            add(dst, &src);
+        }
     }
 }
 
 multiversion! {
     /// [`recurrent_backward`] on one chunk of sequences.
+    #[allow(clippy::too_many_arguments)] // one buffer per gradient, each optional
     fn chunk_backward(
         g: &RecurrentGeometry,
         saved: &ChunkState,
@@ -437,6 +498,7 @@ multiversion! {
         grad_x: Option<&mut [f32]>,
         grad_weight: Option<&mut [f32]>,
         grad_bias: Option<&mut [f32]>,
+        grad_recurrent_bias: Option<&mut [f32]>,
     ) {
         let (n, steps, i, h, gh) = (g.batch, g.steps, g.input, g.hidden, g.width());
         assert_eq!(weight.len(), g.weight_len(), "recurrent: weight");
@@ -460,6 +522,12 @@ multiversion! {
         let mut d_rz = vec![0.0; n * 2 * h];
         let mut d_c = vec![0.0; block];
         let mut d_rh = vec![0.0; block];
+        // Reset after: the gradients of the recurrent product `q`, [T, N, g*H].
+        let mut dq = if g.kind == RecurrentKind::GruResetAfter {
+            vec![0.0; rows * gh]
+        } else {
+            Vec::new()
+        };
         for t in (0..steps).rev() {
             for b in 0..n {
                 for j in 0..h {
@@ -524,6 +592,32 @@ multiversion! {
                         d[2 * h..].copy_from_slice(&d_c[b * h..][..h]);
                     }
                 }
+                RecurrentKind::GruResetAfter => {
+                    let qc = &saved.rh[t * block..][..block];
+                    let dq_t = &mut dq[t * n * gh..][..n * gh];
+                    for b in 0..n {
+                        let a = &act[b * gh..][..gh];
+                        let d = &mut dp[b * gh..][..gh];
+                        let e = &mut dq_t[b * gh..][..gh];
+                        for j in 0..h {
+                            let k = b * h + j;
+                            let (r, z, cand) = (a[j], a[h + j], a[2 * h + j]);
+                            let dc = dh[k] * (1.0 - z) * (1.0 - cand * cand);
+                            let dz = dh[k] * (h_prev[k] - cand) * z * (1.0 - z);
+                            let dr = dc * qc[k] * r * (1.0 - r);
+                            (d[j], d[h + j], d[2 * h + j]) = (dr, dz, dc);
+                            (e[j], e[h + j], e[2 * h + j]) = (dr, dz, dc * r);
+                            dh_next[k] = dh[k] * z;
+                        }
+                    }
+                    small_product(n, gh, h, dq_t, &wh_t, &mut dh_next, true);
+                }
+            }
+        }
+        if let Some(grb) = grad_recurrent_bias {
+            assert_eq!(grb.len(), g.recurrent_bias_len(), "recurrent: recurrent bias gradient");
+            for row in dq.chunks(gh) {
+                grb.iter_mut().zip(row).for_each(|(s, v)| *s += v);
             }
         }
         if let Some(gb) = grad_bias {
@@ -559,7 +653,10 @@ multiversion! {
                 add_columns(gwh, gh, 0, &w_rz, 2 * h);
                 add_columns(gwh, gh, 2 * h, &w_c, h);
             } else {
-                gemm(h, rows, gh, h_prev, true, &dpre, false, gwh, true);
+                // The recurrent rows see the recurrent product's gradient,
+                // which differs from the gates' for the reset-after GRU.
+                let dq_or_pre = if dq.is_empty() { &dpre } else { &dq };
+                gemm(h, rows, gh, h_prev, true, dq_or_pre, false, gwh, true);
             }
         }
         if let Some(gx) = grad_x {
@@ -583,21 +680,19 @@ mod tests {
     use crate::kernels::simd::{self, Level};
     use crate::kernels::test_util::fill;
 
-    /// Output and input, weight and bias gradients of the whole-batch kernel.
+    /// Output and input, weight, bias and recurrent bias gradients of the
+    /// whole-batch kernel.
     fn run_chunked(
         g: &RecurrentGeometry,
         x: &[f32],
         w: &[f32],
         b: &[f32],
+        rb: &[f32],
         dy: &[f32],
-    ) -> [Vec<f32>; 4] {
+    ) -> [Vec<f32>; 5] {
         let mut out = vec![0.0; g.output_len()];
-        let saved = recurrent_forward(g, x, w, b, &mut out);
-        let (mut gx, mut gw, mut gb) = (
-            vec![0.0; g.input_len()],
-            vec![0.0; g.weight_len()],
-            vec![0.0; g.width()],
-        );
+        let saved = recurrent_forward(g, x, w, b, rb, &mut out);
+        let [mut gx, mut gw, mut gb, mut grb] = gradient_buffers(g);
         recurrent_backward(
             g,
             &saved,
@@ -606,13 +701,28 @@ mod tests {
             Some(&mut gx),
             Some(&mut gw),
             Some(&mut gb),
+            Some(&mut grb),
         );
-        [out, gx, gw, gb]
+        [out, gx, gw, gb, grb]
+    }
+
+    fn gradient_buffers(g: &RecurrentGeometry) -> [Vec<f32>; 4] {
+        [
+            vec![0.0; g.input_len()],
+            vec![0.0; g.weight_len()],
+            vec![0.0; g.width()],
+            vec![0.0; g.recurrent_bias_len()],
+        ]
     }
 
     #[test]
     fn chunks_agree_with_one_pass_and_any_thread_count() {
-        for kind in [RecurrentKind::Rnn, RecurrentKind::Lstm, RecurrentKind::Gru] {
+        for kind in [
+            RecurrentKind::Rnn,
+            RecurrentKind::Lstm,
+            RecurrentKind::Gru,
+            RecurrentKind::GruResetAfter,
+        ] {
             let g = RecurrentGeometry {
                 kind,
                 batch: 37,
@@ -624,16 +734,13 @@ mod tests {
             let x = fill(g.input_len(), 1);
             let w: Vec<f32> = fill(g.weight_len(), 2).iter().map(|v| v * 0.5).collect();
             let b = fill(g.width(), 3);
+            let rb = fill(g.recurrent_bias_len(), 5);
             let dy = fill(g.output_len(), 4);
-            let chunked = run_chunked(&g, &x, &w, &b, &dy);
+            let chunked = run_chunked(&g, &x, &w, &b, &rb, &dy);
             // The same computation as a single chunk.
             let mut out = vec![0.0; g.output_len()];
-            let state = chunk_forward(&g, &x, &w, &b, &mut out);
-            let (mut gx, mut gw, mut gb) = (
-                vec![0.0; g.input_len()],
-                vec![0.0; g.weight_len()],
-                vec![0.0; g.width()],
-            );
+            let state = chunk_forward(&g, &x, &w, &b, &rb, &mut out);
+            let [mut gx, mut gw, mut gb, mut grb] = gradient_buffers(&g);
             chunk_backward(
                 &g,
                 &state,
@@ -642,8 +749,9 @@ mod tests {
                 Some(&mut gx),
                 Some(&mut gw),
                 Some(&mut gb),
+                Some(&mut grb),
             );
-            for (got, want) in chunked.iter().zip([out, gx, gw, gb]) {
+            for (got, want) in chunked.iter().zip([out, gx, gw, gb, grb]) {
                 for (a, b) in got.iter().zip(&want) {
                     assert!(
                         (a - b).abs() <= 1e-5 * (1.0 + b.abs()),
@@ -657,13 +765,13 @@ mod tests {
                     .build()
                     .unwrap()
             };
-            let one = pool(1).install(|| run_chunked(&g, &x, &w, &b, &dy));
-            let two = pool(2).install(|| run_chunked(&g, &x, &w, &b, &dy));
+            let one = pool(1).install(|| run_chunked(&g, &x, &w, &b, &rb, &dy));
+            let two = pool(2).install(|| run_chunked(&g, &x, &w, &b, &rb, &dy));
             assert_eq!(one, two, "{kind:?}: bit-identical for 1 and 2 threads");
             // And for every instruction set this machine has.
             for level in Level::ALL.into_iter().filter(|&l| l <= Level::detected()) {
                 simd::force(Some(level));
-                let at_level = run_chunked(&g, &x, &w, &b, &dy);
+                let at_level = run_chunked(&g, &x, &w, &b, &rb, &dy);
                 simd::force(None);
                 assert_eq!(one, at_level, "{kind:?}: bit-identical at {level:?}");
             }

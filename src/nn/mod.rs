@@ -291,7 +291,7 @@ impl Builtin {
                 ..
             } => Builtin::Lstm,
             Layer::Recurrent {
-                kind: Recurrent::Gru,
+                kind: Recurrent::Gru | Recurrent::GruResetAfter,
                 ..
             } => Builtin::Gru,
             Layer::Activation(Activation::Sigmoid) => Builtin::Sigmoid,

@@ -4,11 +4,13 @@
 //!
 //! # Shapes
 //! `[T, I] -> [T, hidden]` (every step's state); weight `[I + H, g*H]`
-//! (Xavier) and bias `[g*H]`, `g` = 1, 4, 3 gates.
+//! (Xavier) and bias `[g*H]`, `g` = 1, 4, 3 gates. `gru(hidden,
+//! reset_after = true)` also has `recurrent_bias` `[3H]` (zeros): the form
+//! of PyTorch's `nn.GRU` (`bias_hh`), cuDNN and Keras' `reset_after`.
 
 use super::args::Args;
 use super::layer::{Forward, LayerOut, ParamTemplate, Rule, Site, need_rank, positive_int};
-use super::signature::{ArgKind, Param, req};
+use super::signature::{ArgKind, Default, Param, opt, req};
 use super::{Linearity, Spec};
 use crate::autodiff::{RecurrentKind, Var};
 use crate::ir::{Dim, Init, Layer, Recurrent, Shape};
@@ -42,11 +44,14 @@ pub const LSTM: Spec = Spec {
 /// `gru`.
 pub const GRU: Spec = Spec {
     name: "gru",
-    params: RECURRENT_PARAMS,
+    params: &[
+        req("hidden", ArgKind::Int),
+        opt("reset_after", ArgKind::Bool, Default::Bool(false)),
+    ],
     function: false,
     leading: None,
     shapes: "`[T, I] -> [T, hidden]`",
-    learnable: "`3*((I + H)*H + H)`",
+    learnable: "`3*((I + H)*H + H)`, `+ 3*H` with `reset_after`",
     linearity: FEEDBACK,
 };
 
@@ -55,7 +60,7 @@ fn gates(kind: Recurrent) -> i64 {
     match kind {
         Recurrent::Rnn => 1,
         Recurrent::Lstm => 4,
-        Recurrent::Gru => 3,
+        Recurrent::Gru | Recurrent::GruResetAfter => 3,
     }
 }
 
@@ -64,7 +69,12 @@ pub fn shape(kind: Recurrent, input: &Shape, args: &Args, site: Site) -> Rule {
     let name = match kind {
         Recurrent::Rnn => RNN.name,
         Recurrent::Lstm => LSTM.name,
-        Recurrent::Gru => GRU.name,
+        Recurrent::Gru | Recurrent::GruResetAfter => GRU.name,
+    };
+    let kind = if kind == Recurrent::Gru && args.bool("reset_after") {
+        Recurrent::GruResetAfter
+    } else {
+        kind
     };
     need_rank(name, input, 2, "[T, I]", site)?;
     let hidden = positive_int(args, "hidden", name, site.span)?;
@@ -79,10 +89,20 @@ pub fn shape(kind: Recurrent, input: &Shape, args: &Args, site: Site) -> Rule {
             batched: input.batched,
             dims: vec![input.dims[0].clone(), hidden],
         },
-        params: vec![
-            ParamTemplate::learnable("weight", vec![rows, cols.clone()], Init::Xavier),
-            ParamTemplate::learnable("bias", vec![cols], Init::Zeros),
-        ],
+        params: {
+            let mut params = vec![
+                ParamTemplate::learnable("weight", vec![rows, cols.clone()], Init::Xavier),
+                ParamTemplate::learnable("bias", vec![cols.clone()], Init::Zeros),
+            ];
+            if kind == Recurrent::GruResetAfter {
+                params.push(ParamTemplate::learnable(
+                    "recurrent_bias",
+                    vec![cols],
+                    Init::Zeros,
+                ));
+            }
+            params
+        },
         warnings: Vec::new(),
     })
 }
@@ -93,7 +113,9 @@ pub fn forward(kind: Recurrent, cx: &mut Forward) -> Var {
         Recurrent::Rnn => RecurrentKind::Rnn,
         Recurrent::Lstm => RecurrentKind::Lstm,
         Recurrent::Gru => RecurrentKind::Gru,
+        Recurrent::GruResetAfter => RecurrentKind::GruResetAfter,
     };
     let (x, w, b) = (cx.input(0), cx.param("weight"), cx.param("bias"));
-    cx.tape.recurrent(kind, x, w, b)
+    let recurrent_bias = (kind == RecurrentKind::GruResetAfter).then(|| cx.param("recurrent_bias"));
+    cx.tape.recurrent(kind, x, w, b, recurrent_bias)
 }

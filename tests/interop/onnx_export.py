@@ -1,6 +1,7 @@
 """`dl export --format onnx` against ONNX's own checker and ONNX Runtime.
 
-For every model of every example and benchmark (each `train` block's model bound to its
+For every model of every example and benchmark, and of the programs in
+`tests/interop/` (each `train` block's model bound to its
 data, and each model on its own whose input shape is concrete: LeNet-5,
 AlexNet, VGG-16, ResNet-18 and GoogLeNet at their real input sizes), with
 the seeded initial weights:
@@ -46,7 +47,9 @@ def run(dl, *args):
 
 def cases(dl):
     """(file, selector args, description) for every exportable model use."""
-    for path in sorted([*(ROOT / "examples").glob("*.dl"), *(ROOT / "bench").glob("*.dl")]):
+    programs = [*(ROOT / "examples").glob("*.dl"), *(ROOT / "bench").glob("*.dl")]
+    programs += (ROOT / "tests" / "interop").glob("*.dl")
+    for path in sorted(programs):
         checked = json.loads(run(dl, "check", path, "--format", "json").stdout)
         for k, train in enumerate(checked["trains"], start=1):
             yield path, ["--run", k], f"{train['model']} (run {k})"

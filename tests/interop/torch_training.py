@@ -4,7 +4,8 @@
    full-batch training steps of the exported `train.py` end at the weights
    of four steps of `dl train` (1e-4 relative, 1e-5 absolute, every tensor,
    running statistics included), for a CNN with batchnorm (SGD with
-   momentum), an LSTM (Adam) and a GRU (RMSprop with gradient clipping).
+   momentum), an LSTM (Adam), a GRU (RMSprop with gradient clipping) and a
+   GRU with `reset_after = true`, which is PyTorch's own `nn.GRU` (Adam).
 2. `torchrun --nproc_per_node 2` (DistributedDataParallel over gloo, on
    localhost) trains the export of `examples/mlp_digits.dl` to at least 96%
    test accuracy, and `dl eval` reads the checkpoint it saves back with that
@@ -65,6 +66,16 @@ model Forecast(x: [T, 1]) {{ gru(16) last dense(1) }}
 train Forecast on sun {{
     loss = mse  optimizer = rmsprop(lr = 0.01)  clip = 0.5
     epochs = 4  batch = full  seed = 4  metrics = [mae]
+    save = "dl.safetensors"
+}}
+""",
+    "gru_reset_after": f"""
+data sun = series("{DATA}/sunspots_yearly.csv", column = "sunactivity", window = 24)
+         | standardize | split(train = 0.8, test = 0.2, shuffle = false)
+model Forecast(x: [T, 1]) {{ gru(16, reset_after = true) last dense(1) }}
+train Forecast on sun {{
+    loss = mse  optimizer = adam(lr = 0.01)
+    epochs = 4  batch = full  seed = 6  metrics = [mae]
     save = "dl.safetensors"
 }}
 """,
