@@ -151,7 +151,7 @@ pub enum Code {
     E0801,
     /// `least_squares` has no unique solution: the design has lower rank than the number of parameters; the (nearly) dependent columns are named; `l2 = λ` (ridge) fixes it
     E0803,
-    /// `dl export`: a part of the model that the target format cannot hold yet (a user `cell` in ONNX), located at its use
+    /// `dl export`: a part of the model that the target format cannot hold (a cell state that starts random, a cell over a sequence of unknown length in ONNX, a name that is not a Python name), located at its use
     E0901,
     /// conv/pool output size rounded down (rows or columns dropped); silence it with `round = "floor"`
     W0301,

@@ -115,12 +115,43 @@ fn the_seeded_initial_weights_are_those_of_a_fresh_run_and_trained_ones_differ()
 }
 
 #[test]
-fn a_user_cell_is_e0901_at_its_use_and_no_file_is_written() {
+fn a_user_cell_is_unrolled_over_the_bound_sequence_length() {
     let dir = temp_dir("export-cell");
+    let out = dir.join("model.onnx");
+    let model = export(&["examples/recurrent.dl"], &out);
+    let graph = model.graph.unwrap();
+    let steps = |op: &str| graph.node.iter().filter(|n| n.op_type == op).count();
+    // A window of 24 years: one input Gather and one output Unsqueeze per step.
+    assert_eq!(steps("Unsqueeze"), 24);
+    assert_eq!(steps("ConstantOfShape"), 2, "the states h and c");
+    let weights = graph
+        .initializer
+        .iter()
+        .filter(|t| t.name == "LSTMCell_0.Wf")
+        .count();
+    assert_eq!(weights, 1, "the steps share the cell's weights");
+}
+
+#[test]
+fn a_cell_state_that_starts_random_is_e0901_at_its_use_and_no_file_is_written() {
+    let dir = temp_dir("export-random-state");
+    let program = dir.join("noisy.dl");
+    std::fs::write(
+        &program,
+        "cell Noisy(x: [I], hidden: int) state (h: [hidden] = normal(0, 1)) {\n\
+         \x20   param W: [I + hidden, hidden]\n\
+         \x20   next h = tanh(concat(x, h, axis = -1) @ W)\n\
+         \x20   h\n\
+         }\n\
+         model M(x: [5, 2]) { Noisy(3) last dense(1) }\n",
+    )
+    .unwrap();
     let out = dir.join("model.onnx");
     let run = dl(&[
         "export",
-        "examples/recurrent.dl",
+        program.to_str().unwrap(),
+        "--model",
+        "M",
         "-o",
         out.to_str().unwrap(),
     ]);
@@ -128,18 +159,13 @@ fn a_user_cell_is_e0901_at_its_use_and_no_file_is_written() {
     let stderr = String::from_utf8_lossy(&run.stderr);
     assert!(stderr.contains("error[E0901]"), "{stderr}");
     assert!(
-        stderr.contains("the cell `LSTMCell` cannot be exported to ONNX yet"),
+        stderr.contains("the state `h` of `Noisy` starts random"),
         "{stderr}"
     );
-    assert!(
-        stderr.contains("examples/recurrent.dl:"),
-        "located: {stderr}"
-    );
+    assert!(stderr.contains("noisy.dl:6:22"), "located: {stderr}");
     assert!(!out.exists());
-    assert!(
-        std::fs::read_dir(&dir).unwrap().next().is_none(),
-        "no temporary file left"
-    );
+    let left: Vec<_> = std::fs::read_dir(&dir).unwrap().collect();
+    assert_eq!(left.len(), 1, "only the program, no temporary file");
 }
 
 #[test]

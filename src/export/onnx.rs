@@ -28,7 +28,9 @@ use super::proto::{
     OperatorSetIdProto, TensorProto, TensorShapeProto, TensorTypeProto, TypeProto, ValueInfoProto,
 };
 use crate::interp::ParamStore;
-use crate::ir::{Activation, Arith, Graph, Layer, Node, Op, Pool, Recurrent, Reduce, Window};
+use crate::ir::{
+    Activation, Arith, CellGraph, Graph, Init, Layer, Node, Op, Pool, Recurrent, Reduce, Window,
+};
 use crate::span::Span;
 use crate::train::checkpoint::relative;
 use prost::Message;
@@ -61,6 +63,7 @@ pub fn export(graph: &Graph, store: &ParamStore, name: &str) -> Result<Vec<u8>, 
         names: Vec::new(),
         value_info: Vec::new(),
         inputs: Vec::new(),
+        step: None,
     };
     for (id, node) in graph.nodes.iter().enumerate() {
         let name = b.lower(id, node)?;
@@ -179,6 +182,18 @@ struct Builder<'a> {
     names: Vec<String>,
     value_info: Vec<ValueInfoProto>,
     inputs: Vec<ValueInfoProto>,
+    /// Inside a cell's step: its input, states and name suffix.
+    step: Option<Step>,
+}
+
+/// One unrolled step of a cell: the ONNX values it reads.
+struct Step {
+    /// The step's input, `[N, I]`.
+    input: String,
+    /// The state values as of the previous step.
+    states: Vec<String>,
+    /// Appended to every value's name (`.t3`).
+    suffix: String,
 }
 
 impl Builder<'_> {
@@ -240,16 +255,21 @@ impl Builder<'_> {
         };
         match &node.op {
             Op::Input => {
+                if let Some(step) = &self.step {
+                    return Ok(step.input.clone());
+                }
                 self.inputs.push(value_info(&out, node));
                 return Ok(out);
             }
             Op::Param => {
                 let spec = &node.params[0];
                 let name = relative(&spec.name).to_string();
-                let value = self.store.get(&spec.name);
-                let values: Vec<f32> = value.iter().copied().collect();
-                self.initializers
-                    .push(f32_tensor(&name, value.shape(), &values));
+                if !self.initializers.iter().any(|t| t.name == name) {
+                    let value = self.store.get(&spec.name);
+                    let values: Vec<f32> = value.iter().copied().collect();
+                    self.initializers
+                        .push(f32_tensor(&name, value.shape(), &values));
+                }
                 return Ok(name);
             }
             Op::Constant(v) => {
@@ -275,13 +295,14 @@ impl Builder<'_> {
                 self.push("Neg", inputs, &out, vec![]);
             }
             Op::Layer(layer) => self.layer(node, layer, &out)?,
-            Op::Cell(cell) => {
-                return Err(unsupported(&format!(
-                    "the cell `{}` cannot be exported to ONNX yet; the built-in `rnn`, `lstm` and `gru` can",
-                    cell.name
-                )));
+            Op::Cell(cell) => self.cell(node, cell, &out).map_err(|m| unsupported(&m))?,
+            Op::StateIn(slot) => {
+                return self
+                    .step
+                    .as_ref()
+                    .and_then(|s| s.states.get(*slot).cloned())
+                    .ok_or_else(|| internal(node, "a cell's state outside its cell"));
             }
-            Op::StateIn(_) => return Err(unsupported("a cell's state cannot be exported")),
         }
         self.value_info.push(value_info(&out, node));
         Ok(out)
@@ -454,6 +475,121 @@ impl Builder<'_> {
         Ok(())
     }
 
+    /// A user cell unrolled over the (known) sequence length: its states
+    /// start as `ConstantOfShape` of the batch, each step's input is
+    /// `Gather` at `t` on the time axis, the step graph's nodes are repeated
+    /// with `.t{t}` names (its weights shared), and the steps' outputs are
+    /// concatenated on the time axis. An error names what is missing.
+    fn cell(&mut self, node: &Node, cell: &CellGraph, out: &str) -> Result<(), String> {
+        let x = self.input(node, 0);
+        let steps = self.graph.nodes[node.inputs[0]].shape.dims[0]
+            .as_known()
+            .ok_or_else(|| {
+                format!(
+                    "ONNX needs the cell `{}` unrolled over a fixed sequence length, and this one is symbolic;                      export a `train` block's model (--run K), whose data fixes it",
+                    cell.name
+                )
+            })?;
+        let shape = format!("{out}.input_shape");
+        self.push("Shape", vec![x.clone()], &shape, vec![]);
+        let (start, end) = (
+            self.i64_constant(out, "batch_start", &[1], &[0]),
+            self.i64_constant(out, "batch_end", &[1], &[1]),
+        );
+        let batch = format!("{out}.batch");
+        self.push("Slice", vec![shape, start, end], &batch, vec![]);
+        let mut states = Vec::new();
+        for slot in &cell.state {
+            let fill = match slot.init {
+                Init::Zeros => 0.0,
+                Init::Ones => 1.0,
+                _ => {
+                    return Err(format!(
+                        "the state `{}` of `{}` starts random, which ONNX cannot draw as dl does; start it at `zeros` or `ones`",
+                        slot.name, cell.name
+                    ));
+                }
+            };
+            let dims: Vec<i64> = slot
+                .shape
+                .known_dims()
+                .unwrap_or_default()
+                .iter()
+                .map(|&d| d as i64)
+                .collect();
+            let sizes =
+                self.i64_constant(out, &format!("{}.sizes", slot.name), &[dims.len()], &dims);
+            let full = format!("{out}.{}.shape", slot.name);
+            self.push(
+                "Concat",
+                vec![batch.clone(), sizes],
+                &full,
+                vec![int("axis", 0)],
+            );
+            let initial = format!("{out}.{}.initial", slot.name);
+            let value = AttributeProto {
+                name: "value".into(),
+                t: Some(f32_tensor("", &[1], &[fill])),
+                r#type: AttributeType::Tensor as i32,
+                ..Default::default()
+            };
+            self.push("ConstantOfShape", vec![full], &initial, vec![value]);
+            states.push(initial);
+        }
+        let unsqueeze_axes = self.i64_constant(out, "time_axis", &[1], &[1]);
+        let mut outputs = Vec::new();
+        for t in 0..steps {
+            let index = self.i64_constant(out, &format!("t{t}"), &[], &[t]);
+            let input = format!("{out}.input.t{t}");
+            self.push(
+                "Gather",
+                vec![x.clone(), index],
+                &input,
+                vec![int("axis", 1)],
+            );
+            let mut step = Builder {
+                graph: &cell.step,
+                store: self.store,
+                nodes: std::mem::take(&mut self.nodes),
+                initializers: std::mem::take(&mut self.initializers),
+                names: Vec::new(),
+                value_info: std::mem::take(&mut self.value_info),
+                inputs: Vec::new(),
+                step: Some(Step {
+                    input,
+                    states: states.clone(),
+                    suffix: format!(".t{t}"),
+                }),
+            };
+            let lowered = (|| {
+                for (id, n) in cell.step.nodes.iter().enumerate() {
+                    let value = step.lower(id, n)?;
+                    step.names.push(value);
+                }
+                Ok::<(), ExportError>(())
+            })();
+            self.nodes = std::mem::take(&mut step.nodes);
+            self.initializers = std::mem::take(&mut step.initializers);
+            self.value_info = std::mem::take(&mut step.value_info);
+            lowered.map_err(|e| e.message)?;
+            states = cell
+                .state
+                .iter()
+                .map(|s| step.names[s.next].clone())
+                .collect();
+            let output = format!("{out}.output.t{t}");
+            self.push(
+                "Unsqueeze",
+                vec![step.names[cell.step.output].clone(), unsqueeze_axes.clone()],
+                &output,
+                vec![],
+            );
+            outputs.push(output);
+        }
+        self.push("Concat", outputs, out, vec![int("axis", 1)]);
+        Ok(())
+    }
+
     /// `rnn`, `lstm` or `gru` as ONNX's `RNN`, `LSTM` or `GRU`.
     fn recurrent(
         &mut self,
@@ -546,7 +682,8 @@ fn internal(node: &Node, what: &str) -> ExportError {
 /// A name for node `id`'s value: its path relative to the model, or with
 /// its id when another value already has that name.
 fn unique_name(b: &Builder, id: usize, node: &Node) -> String {
-    let name = relative(&node.path).to_string();
+    let suffix = b.step.as_ref().map_or("", |s| s.suffix.as_str());
+    let name = format!("{}{suffix}", relative(&node.path));
     if b.names.contains(&name) || name.is_empty() {
         format!("{name}_{id}")
     } else {

@@ -29,7 +29,9 @@
 
 use super::onnx::ExportError;
 use crate::interp::ParamStore;
-use crate::ir::{Activation, Arith, Graph, Layer, Node, Op, Pool, Recurrent, Reduce};
+use crate::ir::{
+    Activation, Arith, CellGraph, Graph, Init, Layer, Node, Op, Pool, Recurrent, Reduce,
+};
 use crate::train::checkpoint::relative;
 use std::collections::BTreeSet;
 use std::fmt::Write;
@@ -86,6 +88,9 @@ pub fn export(
         state: Vec::new(),
         back: Vec::new(),
         needs_gru: false,
+        input: "x".to_string(),
+        states: Vec::new(),
+        top: true,
     };
     for (id, node) in graph.nodes.iter().enumerate() {
         let value = b.lower(id, node)?;
@@ -113,6 +118,12 @@ struct Builder<'a> {
     state: Vec<StateTensor>,
     back: Vec<Back>,
     needs_gru: bool,
+    /// The expression of the graph's input: `x`, or a cell's step input.
+    input: String,
+    /// The variables of a cell's state, inside its step.
+    states: Vec<String>,
+    /// Whether this is the model's own graph (not a cell's step).
+    top: bool,
 }
 
 impl Builder<'_> {
@@ -213,10 +224,11 @@ impl Builder<'_> {
         let out = variable(self, id, node);
         let shape = &node.shape;
         let expression = match &node.op {
-            Op::Input => {
+            Op::Input if self.top => {
                 self.forward.push(format!("# {out}: {shape}"));
                 return Ok(out);
             }
+            Op::Input => self.input.clone(),
             Op::Param => {
                 let spec = &node.params[0];
                 let key = relative(&spec.name).to_string();
@@ -248,17 +260,14 @@ impl Builder<'_> {
             Op::MatMul => format!("{} @ {}", self.input(node, 0), self.input(node, 1)),
             Op::Neg => format!("-{}", self.input(node, 0)),
             Op::Layer(layer) => self.layer(id, node, layer)?,
-            Op::Cell(cell) => {
-                return Err(ExportError {
-                    path: node.path.clone(),
-                    span: node.span,
-                    message: format!(
-                        "the cell `{}` cannot be exported to PyTorch yet; the built-in `rnn`, `lstm` and `gru` can",
-                        cell.name
-                    ),
-                });
+            Op::Cell(cell) => self.cell(node, cell, &out)?,
+            Op::StateIn(slot) => {
+                return self
+                    .states
+                    .get(*slot)
+                    .cloned()
+                    .ok_or_else(|| internal(node, "a cell's state outside its cell"));
             }
-            Op::StateIn(_) => return Err(internal(node, "a cell's state outside its cell")),
         };
         self.forward
             .push(format!("{out} = {expression}  # {shape}"));
@@ -414,7 +423,7 @@ impl Builder<'_> {
                     Activation::Log => "log",
                 };
                 let plain = format!("torch.{f}({x})");
-                if id == self.graph.output && *a == Activation::Sigmoid {
+                if self.top && id == self.graph.output && *a == Activation::Sigmoid {
                     self.forward.push(format!("if logits:\n    return {x}"));
                 }
                 plain
@@ -423,7 +432,7 @@ impl Builder<'_> {
                 format!("F.leaky_relu({x}, {})", python_float(*slope))
             }
             Layer::Softmax { axis } => {
-                if id == self.graph.output {
+                if self.top && id == self.graph.output {
                     self.forward.push(format!("if logits:\n    return {x}"));
                 }
                 format!("torch.softmax({x}, dim={})", axis + batch)
@@ -453,6 +462,87 @@ impl Builder<'_> {
                 }
             }
         })
+    }
+
+    /// A user cell as a loop over the time axis: its state variables start
+    /// at their initial values, each step runs the cell's graph on the
+    /// step's input and updates them; the steps' outputs are stacked.
+    fn cell(&mut self, node: &Node, cell: &CellGraph, out: &str) -> Result<String, ExportError> {
+        let x = self.input(node, 0);
+        let mut states = Vec::new();
+        for slot in &cell.state {
+            let var = format!("{out}_{}", slot.name);
+            let dims = slot.shape.known_dims().unwrap_or_default();
+            let make = match slot.init {
+                Init::Zeros => "new_zeros",
+                Init::Ones => "new_ones",
+                _ => {
+                    return Err(ExportError {
+                        path: node.path.clone(),
+                        span: node.span,
+                        message: format!(
+                            "the state `{}` of `{}` starts random, which PyTorch cannot draw as dl does; start it at `zeros` or `ones`",
+                            slot.name, cell.name
+                        ),
+                    });
+                }
+            };
+            let mut sizes = vec![format!("{x}.shape[0]")];
+            sizes.extend(dims.iter().map(usize::to_string));
+            self.forward.push(format!(
+                "{var} = {x}.{make}(({}))  # the state {} of {}",
+                sizes.join(", "),
+                slot.name,
+                cell.name
+            ));
+            states.push(var);
+        }
+        let steps = format!("{out}_steps");
+        self.forward.push(format!("{steps} = []"));
+        self.forward.push(format!("for t in range({x}.shape[1]):"));
+        let mut step = Builder {
+            graph: &cell.step,
+            store: self.store,
+            init: std::mem::take(&mut self.init),
+            containers: std::mem::take(&mut self.containers),
+            forward: Vec::new(),
+            names: Vec::new(),
+            state: std::mem::take(&mut self.state),
+            back: std::mem::take(&mut self.back),
+            needs_gru: self.needs_gru,
+            input: format!("{x}[:, t]"),
+            states: states.clone(),
+            top: false,
+        };
+        let lowered = (|| {
+            for (id, n) in cell.step.nodes.iter().enumerate() {
+                let value = step.lower(id, n)?;
+                step.names.push(value);
+            }
+            Ok(())
+        })();
+        self.init = std::mem::take(&mut step.init);
+        self.containers = std::mem::take(&mut step.containers);
+        self.state = std::mem::take(&mut step.state);
+        self.back = std::mem::take(&mut step.back);
+        self.needs_gru = step.needs_gru;
+        lowered?;
+        let next: Vec<String> = cell
+            .state
+            .iter()
+            .map(|s| step.names[s.next].clone())
+            .collect();
+        if !states.is_empty() {
+            step.forward
+                .push(format!("{} = {}", states.join(", "), next.join(", ")));
+        }
+        step.forward
+            .push(format!("{steps}.append({})", step.names[cell.step.output]));
+        for line in &step.forward {
+            self.forward
+                .push(format!("    {}", line.replace('\n', "\n    ")));
+        }
+        Ok(format!("torch.stack({steps}, dim=1)"))
     }
 
     /// `rnn` and `lstm` as `nn.RNN` and `nn.LSTM`, `gru` as `TextbookGRU`.
@@ -649,7 +739,7 @@ fn is_identifier(s: &str) -> bool {
 /// A Python variable for node `id`: its path relative to the model with
 /// `_` for `.`, or with its id when that is taken.
 fn variable(b: &Builder, id: usize, node: &Node) -> String {
-    if matches!(node.op, Op::Input) {
+    if b.top && matches!(node.op, Op::Input) {
         return "x".to_string();
     }
     let name: String = relative(&node.path)
