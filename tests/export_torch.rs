@@ -89,23 +89,46 @@ fn batchnorm_carries_pytorchs_counter_and_a_cell_is_a_loop_over_time() {
 }
 
 #[test]
-fn a_train_block_also_gets_its_program_and_the_rows_dl_prepared() {
+fn a_train_block_also_gets_its_program_and_the_rows_of_its_split() {
     let dir = temp_dir("torch-digits");
     export(&["examples/mlp_digits.dl"], &dir);
     let script = std::fs::read_to_string(dir.join("train.py")).unwrap();
     assert!(script.contains("from model import MLP as Model, dl_state_dict"));
     assert!(script.contains("\"name\": \"adam\""), "{script}");
     assert!(script.contains("\"batch\": 32"), "{script}");
+    assert!(script.contains("\"kind\": \"csv\""), "{script}");
+    assert!(script.contains("\"scale\": 0.0625"), "{script}");
     let bytes = std::fs::read(dir.join("data.safetensors")).unwrap();
     let file = SafeTensors::deserialize(&bytes).unwrap();
-    let shape = |n: &str| file.tensor(n).unwrap().shape().to_vec();
-    assert_eq!(shape("x_train"), [1257, 64]);
-    assert_eq!(shape("y_train"), [1257]);
-    assert_eq!(shape("x_val"), [270, 64]);
-    assert_eq!(shape("x_test"), [270, 64]);
+    let rows = |n: &str| -> Vec<i64> {
+        let t = file.tensor(n).unwrap();
+        assert_eq!(t.dtype(), safetensors::Dtype::I64);
+        t.data()
+            .chunks_exact(8)
+            .map(|c| i64::from_le_bytes(c.try_into().unwrap()))
+            .collect()
+    };
+    let (train, val, test) = (rows("rows_train"), rows("rows_val"), rows("rows_test"));
+    assert_eq!((train.len(), val.len(), test.len()), (1257, 270, 270));
+    let mut all: Vec<i64> = [train, val, test].concat();
+    all.sort_unstable();
+    assert_eq!(all, (0..1797).collect::<Vec<_>>(), "every row once");
+    assert!(
+        file.tensor("x_train").is_err(),
+        "the CSV is read by train.py"
+    );
+}
+
+#[test]
+fn a_series_comes_as_the_rows_dl_prepared() {
+    let dir = temp_dir("torch-series");
+    export(&["examples/sunspots.dl", "--run", "1"], &dir);
+    let bytes = std::fs::read(dir.join("data.safetensors")).unwrap();
+    let file = SafeTensors::deserialize(&bytes).unwrap();
+    assert_eq!(file.tensor("x_train").unwrap().shape()[1..], [24, 1]);
     assert_eq!(
         file.tensor("y_test").unwrap().dtype(),
-        safetensors::Dtype::I64
+        safetensors::Dtype::F32
     );
 }
 

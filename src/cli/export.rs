@@ -104,12 +104,25 @@ fn torch_files(
     };
     let prepared = session.prepare(checked, index)?;
     let origin = origin(session);
+    // The checker has matched every run with its data set.
+    let Some(set) = checked
+        .program
+        .data
+        .iter()
+        .find(|d| d.name == prepared.run.data)
+    else {
+        return Ok(files);
+    };
+    let base_dir = session.base_dir();
     let info = dl::export::torch_train::RunInfo {
         run: &prepared.run,
         number: index + 1,
         origin: &origin,
         graph: &chosen.graph,
         spec: &chosen.spec,
+        data: set,
+        loaded: &prepared.data,
+        base_dir: &base_dir,
     };
     let Some(script) = dl::export::torch_train::script(&info) else {
         println!(
@@ -118,7 +131,7 @@ fn torch_files(
         );
         return Ok(files);
     };
-    let data = dl::export::torch_train::data_bytes(&prepared.data).map_err(|e| {
+    let data = dl::export::torch_train::data_bytes(set, &prepared.data).map_err(|e| {
         eprintln!("error: cannot write the data: {e}");
         Exit::Program
     })?;

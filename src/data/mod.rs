@@ -66,6 +66,21 @@ pub struct Loaded {
     /// The statistics of each `standardize` of the data set, in order,
     /// taken from the training rows.
     pub standardize: Vec<Standardization>,
+    /// Which of the source's rows each part holds, in order (the test part's
+    /// index the source's own test rows when it has them, as `mnist` does).
+    pub source_rows: SourceRows,
+}
+
+/// The source rows of each part of a [`Loaded`] data set, as its `shuffle`
+/// and `split` chose them.
+#[derive(Clone, Debug, PartialEq)]
+pub struct SourceRows {
+    /// The training part's rows.
+    pub train: Vec<usize>,
+    /// The validation part's rows.
+    pub val: Option<Vec<usize>>,
+    /// The test part's rows.
+    pub test: Option<Vec<usize>>,
 }
 
 /// The kinds of source whose rows need more than the generic treatment.

@@ -356,6 +356,11 @@ pub(crate) fn apply(source: Source, transforms: &[Transform]) -> Result<Loaded, 
     }
     // Pass 3: gather the parts (moving the matrix when nothing reorders it).
     let n = x.nrows();
+    let source_rows = super::SourceRows {
+        train: plan.train.clone(),
+        val: plan.val.clone(),
+        test: plan.test.clone(),
+    };
     let val = plan.val.as_ref().map(|idx| gather(&x, &y, idx));
     let test = match (plan.fixed_test, test, &plan.test) {
         (true, Some(part), Some(idx)) if is_identity(idx, part.rows()) => Some(part),
@@ -378,5 +383,6 @@ pub(crate) fn apply(source: Source, transforms: &[Transform]) -> Result<Loaded, 
         kind,
         raw_shape,
         standardize: fitted,
+        source_rows,
     })
 }

@@ -2,9 +2,15 @@
 
 Trains the exported model as dl's `train` block does (loss, optimizer,
 learning rate, epochs, batch size, clip, seed, metrics), from the weights
-`dl export` wrote, on the rows dl prepared (`data.safetensors`: the data's
-transforms and split applied), and saves the result in dl's layout and names
-so that `dl eval`, `dl predict` and `dl repl` read it back.
+`dl export` wrote, and saves the result in dl's layout and names so that
+`dl eval`, `dl predict` and `dl repl` read it back.
+
+The data: a CSV file or an MNIST folder is read here as dl reads it (the
+same columns, `scale`, `standardize` with the training rows' statistics,
+`reshape`), and each part takes the source rows dl's seeded shuffle and
+split chose (`data.safetensors` holds their indices; `--source` points at
+the file or folder elsewhere). Other sources (series, text, synthetic) come
+as the rows dl prepared, in `data.safetensors`.
 
     python3 train.py                          # CPU, or the first GPU there is
     torchrun --nproc_per_node 2 train.py      # DistributedDataParallel
@@ -17,6 +23,8 @@ share in batchnorm. A last batch with fewer rows than processes is skipped.
 """
 
 import argparse
+import csv
+import gzip
 import json
 import math
 import os
@@ -41,7 +49,8 @@ def arguments():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--epochs", type=int, default=SETTINGS["epochs"], help="override the epochs")
     parser.add_argument("--weights", default=HERE / "weights.safetensors", help="initial weights")
-    parser.add_argument("--data", default=HERE / "data.safetensors", help="the prepared rows")
+    parser.add_argument("--data", default=HERE / "data.safetensors", help="the split's rows, or the prepared rows")
+    parser.add_argument("--source", help="the data's CSV file or MNIST folder (default: where dl read it)")
     parser.add_argument("-o", "--output", default=HERE / SETTINGS["output"], help="the dl checkpoint to write")
     parser.add_argument("--device", help="cpu, cuda or cuda:K (default: a GPU when there is one)")
     return parser.parse_args()
@@ -60,6 +69,76 @@ def setup(device):
         torch.cuda.set_device(device)
     dist.init_process_group("nccl" if device.type == "cuda" else "gloo")
     return device, dist.get_rank(), dist.get_world_size()
+
+
+def read_csv(path):
+    """The feature columns and the target of a CSV file, as dl reads them."""
+    source = SETTINGS["source"]
+    with open(path, newline="") as f:
+        rows = list(csv.reader(f))
+    header, body = rows[0], [r for r in rows[1:] if r]
+    columns = [header.index(name) for name in source["features"]]
+    target = header.index(source["target"])
+    x = torch.tensor([[float(r[c]) for c in columns] for r in body], dtype=torch.float32)
+    if source["label"]:
+        y = torch.tensor([int(float(r[target])) for r in body], dtype=torch.long)
+    else:
+        y = torch.tensor([[float(r[target])] for r in body], dtype=torch.float32)
+    return x, y
+
+
+def read_idx(folder, name):
+    """An IDX file of an MNIST folder (`name` or `name.gz`) as a tensor."""
+    path = pathlib.Path(folder) / name
+    raw = path.read_bytes() if path.exists() else gzip.decompress(path.with_name(name + ".gz").read_bytes())
+    dims = raw[3]
+    shape = [int.from_bytes(raw[4 + 4 * i : 8 + 4 * i], "big") for i in range(dims)]
+    values = torch.frombuffer(bytearray(raw[4 + 4 * dims :]), dtype=torch.uint8)
+    return values.reshape(shape)
+
+
+def read_mnist(folder):
+    """Training and test images as [n, 784] floats and their labels."""
+    def pair(images, labels):
+        x = read_idx(folder, images)
+        return x.reshape(len(x), -1).float(), read_idx(folder, labels).long()
+
+    return pair("train-images-idx3-ubyte", "train-labels-idx1-ubyte"), pair(
+        "t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte"
+    )
+
+
+def load_parts(data, source):
+    """The parts (x, y) by name: read from the source and split as dl split
+    it, or as dl prepared them."""
+    if "x_train" in data:
+        return {p: (data[f"x_{p}"], data[f"y_{p}"]) for p in ("train", "val", "test") if f"x_{p}" in data}
+    kind = SETTINGS["source"]["kind"]
+    source = source or SETTINGS["source"]["path"]
+    if kind == "csv":
+        x, y = read_csv(source)
+        test = None
+    else:
+        (x, y), test = read_mnist(source)
+    # Values, in program order; standardize uses the training rows' statistics.
+    for transform in SETTINGS["transforms"]:
+        if "scale" in transform:
+            x = x * torch.tensor(transform["scale"], dtype=torch.float32)
+            test = test and (test[0] * torch.tensor(transform["scale"], dtype=torch.float32), test[1])
+        else:
+            mean = torch.tensor(transform["mean"], dtype=torch.float64)
+            std = torch.tensor(transform["std"], dtype=torch.float64)
+            x = ((x.double() - mean) / std).float()
+            test = test and (((test[0].double() - mean) / std).float(), test[1])
+    shape = SETTINGS["sample_shape"]
+    parts = {}
+    for part in ("train", "val", "test"):
+        if f"rows_{part}" not in data:
+            continue
+        rows = data[f"rows_{part}"]
+        xs, ys = (test if part == "test" and test is not None else (x, y))
+        parts[part] = (xs[rows].reshape(len(rows), *shape), ys[rows])
+    return parts
 
 
 def final(logits):
@@ -196,8 +275,8 @@ def main():
         net = DistributedDataParallel(model, device_ids=[device] if device.type == "cuda" else None)
     parameters = [p for p in model.parameters() if p.requires_grad]
     optimizer = optimizer_for(parameters)
-    data = safetensors.torch.load_file(args.data)
-    x, y = data["x_train"], data["y_train"]
+    parts = load_parts(safetensors.torch.load_file(args.data), args.source)
+    x, y = parts["train"]
     rows = len(x)
     batch = SETTINGS["batch"] or rows
     if rank == 0:
@@ -224,13 +303,13 @@ def main():
         if world > 1:
             dist.all_reduce(total)
         line = f"epoch {epoch}/{args.epochs}: train loss {total[0] / total[1]:.4f}"
-        if "x_val" in data and rank == 0:
-            line += ", val " + ", ".join(evaluate(model, data["x_val"], data["y_val"], device))
+        if "val" in parts and rank == 0:
+            line += ", val " + ", ".join(evaluate(model, *parts["val"], device))
         if rank == 0:
             print(line, flush=True)
     if rank == 0:
-        if "x_test" in data:
-            print("test: " + ", ".join(evaluate(model, data["x_test"], data["y_test"], device)))
+        if "test" in parts:
+            print("test: " + ", ".join(evaluate(model, *parts["test"], device)))
         save(model, args.output)
         print(f"saved {args.output}")
     if world > 1:

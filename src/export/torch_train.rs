@@ -1,12 +1,19 @@
 //! A `train` block as a PyTorch program: `train.py` (the template
 //! `torch_train.py` with the block's settings filled in) and
-//! `data.safetensors`, the rows `dl` prepared for it, so that both train on
-//! exactly the same samples (every source, transform and seeded split
-//! included).
+//! `data.safetensors`. For a CSV or MNIST source, `train.py` reads the
+//! file itself and applies the value transforms (with the `standardize`
+//! statistics `dl` took from the training rows), and `data.safetensors`
+//! holds the source rows of each part, as `dl`'s seeded `shuffle` and
+//! `split` chose them; for the other sources (series windows, text,
+//! synthetic rows) it holds the rows `dl` prepared.
 
 use crate::data::{InputSpec, Loaded, Part, Targets};
-use crate::ir::{Activation, Batch, Graph, Layer, Loss, Metric, Op, Optimizer, TrainRun};
+use crate::ir::{
+    Activation, Batch, DataSet, Graph, Layer, Loss, Metric, Op, Optimizer, Source, TrainRun,
+    Transform,
+};
 use safetensors::tensor::{Dtype, TensorView};
+use std::path::Path;
 
 /// The program `train.py` runs.
 const TEMPLATE: &str = include_str!("torch_train.py");
@@ -23,6 +30,12 @@ pub struct RunInfo<'a> {
     pub graph: &'a Graph,
     /// What the model's inputs look like (the checkpoint metadata).
     pub spec: &'a InputSpec,
+    /// The run's data set, as declared.
+    pub data: &'a DataSet,
+    /// What `dl` read of it.
+    pub loaded: &'a Loaded,
+    /// The folder data paths are relative to.
+    pub base_dir: &'a Path,
 }
 
 /// The source of `train.py` for the run; `None` when its optimizer is one
@@ -62,6 +75,9 @@ pub fn script(info: &RunInfo) -> Option<String> {
         "final": final_activation(info.graph),
         "output": output,
         "dl_input": serde_json::to_string(info.spec).expect("an input spec is plain data"),
+        "source": read_here(info),
+        "transforms": value_transforms(info),
+        "sample_shape": info.loaded.sample_shape,
     });
     let settings = serde_json::to_string_pretty(&settings).expect("plain data");
     let title = format!(
@@ -78,6 +94,52 @@ pub fn script(info: &RunInfo) -> Option<String> {
             .replace("__MODEL__", &run.model)
             .replace("__SETTINGS__", &settings),
     )
+}
+
+/// The source `train.py` reads itself (a CSV file, an MNIST folder), or
+/// `null` when it takes the rows `dl` prepared.
+fn read_here(info: &RunInfo) -> serde_json::Value {
+    let absolute = |p: &str| {
+        let path = info.base_dir.join(p);
+        std::path::absolute(&path)
+            .unwrap_or(path)
+            .display()
+            .to_string()
+    };
+    match &info.data.source {
+        Source::Csv {
+            path,
+            column,
+            label,
+            ..
+        } => serde_json::json!({
+            "kind": "csv",
+            "path": absolute(path),
+            "features": info.loaded.feature_names,
+            "target": column,
+            "label": label,
+        }),
+        Source::Mnist { dir } => serde_json::json!({"kind": "mnist", "path": absolute(dir)}),
+        _ => serde_json::Value::Null,
+    }
+}
+
+/// The value transforms in program order: `{"scale": k}`, or
+/// `{"mean": [..], "std": [..]}` for each `standardize` with the statistics
+/// `dl` took from the training rows (`reshape` is the final sample shape).
+fn value_transforms(info: &RunInfo) -> Vec<serde_json::Value> {
+    let mut stats = info.loaded.standardize.iter();
+    info.data
+        .transforms
+        .iter()
+        .filter_map(|t| match t {
+            Transform::Scale(k) => Some(serde_json::json!({"scale": k})),
+            Transform::Standardize => stats
+                .next()
+                .map(|s| serde_json::json!({"mean": s.mean, "std": s.std})),
+            _ => None,
+        })
+        .collect()
 }
 
 /// `softmax` or `sigmoid` when the model ends in one, for its logits.
@@ -112,20 +174,37 @@ fn metric_name(metric: Metric) -> &'static str {
     }
 }
 
-/// The bytes of `data.safetensors`: `x_train`, `y_train` and, when the data
-/// has them, `x_val`, `y_val`, `x_test`, `y_test`; inputs as the model takes
-/// them (`[rows] + sample shape`, text one-hot), class ids as int64, values
-/// as float32 `[rows, 1]`.
-pub fn data_bytes(data: &Loaded) -> Result<Vec<u8>, safetensors::SafeTensorError> {
+/// The bytes of `data.safetensors`. For a source `train.py` reads itself:
+/// `rows_train` and, when the data has them, `rows_val`, `rows_test` (int64
+/// source rows). Otherwise `x_train`, `y_train`, `x_val`, ...: inputs as the
+/// model takes them (`[rows] + sample shape`, text one-hot), class ids as
+/// int64, values as float32 `[rows, 1]`.
+pub fn data_bytes(set: &DataSet, data: &Loaded) -> Result<Vec<u8>, safetensors::SafeTensorError> {
     let mut tensors: Vec<(String, Dtype, Vec<usize>, Vec<u8>)> = Vec::new();
-    for (name, part) in [
-        ("train", Some(&data.train)),
-        ("val", data.val.as_ref()),
-        ("test", data.test.as_ref()),
-    ] {
-        let Some(part) = part else { continue };
-        tensors.push(inputs(name, data, part));
-        tensors.push(targets(name, part));
+    if matches!(set.source, Source::Csv { .. } | Source::Mnist { .. }) {
+        let rows = &data.source_rows;
+        for (name, part) in [
+            ("train", Some(&rows.train)),
+            ("val", rows.val.as_ref()),
+            ("test", rows.test.as_ref()),
+        ] {
+            let Some(part) = part else { continue };
+            let bytes = part
+                .iter()
+                .flat_map(|&r| (r as i64).to_le_bytes())
+                .collect();
+            tensors.push((format!("rows_{name}"), Dtype::I64, vec![part.len()], bytes));
+        }
+    } else {
+        for (name, part) in [
+            ("train", Some(&data.train)),
+            ("val", data.val.as_ref()),
+            ("test", data.test.as_ref()),
+        ] {
+            let Some(part) = part else { continue };
+            tensors.push(inputs(name, data, part));
+            tensors.push(targets(name, part));
+        }
     }
     let views = tensors
         .iter()

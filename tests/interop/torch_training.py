@@ -6,7 +6,11 @@
    running statistics included), for a CNN with batchnorm (SGD with
    momentum), an LSTM (Adam), a GRU (RMSprop with gradient clipping) and a
    GRU with `reset_after = true`, which is PyTorch's own `nn.GRU` (Adam).
-2. `torchrun --nproc_per_node 2` (DistributedDataParallel over gloo, on
+2. The data `train.py` reads itself (a CSV file, an MNIST folder) is dl's:
+   with `--epochs 0` it saves the initial weights after printing their test
+   loss and metrics, and `dl eval` on that checkpoint prints the same line,
+   for `examples/mlp_digits.dl` (CSV) and `examples/lenet5_mnist.dl` (IDX).
+3. `torchrun --nproc_per_node 2` (DistributedDataParallel over gloo, on
    localhost) trains the export of `examples/mlp_digits.dl` to at least 96%
    test accuracy, and `dl eval` reads the checkpoint it saves back with that
    accuracy.
@@ -115,6 +119,18 @@ def four_steps(dl, tmp, name, source):
     return failures, worst
 
 
+def same_data(dl, tmp, example):
+    """train.py's test line with no training, and dl eval's, on its weights."""
+    folder = tmp / f"data_{example}"
+    program = ROOT / "examples" / f"{example}.dl"
+    run(dl, "export", program, "--format", "torch", "-o", folder)
+    printed = run(sys.executable, folder / "train.py", "--epochs", "0", "-o", folder / "initial.safetensors")
+    theirs = re.search(r"^test: (.*)$", printed, re.M).group(1)
+    evaluated = run(dl, "eval", program, "--weights", folder / "initial.safetensors")
+    ours = re.search(r"\.test: (.*)$", evaluated, re.M).group(1)
+    return theirs, ours
+
+
 def distributed(dl, tmp):
     """torchrun on two processes: the test accuracy it prints and dl eval's."""
     folder = tmp / "mlp_digits"
@@ -141,6 +157,12 @@ def main():
             found, worst = four_steps(args.dl, tmp, name, source)
             failures += found
             print(f"{'FAILED' if found else 'ok    '}  {name}: 4 full-batch steps, largest difference {worst:.3g}")
+        for example in ("mlp_digits", "lenet5_mnist"):
+            theirs, ours = same_data(args.dl, tmp, example)
+            ok = theirs == ours
+            print(f"{'ok    ' if ok else 'FAILED'}  {example}: train.py reads the data as dl does: {theirs}")
+            if not ok:
+                failures.append(f"{example}: train.py says `{theirs}`, dl eval `{ours}`")
         theirs, ours, both = distributed(args.dl, tmp)
         ok = theirs >= 0.96 and abs(theirs - ours) < 1e-9 and both
         print(f"{'ok    ' if ok else 'FAILED'}  torchrun --nproc_per_node 2 on mlp_digits: "
