@@ -174,3 +174,44 @@ fn the_reset_after_gru_is_pytorchs_own_gru_with_its_recurrent_bias_trained() {
         "{source}"
     );
 }
+
+#[test]
+fn weights_of_another_model_or_an_unwritable_folder_are_errors_with_nothing_written() {
+    let dir = temp_dir("torch-bad");
+    let other = dir.join("lenet.safetensors");
+    export(&["examples/lenet5.dl", "--model", "LeNet5"], &dir.join("lenet"));
+    std::fs::copy(dir.join("lenet").join("weights.safetensors"), &other).unwrap();
+    // PyTorch-layout weights of LeNet-5 are not a checkpoint of the digits MLP.
+    let out = dir.join("mlp");
+    let run = dl(&[
+        "export",
+        "examples/mlp_digits.dl",
+        "--weights",
+        other.to_str().unwrap(),
+        "--format",
+        "torch",
+        "-o",
+        out.to_str().unwrap(),
+    ]);
+    let stderr = String::from_utf8_lossy(&run.stderr);
+    assert_eq!(run.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("cannot use the weights"), "{stderr}");
+    assert!(!out.exists());
+
+    // The output's parent is a file.
+    let file = dir.join("a-file");
+    std::fs::write(&file, "x").unwrap();
+    let inside = file.join("out");
+    let run = dl(&[
+        "export",
+        "examples/mlp_digits.dl",
+        "--format",
+        "torch",
+        "-o",
+        inside.to_str().unwrap(),
+    ]);
+    let stderr = String::from_utf8_lossy(&run.stderr);
+    assert_eq!(run.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("cannot create the folder"), "{stderr}");
+    assert_eq!(std::fs::read_to_string(&file).unwrap(), "x");
+}
