@@ -58,6 +58,28 @@ def cases(dl):
                 yield path, ["--model", model["name"]], f"{model['name']} (on its own)"
 
 
+def differs(got, expected):
+    """Why `got` is not `expected` (1e-4 relative, 1e-5 absolute on the
+    outputs' scale), or None."""
+    atol = 1e-5 * max(1.0, float(np.abs(expected).max()))
+    if got.shape != expected.shape:
+        return f"shapes differ: {got.shape} against {expected.shape}"
+    if not np.allclose(got, expected, rtol=1e-4, atol=atol):
+        return f"largest difference {np.abs(got - expected).max()}"
+    return None
+
+
+def report(passed, failures, peer):
+    """Prints each case and exits non-zero when one failed or none ran."""
+    for line in passed:
+        print(f"ok      {line}")
+    for line in failures:
+        print(f"FAILED  {line}")
+    print(f"{len(passed)} equal to {peer}, {len(failures)} failed")
+    if failures or not passed:
+        sys.exit(1)
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--dl", default=str(ROOT / "target/release/dl"))
@@ -97,20 +119,13 @@ def main():
                 failures.append(f"{name}: dl predict failed:\n{out.stderr}")
                 continue
             got = np.load(tmp / "y.npy")
-            atol = 1e-5 * max(1.0, float(np.abs(expected).max()))
-            if got.shape != expected.shape or not np.allclose(got, expected, rtol=1e-4, atol=atol):
-                worst = np.abs(got - expected).max() if got.shape == expected.shape else "shapes differ"
-                failures.append(f"{name}: ONNX Runtime and dl differ (largest difference {worst})")
+            why = differs(got, expected)
+            if why:
+                failures.append(f"{name}: ONNX Runtime and dl differ ({why})")
                 continue
             ops = sorted({n.op_type for n in model.graph.node})
             passed.append(f"{name}: {len(model.graph.node)} nodes ({', '.join(ops)})")
-    for line in passed:
-        print(f"ok      {line}")
-    for line in failures:
-        print(f"FAILED  {line}")
-    print(f"{len(passed)} equal to ONNX Runtime, {len(failures)} failed")
-    if failures or not passed:
-        sys.exit(1)
+    report(passed, failures, "ONNX Runtime")
 
 
 if __name__ == "__main__":
