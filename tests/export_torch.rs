@@ -179,7 +179,10 @@ fn the_reset_after_gru_is_pytorchs_own_gru_with_its_recurrent_bias_trained() {
 fn weights_of_another_model_or_an_unwritable_folder_are_errors_with_nothing_written() {
     let dir = temp_dir("torch-bad");
     let other = dir.join("lenet.safetensors");
-    export(&["examples/lenet5.dl", "--model", "LeNet5"], &dir.join("lenet"));
+    export(
+        &["examples/lenet5.dl", "--model", "LeNet5"],
+        &dir.join("lenet"),
+    );
     std::fs::copy(dir.join("lenet").join("weights.safetensors"), &other).unwrap();
     // PyTorch-layout weights of LeNet-5 are not a checkpoint of the digits MLP.
     let out = dir.join("mlp");

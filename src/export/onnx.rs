@@ -692,7 +692,7 @@ fn unique_name(b: &Builder, id: usize, node: &Node) -> String {
 }
 
 /// Known integers of a window's geometry.
-fn known(dims: &[crate::ir::Dim]) -> Vec<i64> {
+pub(super) fn known(dims: &[crate::ir::Dim]) -> Vec<i64> {
     dims.iter().map(|d| d.as_known().unwrap_or(0)).collect()
 }
 

@@ -27,7 +27,7 @@
 //! for PyTorch's losses on logits; `dl_state_dict` gives the weights back
 //! in `dl`'s layout and names, which `dl` reads as a checkpoint.
 
-use super::onnx::ExportError;
+use super::onnx::{ExportError, conv_pads, known};
 use crate::interp::ParamStore;
 use crate::ir::{
     Activation, Arith, CellGraph, Graph, Init, Layer, Node, Op, Pool, Recurrent, Reduce,
@@ -773,15 +773,6 @@ fn transpose(m: &[f32], rows: usize, cols: usize) -> Vec<f32> {
     (0..cols)
         .flat_map(|c| (0..rows).map(move |r| m[r * cols + c]))
         .collect()
-}
-
-fn known(dims: &[crate::ir::Dim]) -> Vec<i64> {
-    dims.iter().map(|d| d.as_known().unwrap_or(0)).collect()
-}
-
-/// A convolution's pads, begins then ends (as in the ONNX export).
-fn conv_pads(window: &crate::ir::Window, spatial: &[usize]) -> Vec<i64> {
-    super::onnx::conv_pads(window, spatial)
 }
 
 fn python_tuple<T: ToString>(values: &[T]) -> String {
