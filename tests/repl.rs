@@ -560,3 +560,18 @@ fn data_that_cannot_be_read_is_reported_as_dl_train_reports_it() {
     );
     std::fs::remove_dir_all(dir).expect("clean up");
 }
+
+/// `:backward` with a label the model's output cannot score (a class beyond
+/// its width) is an error, not a panic.
+#[test]
+fn backward_against_a_label_the_output_cannot_score_is_an_error() {
+    let (text, code) = repl(
+        Some("examples/mlp_digits.dl"),
+        "dense(3)\n:input digits.val 2\n:backward\n",
+    );
+    assert_eq!(code, Some(0), "{text}");
+    assert!(
+        text.contains("error: label 4 is not a class of this model: its output has 3 values per sample (classes 0..2)"),
+        "{text}"
+    );
+}

@@ -61,6 +61,7 @@ pub fn backward(cursor: &Cursor) -> Result<String, String> {
     let output = stepper
         .run(&mut tape)
         .map_err(|e| run_error(&e).trim_end().to_string())?;
+    fits(kind, label, tape.value(output).shape())?;
     let loss_var = loss::record(&mut tape, &cursor.graph, &stepper, output, kind, &targets);
     let loss_value = tape.scalar(loss_var);
     let grads = tape.backward(loss_var);
@@ -107,4 +108,42 @@ pub fn backward(cursor: &Cursor) -> Result<String, String> {
         .collect();
     out.push_str(&render::aligned(&rows));
     Ok(out)
+}
+
+/// Whether `label` can be scored against an output of `shape` (`[1, ..]`)
+/// with `kind`: class ids below the output's width, one target per output
+/// otherwise. Says what does not fit.
+fn fits(kind: Loss, label: &Label, shape: &[usize]) -> Result<(), String> {
+    let width = shape.last().copied().unwrap_or(1);
+    let outputs: usize = shape.iter().product();
+    let too_large = |c: u32| {
+        format!(
+            "label {c} is not a class of this model: its output has {width} value{} per sample \
+             (classes 0..{}); the model does not fit the data's labels",
+            if width == 1 { "" } else { "s" },
+            width.saturating_sub(1)
+        )
+    };
+    match (kind, label) {
+        (Loss::CrossEntropy, Label::Class(c)) if *c as usize >= width => Err(too_large(*c)),
+        (Loss::CrossEntropy, Label::Sequence(ids)) => {
+            match ids.iter().find(|&&c| c as usize >= width) {
+                Some(&c) => Err(too_large(c)),
+                None if outputs != ids.len() * width => Err(format!(
+                    "the label has {} positions but the model gives {outputs} values ({width} per position)",
+                    ids.len()
+                )),
+                None => Ok(()),
+            }
+        }
+        (Loss::Bce, Label::Class(c)) if *c > 1 || outputs != 1 => Err(format!(
+            "binary cross-entropy needs one output and a label 0 or 1; the model gives {outputs} and the label is {c}"
+        )),
+        (_, Label::Values(v)) if v.len() != outputs => Err(format!(
+            "the label has {} value{} but the model gives {outputs}",
+            v.len(),
+            if v.len() == 1 { "" } else { "s" }
+        )),
+        _ => Ok(()),
+    }
 }
