@@ -13,8 +13,8 @@ use std::process::ExitCode;
 #[derive(Parser)]
 #[command(name = "dl", version, about)]
 struct Cli {
-    /// Worker threads for the tensor kernels (default: every core).
-    #[arg(long, global = true)]
+    /// Worker threads for the tensor kernels, 1 to 256 (default: every core).
+    #[arg(long, global = true, value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..=MAX_THREADS))]
     threads: Option<usize>,
     #[command(subcommand)]
     command: Command,
@@ -144,7 +144,7 @@ fn main() -> ExitCode {
     // main thread's usual stack, for the parser's and checker's recursion.
     let mut pool = rayon::ThreadPoolBuilder::new().stack_size(MAIN_STACK_BYTES);
     if let Some(threads) = cli.threads {
-        pool = pool.num_threads(threads.max(1));
+        pool = pool.num_threads(threads);
     }
     match pool.build() {
         Ok(pool) => pool.install(|| run(cli.command)),
@@ -154,6 +154,12 @@ fn main() -> ExitCode {
         }
     }
 }
+
+/// The most worker threads `--threads` may ask for. Each has its own stack
+/// (below) and joins every parallel loop: thousands of them turn a
+/// millisecond's work into seconds and can exhaust memory, while no machine
+/// this is for has more cores.
+const MAX_THREADS: u64 = 256;
 
 /// The stack of each worker thread, the size Linux gives a main thread.
 const MAIN_STACK_BYTES: usize = 8 << 20;

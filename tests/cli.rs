@@ -228,3 +228,17 @@ fn data_that_cannot_be_read_is_e0701_at_its_declaration() {
     }
     std::fs::remove_dir_all(dir).expect("clean up");
 }
+
+/// `--threads` has a ceiling: thousands of workers only make a run slower
+/// (and each has its own stack), so asking for them is a usage error.
+#[test]
+fn threads_above_the_ceiling_or_zero_are_usage_errors() {
+    for asked in ["5000", "20000", "0"] {
+        let out = dl(&["--threads", asked, "check", "examples/mlp_digits.dl"]);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{asked}: {stderr}");
+        assert!(stderr.contains("is not in 1..=256"), "{stderr}");
+    }
+    let out = dl(&["--threads", "256", "check", "examples/mlp_digits.dl"]);
+    assert!(out.status.success());
+}
