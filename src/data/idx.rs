@@ -10,7 +10,8 @@ use super::error::{DataError, ErrorKind};
 use super::{Part, Source, SourceKind, Targets};
 use flate2::read::MultiGzDecoder;
 use ndarray::Array2;
-use std::io::Read;
+use std::fs::File;
+use std::io::{BufRead, BufReader, Read};
 use std::path::{Path, PathBuf};
 
 /// Magic number of an IDX file of unsigned-byte 3-d arrays (images).
@@ -18,49 +19,53 @@ pub(crate) const IMAGES_MAGIC: u32 = 0x0000_0803;
 /// Magic number of an IDX file of unsigned-byte vectors (labels).
 pub(crate) const LABELS_MAGIC: u32 = 0x0000_0801;
 
-/// Reads a file, decompressing it when it starts with the gzip magic.
-pub(crate) fn read_maybe_gz(path: &Path) -> Result<Vec<u8>, DataError> {
-    let raw = std::fs::read(path).map_err(|e| DataError::open(path, &e))?;
-    if raw.len() >= 2 && raw[0] == 0x1f && raw[1] == 0x8b {
-        let mut out = Vec::with_capacity(raw.len() * 5);
-        MultiGzDecoder::new(raw.as_slice())
-            .read_to_end(&mut out)
-            .map_err(|e| {
-                let kind = if e.kind() == std::io::ErrorKind::UnexpectedEof {
-                    ErrorKind::Truncated
-                } else {
-                    ErrorKind::Io
-                };
-                DataError::new(kind, format!("cannot decompress the gzip data: {e}")).at(path)
-            })?;
-        Ok(out)
-    } else {
-        Ok(raw)
-    }
-}
-
-/// Checks an IDX header against `magic` and returns the sizes and the data.
-pub(crate) fn parse<'a>(
-    bytes: &'a [u8],
-    magic: u32,
-    path: &Path,
-) -> Result<(Vec<usize>, &'a [u8]), DataError> {
+/// Reads the IDX file at `path` (gzipped or not: the gzip magic `1f 8b`
+/// decides) holding `magic`: its sizes and data bytes.
+///
+/// The header is read and checked first, then exactly the data bytes it
+/// announces, so that a file with a bad header costs nothing and
+/// decompression stops where the header says the data ends (a small gzip
+/// file can expand to gigabytes); one byte more than announced is an error.
+pub(crate) fn read(path: &Path, magic: u32) -> Result<(Vec<usize>, Vec<u8>), DataError> {
     let what = if magic == IMAGES_MAGIC {
         "IDX images"
     } else {
         "IDX labels"
     };
-    if bytes.len() < 4 {
+    let file = File::open(path).map_err(|e| DataError::open(path, &e))?;
+    let mut file = BufReader::new(file);
+    let gzipped = file
+        .fill_buf()
+        .map(|b| b.starts_with(&[0x1f, 0x8b]))
+        .map_err(|e| DataError::open(path, &e))?;
+    let mut reader: Box<dyn Read> = if gzipped {
+        Box::new(MultiGzDecoder::new(file))
+    } else {
+        Box::new(file)
+    };
+    let failed = |e: std::io::Error| {
+        let kind = if e.kind() == std::io::ErrorKind::UnexpectedEof {
+            ErrorKind::Truncated
+        } else {
+            ErrorKind::Io
+        };
+        let message = if gzipped {
+            format!("cannot decompress the gzip data: {e}")
+        } else {
+            format!("cannot read it: {e}")
+        };
+        DataError::new(kind, message).at(path)
+    };
+    let mut head = [0u8; 4];
+    let got = read_up_to(&mut reader, &mut head).map_err(failed)?;
+    if got < head.len() {
         return Err(DataError::new(
             ErrorKind::Truncated,
-            format!(
-                "file too short ({} bytes) to hold an IDX header",
-                bytes.len()
-            ),
+            format!("file too short ({got} bytes) to hold an IDX header"),
         )
         .at(path));
     }
-    let found = u32::from_be_bytes([bytes[0], bytes[1], bytes[2], bytes[3]]);
+    let found = u32::from_be_bytes(head);
     if found != magic {
         return Err(DataError::new(
             ErrorKind::BadIdx,
@@ -70,51 +75,78 @@ pub(crate) fn parse<'a>(
         )
         .at(path));
     }
-    let ndim = bytes[3] as usize;
-    let header = 4 + 4 * ndim;
-    if bytes.len() < header {
+    let mut sizes = vec![0u8; 4 * head[3] as usize];
+    let got = read_up_to(&mut reader, &mut sizes).map_err(failed)?;
+    if got < sizes.len() {
         return Err(DataError::new(
             ErrorKind::Truncated,
             format!(
-                "file too short ({} bytes) for its {header}-byte IDX header",
-                bytes.len()
+                "file too short ({} bytes) for its {}-byte IDX header",
+                4 + got,
+                4 + sizes.len()
             ),
         )
         .at(path));
     }
-    let dims: Vec<usize> = bytes[4..header]
+    let dims: Vec<usize> = sizes
         .chunks_exact(4)
         .map(|c| u32::from_be_bytes([c[0], c[1], c[2], c[3]]) as usize)
         .collect();
-    let expected = dims.iter().try_fold(1usize, |a, &d| a.checked_mul(d));
-    let data = &bytes[header..];
-    match expected {
-        Some(n) if n == data.len() => Ok((dims, data)),
-        Some(n) if n > data.len() => Err(DataError::new(
+    let shown = dims
+        .iter()
+        .map(usize::to_string)
+        .collect::<Vec<_>>()
+        .join(" x ");
+    let expected = dims
+        .iter()
+        .try_fold(1usize, |a, &d| a.checked_mul(d))
+        .ok_or_else(|| {
+            DataError::new(
+                ErrorKind::BadIdx,
+                format!("the header's sizes ({shown}) are too large to exist"),
+            )
+            .at(path)
+        })?;
+    let mut data = Vec::new();
+    reader
+        .by_ref()
+        .take(expected as u64)
+        .read_to_end(&mut data)
+        .map_err(failed)?;
+    if data.len() < expected {
+        return Err(DataError::new(
             ErrorKind::Truncated,
             format!(
-                "truncated: the header announces {n} data bytes ({}) but only {} follow",
-                dims.iter()
-                    .map(usize::to_string)
-                    .collect::<Vec<_>>()
-                    .join(" x "),
+                "truncated: the header announces {expected} data bytes ({shown}) but only {} follow",
                 data.len()
             ),
         )
-        .at(path)),
-        _ => Err(DataError::new(
+        .at(path));
+    }
+    if read_up_to(&mut reader, &mut [0u8; 1]).map_err(failed)? > 0 {
+        return Err(DataError::new(
             ErrorKind::BadIdx,
             format!(
-                "the file holds {} data bytes, more than its header announces ({})",
-                data.len(),
-                dims.iter()
-                    .map(usize::to_string)
-                    .collect::<Vec<_>>()
-                    .join(" x ")
+                "the file holds more data than its header announces ({shown}: {expected} bytes)"
             ),
         )
-        .at(path)),
+        .at(path));
     }
+    Ok((dims, data))
+}
+
+/// Fills as much of `buf` as the reader has; the number of bytes read.
+fn read_up_to(reader: &mut dyn Read, buf: &mut [u8]) -> std::io::Result<usize> {
+    let mut filled = 0;
+    while filled < buf.len() {
+        match reader.read(&mut buf[filled..]) {
+            Ok(0) => break,
+            Ok(n) => filled += n,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(filled)
 }
 
 /// Finds `name` or `name.gz` in `dir`.
@@ -138,8 +170,7 @@ fn locate(dir: &Path, name: &str) -> Result<PathBuf, DataError> {
 fn read_pair(dir: &Path, images: &str, labels: &str) -> Result<(Part, [usize; 2]), DataError> {
     let image_path = locate(dir, images)?;
     let label_path = locate(dir, labels)?;
-    let image_bytes = read_maybe_gz(&image_path)?;
-    let (dims, pixels) = parse(&image_bytes, IMAGES_MAGIC, &image_path)?;
+    let (dims, pixels) = read(&image_path, IMAGES_MAGIC)?;
     let (count, rows, cols) = (dims[0], dims[1], dims[2]);
     if (rows, cols) != (28, 28) {
         return Err(DataError::new(
@@ -148,8 +179,7 @@ fn read_pair(dir: &Path, images: &str, labels: &str) -> Result<(Part, [usize; 2]
         )
         .at(&image_path));
     }
-    let label_bytes = read_maybe_gz(&label_path)?;
-    let (label_dims, labels) = parse(&label_bytes, LABELS_MAGIC, &label_path)?;
+    let (label_dims, labels) = read(&label_path, LABELS_MAGIC)?;
     if label_dims[0] != count {
         return Err(DataError::new(
             ErrorKind::CountMismatch,

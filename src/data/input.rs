@@ -256,8 +256,7 @@ fn read_npy(path: &Path, spec: &InputSpec) -> Result<Array2<f32>, DataError> {
 
 /// An IDX file of images, each of the raw sample's height and width.
 fn read_idx(path: &Path, spec: &InputSpec) -> Result<Array2<f32>, DataError> {
-    let bytes = idx::read_maybe_gz(path)?;
-    let (dims, data) = idx::parse(&bytes, idx::IMAGES_MAGIC, path)?;
+    let (dims, data) = idx::read(path, idx::IMAGES_MAGIC)?;
     let &[count, rows, cols] = dims.as_slice() else {
         return Err(DataError::new(
             ErrorKind::BadIdx,

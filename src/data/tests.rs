@@ -867,6 +867,39 @@ fn truncated_idx() {
     assert!(e.to_string().contains("train-labels-idx1-ubyte.gz"), "{e}");
 }
 
+/// The header is read and checked before the rest is decompressed, and
+/// decompression stops where the header says the data ends: a gzip stream
+/// cut after its first megabyte of a gigabyte-sized promise is reported by
+/// what its header says, never by reading it all first.
+#[test]
+fn idx_headers_are_checked_before_the_data_is_decompressed() {
+    let dir = fake_mnist(3, 2, true);
+    let zeros = vec![0u8; 4 << 20];
+    let cut = |bytes: Vec<u8>| {
+        let gz = gzip(&bytes);
+        gz[..gz.len() / 2].to_vec()
+    };
+    // A bad magic number: found without decompressing the rest.
+    let mut bad = idx_bytes(0x801, &[3], &[0, 1, 2]);
+    bad.extend_from_slice(&zeros);
+    std::fs::write(dir.join("train-images-idx3-ubyte.gz"), cut(bad)).unwrap();
+    let e = load_mnist(&dir, vec![]).unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::BadIdx, "{e}");
+    assert!(e.to_string().contains("bad magic number"), "{e}");
+    // More data than announced: one byte past the end is enough to say so.
+    let dir = fake_mnist(3, 2, true);
+    let mut long = idx_bytes(0x801, &[3], &[0, 1, 2]);
+    long.extend_from_slice(&zeros);
+    std::fs::write(dir.join("train-labels-idx1-ubyte.gz"), cut(long)).unwrap();
+    let e = load_mnist(&dir, vec![]).unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::BadIdx, "{e}");
+    assert!(
+        e.to_string()
+            .contains("the file holds more data than its header announces (3: 3 bytes)"),
+        "{e}"
+    );
+}
+
 #[test]
 fn mismatched_idx_counts_and_labels() {
     let dir = fake_mnist(3, 2, false);
