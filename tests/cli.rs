@@ -242,3 +242,37 @@ fn threads_above_the_ceiling_or_zero_are_usage_errors() {
     let out = dl(&["--threads", "256", "check", "examples/mlp_digits.dl"]);
     assert!(out.status.success());
 }
+
+/// A save removes the temporary files earlier writers of the same
+/// checkpoint left when they were killed mid-write (`kill -9`), but not
+/// those of a writer still running.
+#[test]
+fn a_save_removes_the_temporary_files_of_dead_writers_only() {
+    let dir = temp_dir("stale-temporaries");
+    let program = dir.join("blobs.dl");
+    std::fs::write(
+        &program,
+        "data d = synthetic.blobs(n = 60, classes = 3, features = 2, seed = 1)\n\
+         model M(x: [2]) { dense(3) softmax }\n\
+         train M on d { loss = cross_entropy  optimizer = sgd(lr = 0.1)  epochs = 1  batch = 16\n\
+         save = \"model.safetensors\" }\n",
+    )
+    .unwrap();
+    // No process has a PID this large (Linux caps them at 2^22).
+    let dead = dir.join(".model.safetensors.tmp-999999999");
+    let alive = dir.join(format!(".model.safetensors.tmp-{}", std::process::id()));
+    let other = dir.join(".other.safetensors.tmp-999999999");
+    for f in [&dead, &alive, &other] {
+        std::fs::write(f, "partial").unwrap();
+    }
+    let out = dl(&["train", program.to_str().unwrap()]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(dir.join("model.safetensors").exists());
+    assert!(!dead.exists(), "the dead writer's file is gone");
+    assert!(alive.exists(), "a running writer's file stays");
+    assert!(other.exists(), "another checkpoint's file stays");
+}

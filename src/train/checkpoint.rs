@@ -133,11 +133,16 @@ pub fn save(
 /// Writes `bytes` to `path` atomically: into a temporary file in the same
 /// folder, flushed to disk, then renamed over `path`, so that a reader never
 /// sees a half-written file and a failure leaves none.
+///
+/// The temporary files that earlier writers to `path` left behind (killed
+/// before their rename) are removed first, those whose process is no longer
+/// running.
 pub fn write_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     let file_name = path
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_default();
+    remove_stale_temporaries(path, &file_name);
     let temporary = path.with_file_name(format!(".{file_name}.tmp-{}", std::process::id()));
     let written = (|| {
         let mut file = std::fs::File::create(&temporary)?;
@@ -149,6 +154,43 @@ pub fn write_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
         let _ = std::fs::remove_file(&temporary);
     }
     written
+}
+
+/// Removes `.NAME.tmp-PID` files next to `path` whose writer `PID` is no
+/// longer running. Whether a process runs is known from `/proc` on Linux;
+/// elsewhere nothing is removed. A failure to remove one is not an error:
+/// the write itself does not depend on it.
+fn remove_stale_temporaries(path: &Path, file_name: &str) {
+    let prefix = format!(".{file_name}.tmp-");
+    let dir = match path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d,
+        _ => Path::new("."),
+    };
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let name = entry.file_name().to_string_lossy().into_owned();
+        let Some(pid) = name
+            .strip_prefix(&prefix)
+            .and_then(|p| p.parse::<u32>().ok())
+        else {
+            continue;
+        };
+        if pid != std::process::id() && !is_running(pid) {
+            let _ = std::fs::remove_file(entry.path());
+        }
+    }
+}
+
+/// Whether process `pid` is running (Linux: it has a `/proc` entry);
+/// elsewhere every process is taken to be running, so nothing is removed.
+fn is_running(pid: u32) -> bool {
+    if cfg!(target_os = "linux") {
+        Path::new("/proc").join(pid.to_string()).exists()
+    } else {
+        true
+    }
 }
 
 /// Replaces every tensor of `store` with the one of the same name in `path`.
