@@ -333,6 +333,25 @@ fn count_json(count: &Dim) -> Value {
     }
 }
 
+/// A diagnostic as JSON: severity, code, message, the 1-based line and
+/// column of its primary label, every label, notes and help.
+pub fn diagnostic_json(d: &Diagnostic, source: &str) -> Value {
+    let (line, column) = crate::span::line_column(source, d.span().start as usize);
+    json!({
+        "severity": d.severity,
+        "code": d.code,
+        "message": d.message,
+        "line": line,
+        "column": column,
+        "labels": d.labels.iter().map(|l| {
+            let (line, column) = crate::span::line_column(source, l.span.start as usize);
+            json!({"line": line, "column": column, "start": l.span.start, "end": l.span.end, "message": l.message, "primary": l.primary})
+        }).collect::<Vec<_>>(),
+        "notes": d.notes,
+        "help": d.help,
+    })
+}
+
 /// The JSON form of `dl check`'s output, diagnostics included.
 pub fn render_json(
     program: Option<&Program>,
@@ -342,22 +361,7 @@ pub fn render_json(
 ) -> Value {
     let diagnostics: Vec<Value> = diagnostics
         .iter()
-        .map(|d| {
-            let (line, column) = crate::span::line_column(source, d.span().start as usize);
-            json!({
-                "severity": d.severity,
-                "code": d.code,
-                "message": d.message,
-                "line": line,
-                "column": column,
-                "labels": d.labels.iter().map(|l| {
-                    let (line, column) = crate::span::line_column(source, l.span.start as usize);
-                    json!({"line": line, "column": column, "start": l.span.start, "end": l.span.end, "message": l.message, "primary": l.primary})
-                }).collect::<Vec<_>>(),
-                "notes": d.notes,
-                "help": d.help,
-            })
-        })
+        .map(|d| diagnostic_json(d, source))
         .collect();
     let Some(program) = program else {
         return json!({"models": [], "data": [], "trains": [], "diagnostics": diagnostics});

@@ -276,3 +276,37 @@ fn a_save_removes_the_temporary_files_of_dead_writers_only() {
     assert!(alive.exists(), "a running writer's file stays");
     assert!(other.exists(), "another checkpoint's file stays");
 }
+
+/// With `--json`, a run that fails says so on stdout too: the diagnostic as
+/// an `error` event with its code and location, and a non-zero exit.
+#[test]
+fn with_json_a_diverging_run_ends_with_an_error_event() {
+    let out = dl(&["train", "examples/exploding.dl", "--run", "1", "--json"]);
+    assert_eq!(out.status.code(), Some(1));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let last: serde_json::Value =
+        serde_json::from_str(stdout.lines().last().expect("events")).expect("a JSON line");
+    assert_eq!(last["event"], "error", "{stdout}");
+    assert_eq!(last["code"], "E0801");
+    assert_eq!(last["line"], 22);
+    assert!(
+        last["message"]
+            .as_str()
+            .unwrap()
+            .contains("training diverged"),
+        "{last}"
+    );
+    // An error with no place in the source is an event too.
+    let out = dl(&["train", "examples/mlp_digits.dl", "--run", "9", "--json"]);
+    assert_eq!(out.status.code(), Some(2));
+    let event: serde_json::Value =
+        serde_json::from_str(String::from_utf8_lossy(&out.stdout).trim()).expect("a JSON line");
+    assert_eq!(event["event"], "error");
+    assert!(event["code"].is_null());
+    assert!(
+        event["message"]
+            .as_str()
+            .unwrap()
+            .contains("there is no run 9")
+    );
+}

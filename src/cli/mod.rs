@@ -11,6 +11,7 @@ use dl::check::Checked;
 use dl::diagnostic::{Diagnostic, Severity, render};
 use dl::run::Prepared;
 use dl::source::ReadError;
+use std::cell::Cell;
 use std::io::IsTerminal;
 use std::path::PathBuf;
 
@@ -29,6 +30,9 @@ pub struct Session {
     pub file: PathBuf,
     /// Its text.
     pub source: String,
+    /// Whether errors are also JSON events on stdout (`--json`), for a
+    /// program reading the event stream.
+    pub json_errors: Cell<bool>,
 }
 
 impl Session {
@@ -36,9 +40,18 @@ impl Session {
     /// with errors.
     pub fn open(file: PathBuf) -> Result<Session, Exit> {
         match dl::source::read(&file) {
-            Ok(source) => Ok(Session { file, source }),
+            Ok(source) => Ok(Session {
+                file,
+                source,
+                json_errors: Cell::new(false),
+            }),
             Err(ReadError::NotUtf8 { text, diagnostic }) => {
-                Session { file, source: text }.report(&[*diagnostic]);
+                Session {
+                    file,
+                    source: text,
+                    json_errors: Cell::new(false),
+                }
+                .report(&[*diagnostic]);
                 Err(Exit::Program)
             }
             Err(ReadError::Io(e)) => {
@@ -62,11 +75,11 @@ impl Session {
         if (1..=program.trains.len()).contains(&k) {
             return Ok(k - 1);
         }
-        eprintln!(
-            "error: there is no run {k}; {} has {} `train` block(s)",
+        self.fail(&format!(
+            "there is no run {k}; {} has {} `train` block(s)",
             self.file.display(),
             program.trains.len()
-        );
+        ));
         Err(if program.trains.is_empty() {
             Exit::Program
         } else {
@@ -74,8 +87,33 @@ impl Session {
         })
     }
 
-    /// Prints diagnostics to stderr, coloured on a terminal.
+    /// Prints an error that has no place in the source to stderr, and with
+    /// `--json` also as an event on stdout: `{"event": "error", "code":
+    /// null, "message": ...}`.
+    pub fn fail(&self, message: &str) {
+        eprintln!("error: {message}");
+        if self.json_errors.get() {
+            println!(
+                "{}",
+                serde_json::json!({"event": "error", "code": null, "message": message})
+            );
+        }
+    }
+
+    /// Prints diagnostics to stderr, coloured on a terminal; with `--json`,
+    /// each is also an event on stdout (`{"event": "error", "code":
+    /// "E0801", ...}`, or `"warning"`), with its line and column.
     pub fn report(&self, diagnostics: &[Diagnostic]) {
+        if self.json_errors.get() {
+            for d in diagnostics {
+                let mut event = dl::report::diagnostic_json(d, &self.source);
+                event["event"] = serde_json::json!(match d.severity {
+                    Severity::Error => "error",
+                    Severity::Warning => "warning",
+                });
+                println!("{event}");
+            }
+        }
         let color = std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none();
         eprint!(
             "{}",

@@ -29,10 +29,11 @@ pub struct TrainOptions {
 
 /// Runs `dl train`.
 pub fn run(session: &Session, options: &TrainOptions) -> Result<(), Exit> {
+    session.json_errors.set(options.json);
     let checked = session.check()?;
     let program = &checked.program;
     if program.trains.is_empty() {
-        eprintln!("error: {} has no `train` block", session.file.display());
+        session.fail(&format!("{} has no `train` block", session.file.display()));
         return Err(Exit::Program);
     }
     let selected: Vec<usize> = match options.run {
@@ -49,7 +50,7 @@ pub fn run(session: &Session, options: &TrainOptions) -> Result<(), Exit> {
         } = session.prepare(&checked, index)?;
         if let Some(weights) = &options.weights {
             dl::train::checkpoint::load(&mut store, weights).map_err(|e| {
-                eprintln!("error: cannot use the weights: {e}");
+                session.fail(&format!("cannot use the weights: {e}"));
                 Exit::Program
             })?;
         }
@@ -70,7 +71,7 @@ pub fn run(session: &Session, options: &TrainOptions) -> Result<(), Exit> {
             let path = base_dir.join(save);
             dl::train::checkpoint::save(&store, Some(&loaded.input_spec()), &path).map_err(
                 |e| {
-                    eprintln!("error: cannot save the checkpoint: {e}");
+                    session.fail(&format!("cannot save the checkpoint: {e}"));
                     Exit::Program
                 },
             )?;
@@ -413,7 +414,7 @@ fn report_train_error(session: &Session, error: &TrainError, run_optimizer_span:
                 "add a ridge penalty, e.g. `optimizer = least_squares(l2 = 0.1)`, or remove one of the dependent columns"
             })]);
         }
-        other => eprintln!("error: training stopped: {other}"),
+        other => session.fail(&format!("training stopped: {other}")),
     }
 }
 
