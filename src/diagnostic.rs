@@ -43,6 +43,8 @@ pub enum Code {
     E0003,
     /// the program is empty: the file holds nothing, or only comments (a program declares `data`, `model`, `cell` or `train` items); `dl repl` starts from an empty program and does not report it
     E0004,
+    /// the program nests too deeply: more than 256 brackets open at once, or a run of more than 256 unary signs; the first one past the limit is located
+    E0005,
     /// unknown name (with "did you mean" when one is close)
     E0101,
     /// unknown layer, function, model or cell
@@ -163,11 +165,12 @@ pub enum Code {
 
 impl Code {
     /// Every code, in order.
-    pub const ALL: [Code; 62] = [
+    pub const ALL: [Code; 63] = [
         Code::E0001,
         Code::E0002,
         Code::E0003,
         Code::E0004,
+        Code::E0005,
         Code::E0101,
         Code::E0102,
         Code::E0103,
@@ -235,6 +238,7 @@ impl Code {
             Code::E0002 => "E0002",
             Code::E0003 => "E0003",
             Code::E0004 => "E0004",
+            Code::E0005 => "E0005",
             Code::E0101 => "E0101",
             Code::E0102 => "E0102",
             Code::E0103 => "E0103",

@@ -310,3 +310,56 @@ fn with_json_a_diverging_run_ends_with_an_error_event() {
             .contains("there is no run 9")
     );
 }
+
+/// Nesting that would exhaust the parser's or the checker's stack is E0005
+/// at the first level past the limit, never a stack overflow.
+#[test]
+fn deep_nesting_is_e0005_not_a_stack_overflow() {
+    let dir = temp_dir("deep-nesting");
+    let cases = [
+        (
+            "parens",
+            format!(
+                "model M(x: [2]) {{ {}x{} }}\n",
+                "(".repeat(3800),
+                ")".repeat(3800)
+            ),
+        ),
+        (
+            "many parens",
+            format!(
+                "model M(x: [2]) {{ {}x{} }}\n",
+                "(".repeat(9000),
+                ")".repeat(9000)
+            ),
+        ),
+        (
+            "shapes",
+            format!(
+                "model M(x: {}2{}) {{ x }}\n",
+                "[".repeat(3200),
+                "]".repeat(3200)
+            ),
+        ),
+        (
+            "calls",
+            format!(
+                "model M(x: [2]) {{ let y = {}x{}\n y }}\n",
+                "relu(".repeat(2700),
+                ")".repeat(2700)
+            ),
+        ),
+        (
+            "signs",
+            format!("model M(x: [2]) {{ let y = {}x\n y }}\n", "- ".repeat(9900)),
+        ),
+    ];
+    for (what, source) in cases {
+        let file = dir.join(format!("{}.dl", what.replace(' ', "_")));
+        std::fs::write(&file, source).unwrap();
+        let out = dl(&["check", file.to_str().unwrap()]);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{what}: {stderr}");
+        assert!(stderr.contains("error[E0005]"), "{what}: {stderr}");
+    }
+}

@@ -15,7 +15,11 @@ use std::collections::BTreeSet;
 /// Parses a whole `.dl` file. On a syntax error the program is `None` and the
 /// diagnostics say why.
 pub fn parse(source: &str) -> (Option<ast::Program>, Vec<Diagnostic>) {
-    if let Some(diagnostic) = find_unterminated_string(source) {
+    let scanned = scan(source);
+    if let Some(diagnostic) = unterminated_string(&scanned) {
+        return (None, vec![diagnostic]);
+    }
+    if let Some(diagnostic) = too_deep(&scanned) {
         return (None, vec![diagnostic]);
     }
     pest::set_error_detail(true);
@@ -28,12 +32,27 @@ pub fn parse(source: &str) -> (Option<ast::Program>, Vec<Diagnostic>) {
     }
 }
 
+/// The deepest nesting a program may have: brackets open at once, or unary
+/// signs in a row. The parser, the lowering and the checker recurse once per
+/// level; far beyond what anyone writes (the deepest example nests 4), far
+/// below what their stacks hold (about 2,700 levels).
+pub const MAX_NESTING: usize = 256;
+
 /// What a quick lexical pass finds before (or after) pest has its say.
 struct Scan {
     /// A string that runs to the end of its line: `start..end`.
     unterminated_string: Option<Span>,
     /// The innermost bracket still open at the end of the source.
     unclosed_bracket: Option<usize>,
+    /// The first bracket opened, or sign written, past [`MAX_NESTING`].
+    too_deep: Option<(usize, Nesting)>,
+}
+
+/// What nests too deeply.
+#[derive(Clone, Copy)]
+enum Nesting {
+    Brackets,
+    Signs,
 }
 
 /// One pass over the source that skips comments and strings and tracks
@@ -41,8 +60,21 @@ struct Scan {
 fn scan(source: &str) -> Scan {
     let bytes = source.as_bytes();
     let mut open = Vec::new();
+    let mut too_deep = None;
+    // Signs in a row, whitespace between them allowed.
+    let mut signs = 0;
     let mut i = 0;
     while i < bytes.len() {
+        match bytes[i] {
+            b'-' | b'+' if bytes.get(i + 1) != Some(&b'>') => {
+                signs += 1;
+                if signs > MAX_NESTING && too_deep.is_none() {
+                    too_deep = Some((i, Nesting::Signs));
+                }
+            }
+            b' ' | b'\t' | b'\r' | b'\n' => {}
+            _ => signs = 0,
+        }
         match bytes[i] {
             b'#' => {
                 while i < bytes.len() && bytes[i] != b'\n' {
@@ -58,6 +90,7 @@ fn scan(source: &str) -> Scan {
                             return Scan {
                                 unterminated_string: Some(Span::new(start, i.min(bytes.len()))),
                                 unclosed_bracket: open.pop(),
+                                too_deep,
                             };
                         }
                         Some(b'\\') => i += 2,
@@ -66,7 +99,12 @@ fn scan(source: &str) -> Scan {
                     }
                 }
             }
-            b'{' | b'(' | b'[' => open.push(i),
+            b'{' | b'(' | b'[' => {
+                open.push(i);
+                if open.len() > MAX_NESTING && too_deep.is_none() {
+                    too_deep = Some((i, Nesting::Brackets));
+                }
+            }
             b'}' | b')' | b']' => {
                 open.pop();
             }
@@ -77,13 +115,39 @@ fn scan(source: &str) -> Scan {
     Scan {
         unterminated_string: None,
         unclosed_bracket: open.pop(),
+        too_deep,
     }
+}
+
+/// E0005: nesting past [`MAX_NESTING`], found before the parser recurses
+/// into it (it would run out of stack).
+fn too_deep(scanned: &Scan) -> Option<Diagnostic> {
+    let (at, what) = scanned.too_deep?;
+    let (message, label, help) = match what {
+        Nesting::Brackets => (
+            format!("the program nests more than {MAX_NESTING} brackets deep"),
+            format!("bracket number {} open at once", MAX_NESTING + 1),
+            "name the inner parts with `let`, or split the model into sub-models",
+        ),
+        Nesting::Signs => (
+            format!("more than {MAX_NESTING} signs in a row"),
+            format!("sign number {} in a row", MAX_NESTING + 1),
+            "an even number of `-` is `+`: keep one sign or none",
+        ),
+    };
+    Some(
+        Diagnostic::error(Code::E0005, message, Span::new(at, at + 1), label)
+            .with_note(format!(
+                "dl accepts at most {MAX_NESTING} levels, far more than a model needs"
+            ))
+            .with_help(help),
+    )
 }
 
 /// A string that runs to the end of its line is reported on its own, since the
 /// parser would otherwise only say that it expected something after the quote.
-fn find_unterminated_string(source: &str) -> Option<Diagnostic> {
-    scan(source).unterminated_string.map(|span| {
+fn unterminated_string(scanned: &Scan) -> Option<Diagnostic> {
+    scanned.unterminated_string.map(|span| {
         Diagnostic::error(
             Code::E0002,
             "unterminated string",
