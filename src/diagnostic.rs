@@ -153,6 +153,8 @@ pub enum Code {
     E0801,
     /// `least_squares` has no unique solution: the design has lower rank than the number of parameters; the (nearly) dependent columns are named; `l2 = λ` (ridge) fixes it
     E0803,
+    /// the run needs more memory than the machine has available: the estimate (parameters, gradients, optimizer state, one step's activations) with each part's bytes, before anything is allocated; fewer units or a smaller batch fix it
+    E0804,
     /// `dl export`: a part of the model that the target format cannot hold (a cell state that starts random, a cell over a sequence of unknown length in ONNX, a name that is not a Python name), located at its use
     E0901,
     /// conv/pool output size rounded down (rows or columns dropped); silence it with `round = "floor"`
@@ -165,7 +167,7 @@ pub enum Code {
 
 impl Code {
     /// Every code, in order.
-    pub const ALL: [Code; 63] = [
+    pub const ALL: [Code; 64] = [
         Code::E0001,
         Code::E0002,
         Code::E0003,
@@ -225,6 +227,7 @@ impl Code {
         Code::E0701,
         Code::E0801,
         Code::E0803,
+        Code::E0804,
         Code::E0901,
         Code::W0301,
         Code::W0302,
@@ -293,6 +296,7 @@ impl Code {
             Code::E0701 => "E0701",
             Code::E0801 => "E0801",
             Code::E0803 => "E0803",
+            Code::E0804 => "E0804",
             Code::E0901 => "E0901",
             Code::W0301 => "W0301",
             Code::W0302 => "W0302",

@@ -279,6 +279,27 @@ fn describe_optimizer(optimizer: &Optimizer) -> String {
     }
 }
 
+/// The run's memory estimate, when every size is known: for a batch size,
+/// the whole of one step; for the full batch, the fixed part and what each
+/// training row adds.
+fn describe_memory(graph: &crate::ir::Graph, run: &TrainRun) -> Option<String> {
+    use crate::train::memory::{bytes, estimate};
+    Some(match run.batch {
+        Batch::Size(b) => {
+            let e = estimate(graph, b.max(1) as u64, Some(&run.optimizer))?;
+            format!("memory about {}", bytes(e.total()))
+        }
+        Batch::Full => {
+            let e = estimate(graph, 1, Some(&run.optimizer))?;
+            format!(
+                "memory about {} plus {} per training row",
+                bytes(e.total() - e.activations),
+                bytes(e.activations)
+            )
+        }
+    })
+}
+
 fn describe_train(run: &TrainRun, program: &Program) -> String {
     let mut parts = Vec::new();
     match &run.graph {
@@ -312,6 +333,9 @@ fn describe_train(run: &TrainRun, program: &Program) -> String {
             Batch::Size(b) => format!("batch {b}"),
             Batch::Full => "full batch".to_string(),
         });
+        if let Some(memory) = run.graph.as_ref().and_then(|g| describe_memory(g, run)) {
+            parts.push(memory);
+        }
     }
     if let Some(clip) = run.clip {
         parts.push(format!("clip {clip}"));

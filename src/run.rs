@@ -105,8 +105,32 @@ pub fn bind_shape(
     }
 }
 
-/// Reads the data of train block `index`, binds the block to it and
-/// initialises the parameters from the run's seed.
+/// E0804 at the train block: what the run would need, part by part, and
+/// what the machine has.
+fn too_much_memory(
+    run: &TrainRun,
+    estimate: &crate::train::memory::Estimate,
+    available: u64,
+) -> Diagnostic {
+    use crate::train::memory::bytes;
+    Diagnostic::error(
+        Code::E0804,
+        format!(
+            "training `{}` needs about {} of memory, more than the {} this machine has available",
+            run.model,
+            bytes(estimate.total()),
+            bytes(available)
+        ),
+        run.span,
+        "this run",
+    )
+    .with_note(estimate.parts())
+    .with_help("use fewer units or filters, or a smaller `batch`")
+}
+
+/// Reads the data of train block `index`, binds the block to it, checks
+/// that the run fits in memory (E0804) and initialises the parameters from
+/// the run's seed.
 pub fn prepare(
     checked: &Checked,
     index: usize,
@@ -115,6 +139,16 @@ pub fn prepare(
     let name = &checked.program.trains[index].data;
     let data = load_data(&checked.program, name, base_dir).map_err(|d| vec![d])?;
     let (run, graph) = bind(checked, index, &data)?;
+    let batch = match run.batch {
+        crate::ir::Batch::Size(n) => (n.max(1) as usize).min(data.train.rows().max(1)),
+        crate::ir::Batch::Full => data.train.rows(),
+    };
+    let estimate = crate::train::memory::estimate(&graph, batch as u64, Some(&run.optimizer));
+    if let Some(estimate) = estimate
+        && let Some(available) = crate::train::memory::exceeds(&estimate)
+    {
+        return Err(vec![too_much_memory(&run, &estimate, available)]);
+    }
     let store = ParamStore::init(&graph, run.seed);
     Ok(Prepared {
         run,

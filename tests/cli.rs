@@ -363,3 +363,59 @@ fn deep_nesting_is_e0005_not_a_stack_overflow() {
         assert!(stderr.contains("error[E0005]"), "{what}: {stderr}");
     }
 }
+
+/// A model far too large for any machine is E0804 before anything is
+/// allocated (`dl train`), and an error at the REPL, never an abort in the
+/// allocator. (The check reads the memory available from Linux's
+/// `/proc/meminfo`.)
+#[cfg(target_os = "linux")]
+#[test]
+fn a_model_larger_than_memory_is_e0804_before_anything_is_allocated() {
+    let dir = temp_dir("too-large");
+    let program = dir.join("huge.dl");
+    std::fs::write(
+        &program,
+        "data d = synthetic.blobs(n = 60, classes = 3, features = 4, seed = 1)\n\
+         model M(x: [4]) { dense(1000000) relu dense(1000000) relu dense(3) softmax }\n\
+         train M on d { loss = cross_entropy  optimizer = adam(lr = 0.01)  epochs = 1  batch = 16 }\n",
+    )
+    .unwrap();
+    let out = dl(&["train", program.to_str().unwrap()]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains("error[E0804]: training `M` needs about 16.0 TB of memory"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("parameters 4.0 TB, their gradients 4.0 TB, optimizer state 8.0 TB"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("huge.dl:3:1"),
+        "located at the train block: {stderr}"
+    );
+
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_dl"))
+        .arg("repl")
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    use std::io::Write;
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(b"model F(x: [1000000]) { dense(1000000) }\n")
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    let text =
+        String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{text}");
+    assert!(
+        text.contains("`F` needs about 8.0 TB of memory (4.0 TB for its parameters"),
+        "{text}"
+    );
+}

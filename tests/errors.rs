@@ -298,7 +298,11 @@ fn dl_check_exit_codes_and_locations() {
 
 /// Codes reported only while running (reading files, training), with the
 /// test that shows each one; every other code needs a case in the corpus.
-const RUNTIME_CODES: [(Code, &str); 5] = [
+const RUNTIME_CODES: [(Code, &str); 6] = [
+    (
+        Code::E0804,
+        "tests/cli.rs: a model too large for the machine's memory",
+    ),
     (
         Code::E0003,
         "tests/cli.rs and tests/repl.rs: a .dl file that is not UTF-8",

@@ -9,6 +9,7 @@ pub mod grid;
 mod learner;
 pub mod least_squares;
 pub mod loss;
+pub mod memory;
 pub mod metrics;
 pub mod optim;
 pub mod predict;
