@@ -55,7 +55,7 @@ pub fn run(session: &Session, options: &TrainOptions) -> Result<(), Exit> {
             })?;
         }
         if options.eval_only {
-            evaluate_one(index + 1, &run, &graph, &loaded, &store, options)?;
+            evaluate_one(session, index + 1, &run, &graph, &loaded, &store, options)?;
             continue;
         }
         train_one(
@@ -84,6 +84,7 @@ pub fn run(session: &Session, options: &TrainOptions) -> Result<(), Exit> {
 }
 
 fn evaluate_one(
+    session: &Session,
     number: usize,
     run: &ir::TrainRun,
     graph: &ir::Graph,
@@ -97,7 +98,7 @@ fn evaluate_one(
         (None, None) => (&data.train, "train"),
     };
     let evaluation = dl::train::evaluate(graph, store, part, data, run).map_err(|e| {
-        eprintln!("error: {e}");
+        session.fail(&e.to_string());
         Exit::Program
     })?;
     if options.json {
