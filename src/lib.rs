@@ -12,6 +12,7 @@ pub mod check;
 pub mod data;
 pub mod diagnostic;
 pub mod export;
+pub mod fuzz;
 pub mod interp;
 pub mod ir;
 pub mod kernels;
