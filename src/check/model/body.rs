@@ -183,8 +183,16 @@ impl<'a> BodyChecker<'a> {
                         1
                     }
                 };
-                for _ in 0..times {
-                    if builder.nodes.len() > MAX_NODES {
+                let start = builder.nodes.len();
+                for round in 0..times {
+                    // NOTE: after the first round, the size of all of them is
+                    // known: a count that will pass the limit stops here, not
+                    // after building 100,000 nodes (seconds and a gigabyte
+                    // for a mistyped `repeat 1000`).
+                    let projected = (builder.nodes.len() - start)
+                        .saturating_mul(times as usize)
+                        .saturating_add(start);
+                    if builder.nodes.len() > MAX_NODES || (round == 1 && projected > MAX_NODES) {
                         self.diagnostics.push(
                             CheckError::ModelTooLarge {
                                 max: MAX_NODES,
