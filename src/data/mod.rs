@@ -22,7 +22,7 @@
 mod batch;
 mod csv;
 mod error;
-mod idx;
+pub(crate) mod idx;
 mod input;
 pub mod npy;
 mod synthetic;
@@ -123,6 +123,31 @@ impl Loaded {
             standardize: self.standardize.clone(),
             kind: self.kind.clone(),
         }
+    }
+
+    /// The bytes its parts hold: inputs, targets and the source rows they
+    /// came from.
+    pub fn bytes(&self) -> u64 {
+        let part = |p: &Part| {
+            let targets = match &p.y {
+                Targets::Classes(ids) => ids.len(),
+                Targets::Values(v) => v.len(),
+                Targets::Sequences(ids) => ids.len(),
+            };
+            ((p.x.len() + targets) * 4) as u64
+        };
+        let rows = &self.source_rows;
+        let indices = [Some(&rows.train), rows.val.as_ref(), rows.test.as_ref()]
+            .into_iter()
+            .flatten()
+            .map(Vec::len)
+            .sum::<usize>();
+        [Some(&self.train), self.val.as_ref(), self.test.as_ref()]
+            .into_iter()
+            .flatten()
+            .map(part)
+            .sum::<u64>()
+            + (indices * std::mem::size_of::<usize>()) as u64
     }
 
     /// The part called `name` (`"train"`, `"val"` or `"test"`), if present.
