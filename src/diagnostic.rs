@@ -153,8 +153,10 @@ pub enum Code {
     E0801,
     /// `least_squares` has no unique solution: the design has lower rank than the number of parameters; the (nearly) dependent columns are named; `l2 = λ` (ridge) fixes it
     E0803,
-    /// the run needs more memory than the machine has available: the estimate (parameters, gradients, optimizer state, one step's activations) with each part's bytes, before anything is allocated; fewer units or a smaller batch fix it
+    /// the run needs more memory than the machine has available: the estimate (the program, the data, parameters, gradients, optimizer state, one step and one evaluation chunk) with each part's bytes, from `dl check` and before `dl train` allocates anything; fewer units or a smaller batch fix it
     E0804,
+    /// an allocation failed although the estimate fitted (the system gave the process less memory than it has available, e.g. under `ulimit -v`): the bytes asked for, and exit code 1 instead of an abort
+    E0805,
     /// `dl export`: a part of the model that the target format cannot hold (a cell state that starts random, a cell over a sequence of unknown length in ONNX, a name that is not a Python name), located at its use
     E0901,
     /// conv/pool output size rounded down (rows or columns dropped); silence it with `round = "floor"`
@@ -167,7 +169,7 @@ pub enum Code {
 
 impl Code {
     /// Every code, in order.
-    pub const ALL: [Code; 64] = [
+    pub const ALL: [Code; 65] = [
         Code::E0001,
         Code::E0002,
         Code::E0003,
@@ -228,6 +230,7 @@ impl Code {
         Code::E0801,
         Code::E0803,
         Code::E0804,
+        Code::E0805,
         Code::E0901,
         Code::W0301,
         Code::W0302,
@@ -297,6 +300,7 @@ impl Code {
             Code::E0801 => "E0801",
             Code::E0803 => "E0803",
             Code::E0804 => "E0804",
+            Code::E0805 => "E0805",
             Code::E0901 => "E0901",
             Code::W0301 => "W0301",
             Code::W0302 => "W0302",

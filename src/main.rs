@@ -1,4 +1,5 @@
-//! The `dl` command line. This is the only place that exits the process.
+//! The `dl` command line. This is the only place that exits the process
+//! (but for an allocation failure, `cli::allocator`).
 
 mod cli;
 
@@ -105,30 +106,19 @@ enum Format {
     Json,
 }
 
-/// Exit codes: 0 success (warnings allowed), 1 errors in the program, 2 usage or file errors.
-/// NOTE: mimalloc instead of the system allocator: a training step frees and
-/// allocates the same large buffers again, which glibc's allocator returns
-/// to the kernel and takes back (a page fault and a page clear per 4 KiB,
-/// 8-12% of an LSTM step); mimalloc reuses them.
+/// mimalloc, with an allocation failure reported as E0805 (`cli::allocator`).
 #[global_allocator]
-static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+static ALLOCATOR: cli::allocator::Allocator = cli::allocator::Allocator;
 
-/// mimalloc's `mi_option_purge_delay` (its place in `mi_option_e` of the
-/// vendored mimalloc 2, which the Rust bindings do not name).
-const MI_OPTION_PURGE_DELAY: libmimalloc_sys::mi_option_t = 15;
-
-/// How long freed memory stays mapped before mimalloc gives it back, in
-/// milliseconds. NOTE: its default, 10 ms, is shorter than a ResNet step,
-/// so the buffers of one step were returned before the next step could
-/// reuse them. mimalloc 2 (the `v2` feature) rather than 3 for the same
-/// reason: with 3 the ResNet-18 benchmark still took about 1,700 page faults
-/// a step, with 2 none after the first.
-const PURGE_DELAY_MS: std::ffi::c_long = 1000;
-
+/// Exit codes: 0 success (warnings allowed), 1 errors in the program, 2
+/// usage or file errors.
 fn main() -> ExitCode {
-    // SAFETY: setting an option is allowed at any time; nothing else is
-    // using the allocator's options concurrently at the start of main.
-    unsafe { libmimalloc_sys::mi_option_set(MI_OPTION_PURGE_DELAY, PURGE_DELAY_MS) };
+    cli::allocator::configure();
+    // A closed stdout (`dl train ... | head`) ends the program as it ends
+    // other Unix tools, instead of a panic in the next `println!`.
+    // SAFETY: restoring a signal's default action at the start of main,
+    // before any other thread exists.
+    unsafe { libc::signal(libc::SIGPIPE, libc::SIG_DFL) };
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
         Err(e) => {
@@ -230,7 +220,10 @@ fn with_session(
 fn check(file: &Path, expand: bool, format: Format) -> ExitCode {
     let (source, program, diagnostics) = match dl::source::read(file) {
         Ok(source) => {
-            let (program, diagnostics) = dl::check_file(&source);
+            let (program, mut diagnostics) = dl::check_file(&source);
+            if let Some(program) = &program {
+                diagnostics.extend(dl::run::memory_diagnostics(program));
+            }
             (source, program, diagnostics)
         }
         Err(ReadError::NotUtf8 { text, diagnostic }) => (text, None, vec![*diagnostic]),

@@ -279,22 +279,32 @@ fn describe_optimizer(optimizer: &Optimizer) -> String {
     }
 }
 
-/// The run's memory estimate, when every size is known: for a batch size,
-/// the whole of one step; for the full batch, the fixed part and what each
+/// The run's memory estimate, when every size is known, without the data
+/// (`dl check` reads none) and the program (which depends on the machine's
+/// cores, not on the file): for a batch size, the whole of one step and of
+/// an evaluation chunk; for the full batch, the fixed part and what each
 /// training row adds.
 fn describe_memory(graph: &crate::ir::Graph, run: &TrainRun) -> Option<String> {
-    use crate::train::memory::{bytes, estimate};
+    use crate::train::memory::{EVAL_ROWS, Workload, bytes, estimate};
+    let training = |batch: u64| Workload::Training {
+        batch,
+        optimizer: &run.optimizer,
+        eval_rows: EVAL_ROWS,
+    };
     Some(match run.batch {
         Batch::Size(b) => {
-            let e = estimate(graph, b.max(1) as u64, Some(&run.optimizer))?;
-            format!("memory about {}", bytes(e.total()))
+            let e = estimate(graph, training(b.max(1) as u64))?;
+            format!(
+                "memory about {} plus the data and the program",
+                bytes(e.total() - e.program)
+            )
         }
         Batch::Full => {
-            let e = estimate(graph, 1, Some(&run.optimizer))?;
+            let e = estimate(graph, training(1))?;
             format!(
-                "memory about {} plus {} per training row",
-                bytes(e.total() - e.activations),
-                bytes(e.activations)
+                "memory about {} plus the data and the program, and {} per training row",
+                bytes(e.total() - e.program - e.step),
+                bytes(e.step)
             )
         }
     })

@@ -128,6 +128,55 @@ fn too_much_memory(
     .with_help("use fewer units or filters, or a smaller `batch`")
 }
 
+/// E0804 for each run of `program` that cannot fit in this machine's memory
+/// even before its data is read (`dl check`): runs with a batch size whose
+/// every size is known.
+pub fn memory_diagnostics(program: &Program) -> Vec<Diagnostic> {
+    use crate::train::memory::{EVAL_ROWS, Workload, estimate, exceeds};
+    program
+        .trains
+        .iter()
+        .filter_map(|run| {
+            let crate::ir::Batch::Size(batch) = run.batch else {
+                return None;
+            };
+            let workload = Workload::Training {
+                batch: batch.max(1) as u64,
+                optimizer: &run.optimizer,
+                eval_rows: EVAL_ROWS,
+            };
+            let estimate = estimate(run.graph.as_ref()?, workload)?;
+            let available = exceeds(&estimate)?;
+            Some(too_much_memory(run, &estimate, available))
+        })
+        .collect()
+}
+
+/// What training `run` on `data` needs, the data counted; `None` while a
+/// size is unknown.
+pub fn run_memory(
+    run: &TrainRun,
+    graph: &crate::ir::Graph,
+    data: &Loaded,
+) -> Option<crate::train::memory::Estimate> {
+    let batch = match run.batch {
+        crate::ir::Batch::Size(n) => (n.max(1) as usize).min(data.train.rows().max(1)),
+        crate::ir::Batch::Full => data.train.rows(),
+    };
+    let evaluated = [data.val.as_ref(), data.test.as_ref()]
+        .into_iter()
+        .flatten()
+        .map(|p| p.rows())
+        .max()
+        .unwrap_or(0);
+    let workload = crate::train::memory::Workload::Training {
+        batch: batch as u64,
+        optimizer: &run.optimizer,
+        eval_rows: evaluated as u64,
+    };
+    Some(crate::train::memory::estimate(graph, workload)?.with_data(data.bytes()))
+}
+
 /// Reads the data of train block `index`, binds the block to it, checks
 /// that the run fits in memory (E0804) and initialises the parameters from
 /// the run's seed.
@@ -139,12 +188,7 @@ pub fn prepare(
     let name = &checked.program.trains[index].data;
     let data = load_data(&checked.program, name, base_dir).map_err(|d| vec![d])?;
     let (run, graph) = bind(checked, index, &data)?;
-    let batch = match run.batch {
-        crate::ir::Batch::Size(n) => (n.max(1) as usize).min(data.train.rows().max(1)),
-        crate::ir::Batch::Full => data.train.rows(),
-    };
-    let estimate = crate::train::memory::estimate(&graph, batch as u64, Some(&run.optimizer));
-    if let Some(estimate) = estimate
+    if let Some(estimate) = run_memory(&run, &graph, &data)
         && let Some(available) = crate::train::memory::exceeds(&estimate)
     {
         return Err(vec![too_much_memory(&run, &estimate, available)]);

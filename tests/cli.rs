@@ -395,6 +395,13 @@ fn a_model_larger_than_memory_is_e0804_before_anything_is_allocated() {
         stderr.contains("huge.dl:3:1"),
         "located at the train block: {stderr}"
     );
+    let check = dl(&["check", program.to_str().unwrap()]);
+    let stderr = String::from_utf8_lossy(&check.stderr);
+    assert_eq!(check.status.code(), Some(1), "dl check: {stderr}");
+    assert!(
+        stderr.contains("error[E0804]: training `M` needs about 16.0 TB of memory"),
+        "dl check: {stderr}"
+    );
 
     let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_dl"))
         .arg("repl")
@@ -418,4 +425,53 @@ fn a_model_larger_than_memory_is_e0804_before_anything_is_allocated() {
         text.contains("`F` needs about 8.0 TB of memory (4.0 TB for its parameters"),
         "{text}"
     );
+}
+
+/// An allocation that fails although the estimate fitted (the process is
+/// given less memory than the machine has: `ulimit -v`) is E0805 with exit
+/// code 1, also as a JSON event, never an abort.
+#[cfg(target_os = "linux")]
+#[test]
+fn an_allocation_that_fails_is_e0805_not_an_abort() {
+    let script = format!(
+        "ulimit -v 300000; exec '{}' train examples/lenet5_mnist.dl --epochs 1 --json",
+        env!("CARGO_BIN_EXE_dl")
+    );
+    let out = std::process::Command::new("sh")
+        .args(["-c", &script])
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains("error[E0805]: out of memory: an allocation of "),
+        "{stderr}"
+    );
+    let event = stdout.lines().last().unwrap_or_default();
+    let event: serde_json::Value = serde_json::from_str(event).expect("a JSON event");
+    assert_eq!(event["event"], "error", "{stdout}");
+    assert_eq!(event["code"], "E0805", "{stdout}");
+    assert!(event["bytes"].as_u64().unwrap() > 0, "{stdout}");
+}
+
+/// A reader that stops early (`dl train ... | head -1`) ends `dl` as it
+/// ends other Unix tools (SIGPIPE), not with a panic.
+#[cfg(unix)]
+#[test]
+fn a_closed_stdout_ends_the_program_quietly() {
+    use std::os::unix::process::ExitStatusExt;
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_dl"))
+        .args(["train", "examples/sunspots.dl", "--epochs", "3"])
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    drop(child.stdout.take());
+    let out = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    assert_eq!(out.status.signal(), Some(libc::SIGPIPE), "{stderr}");
 }

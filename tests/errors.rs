@@ -298,10 +298,14 @@ fn dl_check_exit_codes_and_locations() {
 
 /// Codes reported only while running (reading files, training), with the
 /// test that shows each one; every other code needs a case in the corpus.
-const RUNTIME_CODES: [(Code, &str); 6] = [
+const RUNTIME_CODES: [(Code, &str); 7] = [
     (
         Code::E0804,
         "tests/cli.rs: a model too large for the machine's memory",
+    ),
+    (
+        Code::E0805,
+        "tests/cli.rs: an allocation that fails under `ulimit -v`",
     ),
     (
         Code::E0003,

@@ -149,6 +149,8 @@ fn recurrent_training_is_identical_with_1_and_2_threads() {
             .map(|mut line| {
                 if let Some(obj) = line.as_object_mut() {
                     obj.remove("seconds");
+                    // The estimate counts the threads, as it should.
+                    obj.remove("memory_estimate");
                 }
                 line
             })

@@ -1,5 +1,6 @@
 //! The commands of the `dl` binary; this is the only code that prints.
 
+pub mod allocator;
 pub mod bench;
 pub mod export;
 pub mod model;

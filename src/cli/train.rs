@@ -30,6 +30,7 @@ pub struct TrainOptions {
 /// Runs `dl train`.
 pub fn run(session: &Session, options: &TrainOptions) -> Result<(), Exit> {
     session.json_errors.set(options.json);
+    super::allocator::report_as_json(options.json);
     let checked = session.check()?;
     let program = &checked.program;
     if program.trains.is_empty() {
@@ -140,6 +141,7 @@ fn train_one(
 ) -> Result<(), Exit> {
     let epochs = options.epochs.unwrap_or(run.epochs);
     let started = Instant::now();
+    let estimate = dl::run::run_memory(run, graph, data);
     if !options.json {
         let part = |p: &Option<dl::data::Part>, what: &str| {
             p.as_ref()
@@ -151,8 +153,11 @@ fn train_one(
                 })
                 .unwrap_or_default()
         };
+        let memory = estimate
+            .map(|e| format!("; memory about {}", dl::train::memory::bytes(e.total())))
+            .unwrap_or_default();
         println!(
-            "train #{number}: {} on {} ({} parameters; {} training{}{} samples)",
+            "train #{number}: {} on {} ({} parameters; {} training{}{} samples{memory})",
             run.model,
             run.data,
             format_count(&dl::ir::dim::Dim::known(store.count() as i64)),
@@ -164,6 +169,10 @@ fn train_one(
             "{}",
             dl::report::render_graph("model", &run.model, graph, false)
         );
+    } else {
+        let rows = |p: &Option<dl::data::Part>| p.as_ref().map(|p| p.rows());
+        let line = json!({"event": "start", "run": number, "model": run.model, "data": run.data, "parameters": store.count(), "rows": {"train": data.train.rows(), "val": rows(&data.val), "test": rows(&data.test)}, "memory_estimate": estimate.map(|e| e.total())});
+        println!("{line}");
     }
     let mut bar: Option<ProgressBar> = None;
     let json = options.json;

@@ -1002,3 +1002,23 @@ fn every_example_program_data_loads() {
     }
     assert!(loaded >= 4, "only {loaded} data sets found in the examples");
 }
+
+#[test]
+fn rows_taken_in_place_equal_a_copy_of_them() {
+    let x = ndarray::Array2::from_shape_fn((9, 3), |(r, c)| (r * 10 + c) as f32);
+    for idx in [
+        vec![4, 0, 8, 2, 7],
+        vec![8, 7, 6, 5, 4, 3, 2, 1, 0],
+        vec![0, 1, 2],
+        vec![3],
+        vec![],
+    ] {
+        let copied = x.select(ndarray::Axis(0), &idx);
+        assert_eq!(transform::take_rows(x.clone(), &idx), copied, "{idx:?}");
+    }
+    let transposed = x.t().to_owned().reversed_axes();
+    assert_eq!(
+        transform::take_rows(transposed, &[2, 1]),
+        x.select(ndarray::Axis(0), &[2, 1])
+    );
+}

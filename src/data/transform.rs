@@ -289,6 +289,37 @@ fn gather(x: &Array2<f32>, y: &Targets, idx: &[usize]) -> Part {
     }
 }
 
+/// The rows `idx` (distinct) of `x`, in that order, moved within `x`'s own
+/// buffer: the training part is most of the data, and a copy of it next to
+/// the source would double the memory a large data set needs while loading.
+pub(super) fn take_rows(x: Array2<f32>, idx: &[usize]) -> Array2<f32> {
+    let (n, width) = x.dim();
+    let x = if x.is_standard_layout() {
+        x
+    } else {
+        x.as_standard_layout().into_owned()
+    };
+    let (mut data, offset) = x.into_raw_vec_and_offset();
+    data.drain(..offset.unwrap_or(0));
+    // `at[p]`: the source row now at position `p`; `position[r]`: where
+    // source row `r` is now.
+    let mut at: Vec<usize> = (0..n).collect();
+    let mut position = at.clone();
+    for (i, &row) in idx.iter().enumerate() {
+        let p = position[row];
+        if p != i {
+            let (head, tail) = data.split_at_mut(p * width);
+            head[i * width..(i + 1) * width].swap_with_slice(&mut tail[..width]);
+            let displaced = at[i];
+            at.swap(i, p);
+            position[row] = i;
+            position[displaced] = p;
+        }
+    }
+    data.truncate(idx.len() * width);
+    Array2::from_shape_vec((idx.len(), width), data).expect("rows of the source's width")
+}
+
 fn is_identity(idx: &[usize], n: usize) -> bool {
     idx.len() == n && idx.iter().enumerate().all(|(i, &r)| i == r)
 }
@@ -371,7 +402,10 @@ pub(crate) fn apply(source: Source, transforms: &[Transform]) -> Result<Loaded, 
     let train = if is_identity(&plan.train, n) {
         Part { x, y }
     } else {
-        gather(&x, &y, &plan.train)
+        Part {
+            y: y.select(&plan.train),
+            x: take_rows(x, &plan.train),
+        }
     };
     Ok(Loaded {
         train,

@@ -549,20 +549,18 @@ impl Session {
         let loss = train.map(|i| self.checked.program.trains[i].loss);
         // One sample through the model, and `:backward`'s gradients (every
         // size is known: `runnable` above).
-        if let Some(needs) = crate::train::memory::estimate(&graph, 1, None) {
-            let with_gradients = needs.total().saturating_add(needs.parameters);
-            if let Some(available) =
-                crate::train::memory::available().filter(|&have| with_gradients > have)
-            {
-                use crate::train::memory::bytes;
-                return Err(format!(
-                    "`{name}` needs about {} of memory ({} for its parameters and as much for \
-                     their gradients), more than the {} this machine has available; use fewer units",
-                    bytes(with_gradients),
-                    bytes(needs.parameters),
-                    bytes(available)
-                ));
-            }
+        let inspection = crate::train::memory::Workload::Inspection { rows: 1 };
+        if let Some(needs) = crate::train::memory::estimate(&graph, inspection)
+            && let Some(available) = crate::train::memory::exceeds(&needs)
+        {
+            use crate::train::memory::bytes;
+            return Err(format!(
+                "`{name}` needs about {} of memory ({} for its parameters and as much for \
+                 their gradients), more than the {} this machine has available; use fewer units",
+                bytes(needs.total()),
+                bytes(needs.parameters),
+                bytes(available)
+            ));
         }
         let store = ParamStore::init(&graph, seed);
         let text = format!(
