@@ -32,9 +32,10 @@ pub fn parse(source: &str) -> (Option<ast::Program>, Vec<Diagnostic>) {
     }
 }
 
-/// The deepest nesting a program may have: brackets open at once, or unary
-/// signs in a row. The parser, the lowering and the checker recurse once per
-/// level; far beyond what anyone writes (the deepest example nests 4), far
+/// The deepest nesting a program may have: brackets open at once, unary
+/// signs in a row, or operators of one expression (a chain `a + b + ...`
+/// is a tree as deep as it is long) together with the brackets around them.
+/// The parser, the lowering and the checker recurse once per level; far beyond what anyone writes (the deepest example nests 4), far
 /// below what their stacks hold (about 2,700 levels).
 pub const MAX_NESTING: usize = 256;
 
@@ -53,6 +54,7 @@ struct Scan {
 enum Nesting {
     Brackets,
     Signs,
+    Operators,
 }
 
 /// One pass over the source that skips comments and strings and tracks
@@ -63,6 +65,11 @@ fn scan(source: &str) -> Scan {
     let mut too_deep = None;
     // Signs in a row, whitespace between them allowed.
     let mut signs = 0;
+    // Operators of the expression being written at each bracket level (the
+    // outermost first), and how deep that puts the innermost one: brackets
+    // open plus every level's operators.
+    let mut operators = vec![0usize];
+    let mut depth = 0usize;
     let mut i = 0;
     while i < bytes.len() {
         match bytes[i] {
@@ -74,6 +81,28 @@ fn scan(source: &str) -> Scan {
             }
             b' ' | b'\t' | b'\r' | b'\n' => {}
             _ => signs = 0,
+        }
+        let level = operators.last_mut().expect("the outermost level stays");
+        match bytes[i] {
+            b'+' | b'-' | b'*' | b'/' | b'@' if bytes.get(i + 1) != Some(&b'>') => {
+                *level += 1;
+                depth += 1;
+                if depth + open.len() > MAX_NESTING && too_deep.is_none() {
+                    too_deep = Some((i, Nesting::Operators));
+                }
+            }
+            // Where one expression ends and the next begins: a new line
+            // does only between statements, not inside `(..)` or `[..]`.
+            b'\n' if open.last().is_some_and(|&at| bytes[at] != b'{') => {}
+            b',' | b'=' | b'>' | b'\n' => {
+                depth -= *level;
+                *level = 0;
+            }
+            b'{' | b'(' | b'[' => operators.push(0),
+            b'}' | b')' | b']' if operators.len() > 1 => {
+                depth -= operators.pop().unwrap_or(0);
+            }
+            _ => {}
         }
         match bytes[i] {
             b'#' => {
@@ -133,6 +162,14 @@ fn too_deep(scanned: &Scan) -> Option<Diagnostic> {
             format!("more than {MAX_NESTING} signs in a row"),
             format!("sign number {} in a row", MAX_NESTING + 1),
             "an even number of `-` is `+`: keep one sign or none",
+        ),
+        Nesting::Operators => (
+            format!("an expression nests more than {MAX_NESTING} operations deep"),
+            format!(
+                "operation number {} of this expression and the brackets around it",
+                MAX_NESTING + 1
+            ),
+            "compute it in parts with `let`, or split the model into sub-models",
         ),
     };
     Some(

@@ -202,7 +202,14 @@ impl<'a> BodyChecker<'a> {
                         );
                         return;
                     }
+                    let errors = self.error_count();
                     self.run_statements(builder, frame, &body.stmts, output);
+                    // NOTE: a round with an error would give it again in
+                    // every later round: nested `repeat 3 { ... }` with an
+                    // error inside pushed 3^17 copies of it.
+                    if self.error_count() > errors {
+                        return;
+                    }
                 }
             }
             StmtKind::Return(pipeline) => {
