@@ -157,13 +157,21 @@ fn small_labels() -> Vec<u8> {
     labels
 }
 
-/// Checks each one-line program declaring data set `d` and loads it from
-/// `dir`.
-fn load_all(declarations: &[&str], dir: &Path) {
-    for declaration in declarations {
-        let (program, _) = crate::check_source(declaration);
-        if let Some(program) = program {
-            let _ = crate::run::load_data(&program, "d", dir);
-        }
+/// Checks each one-line program declaring data set `d` (once per thread:
+/// the check costs more than reading a small file) and loads it from `dir`.
+fn load_all(declarations: &[&'static str], dir: &Path) {
+    thread_local! {
+        static CHECKED: std::cell::RefCell<std::collections::HashMap<&'static str, Option<crate::ir::Program>>> =
+            std::cell::RefCell::default();
+    }
+    for &declaration in declarations {
+        CHECKED.with_borrow_mut(|checked| {
+            let program = checked
+                .entry(declaration)
+                .or_insert_with(|| crate::check_source(declaration).0);
+            if let Some(program) = program {
+                let _ = crate::run::load_data(program, "d", dir);
+            }
+        });
     }
 }
