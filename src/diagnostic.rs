@@ -157,6 +157,8 @@ pub enum Code {
     E0804,
     /// an allocation failed although the estimate fitted (the system gave the process less memory than it has available, e.g. under `ulimit -v`): the bytes asked for, and exit code 1 instead of an abort
     E0805,
+    /// `save =` names a file that cannot be written (a folder that cannot be written, a file where a folder should be, a folder at the path), found before the first step and located at the setting
+    E0806,
     /// `dl export`: a part of the model that the target format cannot hold (a cell state that starts random, a cell over a sequence of unknown length in ONNX, a name that is not a Python name), located at its use
     E0901,
     /// conv/pool output size rounded down (rows or columns dropped); silence it with `round = "floor"`
@@ -165,11 +167,15 @@ pub enum Code {
     W0302,
     /// `bce` on a model that does not end in `sigmoid`
     W0401,
+    /// `dl check`: a data file or folder that does not exist (yet), so `dl train` could not read it now
+    W0701,
+    /// `dl check`: a `save =` path that cannot be written now (`dl train` stops with E0806 before the first step)
+    W0801,
 }
 
 impl Code {
     /// Every code, in order.
-    pub const ALL: [Code; 65] = [
+    pub const ALL: [Code; 68] = [
         Code::E0001,
         Code::E0002,
         Code::E0003,
@@ -231,10 +237,13 @@ impl Code {
         Code::E0803,
         Code::E0804,
         Code::E0805,
+        Code::E0806,
         Code::E0901,
         Code::W0301,
         Code::W0302,
         Code::W0401,
+        Code::W0701,
+        Code::W0801,
     ];
 
     /// The code as printed, e.g. `E0201`.
@@ -301,10 +310,13 @@ impl Code {
             Code::E0803 => "E0803",
             Code::E0804 => "E0804",
             Code::E0805 => "E0805",
+            Code::E0806 => "E0806",
             Code::E0901 => "E0901",
             Code::W0301 => "W0301",
             Code::W0302 => "W0302",
             Code::W0401 => "W0401",
+            Code::W0701 => "W0701",
+            Code::W0801 => "W0801",
         }
     }
 }

@@ -222,7 +222,12 @@ fn check(file: &Path, expand: bool, format: Format) -> ExitCode {
         Ok(source) => {
             let (program, mut diagnostics) = dl::check_file(&source);
             if let Some(program) = &program {
+                let base_dir = file
+                    .parent()
+                    .filter(|p| !p.as_os_str().is_empty())
+                    .unwrap_or(Path::new("."));
                 diagnostics.extend(dl::run::memory_diagnostics(program));
+                diagnostics.extend(dl::run::filesystem_diagnostics(program, base_dir));
             }
             (source, program, diagnostics)
         }

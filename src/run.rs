@@ -128,6 +128,74 @@ fn too_much_memory(
     .with_help("use fewer units or filters, or a smaller `batch`")
 }
 
+/// What `dl check` can tell of the file system before anything runs, as
+/// warnings: a data file (or the `mnist` folder) that does not exist, and a
+/// `save =` path that cannot be written (W0701, W0801). Paths are relative
+/// to `base_dir`, the program's folder.
+pub fn filesystem_diagnostics(program: &Program, base_dir: &Path) -> Vec<Diagnostic> {
+    use crate::ir::Source;
+    let mut out = Vec::new();
+    for set in &program.data {
+        let (path, what) = match &set.source {
+            Source::Csv { path, .. } | Source::Series { path, .. } | Source::Text { path, .. } => {
+                (path, "file")
+            }
+            Source::Mnist { dir } => (dir, "folder"),
+            Source::SyntheticLinear { .. } | Source::SyntheticBlobs { .. } => continue,
+        };
+        if !base_dir.join(path).exists() {
+            out.push(
+                Diagnostic::warning(
+                    Code::W0701,
+                    format!("the data {what} `{path}` of `{}` does not exist", set.name),
+                    set.span,
+                    "read from here",
+                )
+                .with_note(format!(
+                    "paths are relative to the program's folder, `{}`",
+                    base_dir.display()
+                )),
+            );
+        }
+    }
+    for run in &program.trains {
+        if let Some(save) = &run.save
+            && let Err(reason) = crate::train::output::check_writable(&base_dir.join(save))
+        {
+            out.push(
+                Diagnostic::warning(
+                    Code::W0801,
+                    format!("the checkpoint `{save}` cannot be written"),
+                    run.save_span,
+                    "saved here",
+                )
+                .with_note(reason),
+            );
+        }
+    }
+    out
+}
+
+/// E0806 when `run` saves to a path that cannot be written: said before the
+/// data is read and the first step runs, not after the last epoch.
+pub fn check_save_path(run: &TrainRun, base_dir: &Path) -> Result<(), Diagnostic> {
+    let Some(save) = &run.save else {
+        return Ok(());
+    };
+    crate::train::output::check_writable(&base_dir.join(save)).map_err(|reason| {
+        Diagnostic::error(
+            Code::E0806,
+            format!("cannot save the checkpoint to `{save}`"),
+            run.save_span,
+            "saved here",
+        )
+        .with_note(reason)
+        .with_help(
+            "choose a path in a folder you can write, e.g. `save = \"runs/model.safetensors\"`",
+        )
+    })
+}
+
 /// E0804 for each run of `program` that cannot fit in this machine's memory
 /// even before its data is read (`dl check`): runs with a batch size whose
 /// every size is known.
@@ -185,8 +253,9 @@ pub fn prepare(
     index: usize,
     base_dir: &Path,
 ) -> Result<Prepared, Vec<Diagnostic>> {
-    let name = &checked.program.trains[index].data;
-    let data = load_data(&checked.program, name, base_dir).map_err(|d| vec![d])?;
+    let declared = &checked.program.trains[index];
+    check_save_path(declared, base_dir).map_err(|d| vec![d])?;
+    let data = load_data(&checked.program, &declared.data, base_dir).map_err(|d| vec![d])?;
     let (run, graph) = bind(checked, index, &data)?;
     if let Some(estimate) = run_memory(&run, &graph, &data)
         && let Some(available) = crate::train::memory::exceeds(&estimate)

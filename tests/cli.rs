@@ -475,3 +475,50 @@ fn a_closed_stdout_ends_the_program_quietly() {
     assert!(!stderr.contains("panicked"), "{stderr}");
     assert_eq!(out.status.signal(), Some(libc::SIGPIPE), "{stderr}");
 }
+
+/// A `save =` path that cannot be written stops `dl train` before the data
+/// is read or a step runs (E0806 at the setting, with the plain reason), and
+/// `dl check` warns of it and of a missing data file (W0801, W0701).
+#[test]
+fn an_unwritable_save_path_is_found_before_the_first_step() {
+    let dir = temp_dir("save-path");
+    std::fs::write(dir.join("in-the-way"), b"a file").unwrap();
+    let program = dir.join("save.dl");
+    std::fs::write(
+        &program,
+        "data d = csv(\"missing.csv\", label = \"y\")\n\
+         data e = synthetic.blobs(n = 60, classes = 3, features = 4, seed = 1)\n\
+         model M(x: [4]) { dense(3) softmax }\n\
+         train M on e {\n    loss = cross_entropy  optimizer = adam(lr = 0.01)  epochs = 1000  batch = 16\n    \
+         save = \"in-the-way/m.safetensors\"\n}\n",
+    )
+    .unwrap();
+    let out = dl(&["train", program.to_str().unwrap()]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains("error[E0806]: cannot save the checkpoint to `in-the-way/m.safetensors`"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("save.dl:6:12"), "at the setting: {stderr}");
+    assert!(
+        stderr.contains("in-the-way` is a file, so no folder can be made there"),
+        "{stderr}"
+    );
+    assert!(!stdout.contains("epoch"), "no step ran: {stdout}");
+
+    let check = dl(&["check", program.to_str().unwrap()]);
+    let stderr = String::from_utf8_lossy(&check.stderr);
+    assert_eq!(check.status.code(), Some(0), "warnings only: {stderr}");
+    assert!(
+        stderr.contains(
+            "warning[W0801]: the checkpoint `in-the-way/m.safetensors` cannot be written"
+        ),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("warning[W0701]: the data file `missing.csv` of `d` does not exist"),
+        "{stderr}"
+    );
+}

@@ -298,7 +298,19 @@ fn dl_check_exit_codes_and_locations() {
 
 /// Codes reported only while running (reading files, training), with the
 /// test that shows each one; every other code needs a case in the corpus.
-const RUNTIME_CODES: [(Code, &str); 7] = [
+const RUNTIME_CODES: [(Code, &str); 10] = [
+    (
+        Code::E0806,
+        "tests/cli.rs: a save path with a file where its folder should be",
+    ),
+    (
+        Code::W0701,
+        "tests/cli.rs: `dl check` on a missing data file",
+    ),
+    (
+        Code::W0801,
+        "tests/cli.rs: `dl check` on an unwritable save path",
+    ),
     (
         Code::E0804,
         "tests/cli.rs: a model too large for the machine's memory",

@@ -618,6 +618,9 @@ pub struct TrainRun {
     pub metrics: Vec<Metric>,
     /// Checkpoint path.
     pub save: Option<String>,
+    /// Where the `save` setting's value is written (the block's span when
+    /// absent).
+    pub save_span: Span,
     /// The model instantiated for the data's input shape, when that is known.
     pub graph: Option<Graph>,
 }

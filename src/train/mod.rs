@@ -12,6 +12,7 @@ pub mod loss;
 pub mod memory;
 pub mod metrics;
 pub mod optim;
+pub mod output;
 pub mod predict;
 mod trainer;
 

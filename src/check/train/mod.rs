@@ -95,6 +95,7 @@ pub fn check_train(
         clip: None,
         metrics: Vec::new(),
         save: None,
+        save_span: header,
         graph: None,
     };
     let mut metric_spans = Vec::new();
@@ -192,7 +193,10 @@ pub fn check_train(
                 }
             },
             "save" => match &value.kind {
-                ExprKind::Str(s) if !s.is_empty() => run.save = Some(s.clone()),
+                ExprKind::Str(s) if !s.is_empty() => {
+                    run.save = Some(s.clone());
+                    run.save_span = value.span;
+                }
                 _ => {
                     checker.diagnostics.push(error::invalid_value(
                         "train",
