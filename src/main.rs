@@ -111,7 +111,7 @@ enum Format {
 static ALLOCATOR: cli::allocator::Allocator = cli::allocator::Allocator;
 
 /// Exit codes: 0 success (warnings allowed), 1 errors in the program, 2
-/// usage or file errors.
+/// usage or file errors, 130 training stopped by Ctrl-C or SIGTERM.
 fn main() -> ExitCode {
     cli::allocator::configure();
     // A closed stdout (`dl train ... | head`) ends the program as it ends
@@ -287,5 +287,6 @@ fn finish(result: Result<(), cli::Exit>) -> ExitCode {
         Ok(()) => ExitCode::SUCCESS,
         Err(cli::Exit::Program) => ExitCode::from(1),
         Err(cli::Exit::Usage) => ExitCode::from(2),
+        Err(cli::Exit::Interrupted) => ExitCode::from(130),
     }
 }

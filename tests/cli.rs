@@ -522,3 +522,67 @@ fn an_unwritable_save_path_is_found_before_the_first_step() {
         "{stderr}"
     );
 }
+
+/// Ctrl-C (SIGINT) or SIGTERM during `dl train` ends the current step,
+/// saves its weights next to the `save` path, says where, and exits 130;
+/// the weights load (`dl eval --weights`).
+#[cfg(unix)]
+#[test]
+fn an_interrupted_run_keeps_its_weights_and_exits_130() {
+    use std::io::BufRead;
+    for (signal, name) in [(libc::SIGINT, "sigint"), (libc::SIGTERM, "sigterm")] {
+        let dir = temp_dir(&format!("interrupt-{name}"));
+        let program = dir.join("long.dl");
+        std::fs::write(
+            &program,
+            "data d = synthetic.blobs(n = 2000, classes = 3, features = 8, seed = 1)\n\
+             model M(x: [8]) { dense(64) relu dense(3) softmax }\n\
+             train M on d {\n    loss = cross_entropy  optimizer = adam(lr = 0.001)  epochs = 100000  batch = 16\n    \
+             save = \"runs/m.safetensors\"\n}\n",
+        )
+        .unwrap();
+        let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_dl"))
+            .args(["train", program.to_str().unwrap(), "--json"])
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut lines = std::io::BufReader::new(child.stdout.take().unwrap()).lines();
+        // Training is under way once an epoch has ended.
+        let mut events = Vec::new();
+        for line in lines.by_ref() {
+            let line = line.unwrap();
+            let epoch = line.contains("\"event\":\"epoch\"");
+            events.push(line);
+            if epoch {
+                break;
+            }
+        }
+        // SAFETY: signalling our own child, still running.
+        assert_eq!(unsafe { libc::kill(child.id() as libc::pid_t, signal) }, 0);
+        events.extend(lines.map(Result::unwrap));
+        let out = child.wait_with_output().unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(130), "{name}: {stderr}");
+        let saved = dir.join("runs/m.interrupted.safetensors");
+        assert!(
+            stderr.contains(&format!("the weights are saved to {}", saved.display())),
+            "{name}: {stderr}"
+        );
+        let last: serde_json::Value = serde_json::from_str(events.last().unwrap()).unwrap();
+        assert_eq!(last["event"], "interrupted", "{name}: {events:?}");
+        assert!(last["step"].as_u64().unwrap() >= 1, "{name}: {last}");
+        let eval = dl(&[
+            "eval",
+            program.to_str().unwrap(),
+            "--weights",
+            saved.to_str().unwrap(),
+        ]);
+        assert_eq!(
+            eval.status.code(),
+            Some(0),
+            "{name}: {}",
+            String::from_utf8_lossy(&eval.stderr)
+        );
+    }
+}

@@ -23,6 +23,8 @@ pub enum Exit {
     Program,
     /// 2: bad usage or an unreadable file.
     Usage,
+    /// 130: stopped by Ctrl-C or SIGTERM (128 + SIGINT, as shells report it).
+    Interrupted,
 }
 
 /// A `.dl` file being worked on.

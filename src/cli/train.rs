@@ -11,6 +11,7 @@ use dl::train::metrics::Reported;
 use dl::train::{Evaluation, Event, TrainError};
 use indicatif::{ProgressBar, ProgressStyle};
 use serde_json::{Map, Value, json};
+use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 /// Options of `dl train` and `dl eval`.
@@ -31,6 +32,7 @@ pub struct TrainOptions {
 pub fn run(session: &Session, options: &TrainOptions) -> Result<(), Exit> {
     session.json_errors.set(options.json);
     super::allocator::report_as_json(options.json);
+    stop_on_signals();
     let checked = session.check()?;
     let program = &checked.program;
     if program.trains.is_empty() {
@@ -289,10 +291,15 @@ fn train_one(
             }
         }
     };
-    let test = dl::train::train(run, graph, data, epochs, store, &mut on_event).map_err(|e| {
-        report_train_error(session, &e, run.optimizer_span);
-        Exit::Program
-    })?;
+    let test = match dl::train::train(run, graph, data, epochs, store, &mut on_event) {
+        Err(TrainError::Interrupted { epoch, step }) => {
+            return Err(interrupted(session, run, data, store, (epoch, step), json));
+        }
+        result => result.map_err(|e| {
+            report_train_error(session, &e, run.optimizer_span);
+            Exit::Program
+        })?,
+    };
     let seconds = started.elapsed().as_secs_f64();
     let small = (1..=MAX_PRINTED_PARAMS).contains(&store.count());
     if json {
@@ -380,6 +387,79 @@ fn shortest(value: f32) -> Value {
     format!("{value}")
         .parse::<f64>()
         .map_or(Value::Null, |v| json!(v))
+}
+
+/// Makes Ctrl-C and SIGTERM ask the training loop to stop after its
+/// current step; a second one ends the program at once.
+fn stop_on_signals() {
+    static INSTALLED: std::sync::Once = std::sync::Once::new();
+    INSTALLED.call_once(|| {
+        let handler = || {
+            if dl::train::interrupt::requested() {
+                std::process::exit(130);
+            }
+            dl::train::interrupt::request();
+        };
+        // Without a handler (none can be installed) a signal ends the
+        // program as it would any other: nothing to report.
+        let _ = ctrlc::set_handler(handler);
+    });
+}
+
+/// Where the weights of an interrupted run go: beside its `save` path,
+/// `runs/model.safetensors` giving `runs/model.interrupted.safetensors`.
+pub fn interrupted_path(save: &Path) -> PathBuf {
+    let stem = save.file_stem().unwrap_or_default().to_string_lossy();
+    let name = match save.extension() {
+        Some(ext) => format!("{stem}.interrupted.{}", ext.to_string_lossy()),
+        None => format!("{stem}.interrupted"),
+    };
+    save.with_file_name(name)
+}
+
+/// Saves the weights of the last whole step of an interrupted run next to
+/// its `save` path (when it has one), says so, and gives exit code 130.
+fn interrupted(
+    session: &Session,
+    run: &ir::TrainRun,
+    data: &dl::data::Loaded,
+    store: &ParamStore,
+    (epoch, step): (i64, usize),
+    json: bool,
+) -> Exit {
+    let saved = run.save.as_ref().map(|save| {
+        let path = interrupted_path(&session.base_dir().join(save));
+        dl::train::checkpoint::save(store, Some(&data.input_spec()), &path).map(|()| path)
+    });
+    let at = format!("interrupted during epoch {epoch}, after step {step}");
+    match &saved {
+        Some(Ok(path)) => {
+            if json {
+                println!(
+                    "{}",
+                    json!({"event": "interrupted", "epoch": epoch, "step": step, "saved": path.display().to_string()})
+                );
+            }
+            eprintln!(
+                "{at}: the weights are saved to {} (start from them with `--weights {}`)",
+                path.display(),
+                path.display()
+            );
+        }
+        Some(Err(e)) => {
+            session.fail(&format!("{at}, and the weights could not be saved: {e}"));
+        }
+        None => {
+            if json {
+                println!(
+                    "{}",
+                    json!({"event": "interrupted", "epoch": epoch, "step": step, "saved": null})
+                );
+            }
+            eprintln!("{at}: nothing is saved (the train block has no `save =`)");
+        }
+    }
+    Exit::Interrupted
 }
 
 fn report_train_error(session: &Session, error: &TrainError, run_optimizer_span: dl::span::Span) {

@@ -97,6 +97,14 @@ pub enum TrainError {
     /// The run cannot be carried out on this data (an empty training part,
     /// a grid too large).
     Refused(String),
+    /// A stop was asked for ([`super::interrupt`]); the weights are those
+    /// after this step.
+    Interrupted {
+        /// 1-based epoch.
+        epoch: i64,
+        /// 1-based step within the epoch, the last one completed.
+        step: usize,
+    },
 }
 
 impl std::fmt::Display for TrainError {
@@ -117,6 +125,9 @@ impl std::fmt::Display for TrainError {
             TrainError::Run(e) => write!(f, "{e}"),
             TrainError::RankDeficient(e) => write!(f, "{e}"),
             TrainError::Refused(why) => write!(f, "{why}"),
+            TrainError::Interrupted { epoch, step } => {
+                write!(f, "interrupted after epoch {epoch}, step {step}")
+            }
         }
     }
 }

@@ -6,6 +6,7 @@ pub mod design;
 mod eval;
 mod event;
 pub mod grid;
+pub mod interrupt;
 mod learner;
 pub mod least_squares;
 pub mod loss;

@@ -108,6 +108,12 @@ fn train_epochs(
                 samples,
                 seconds: started.elapsed().as_secs_f64(),
             });
+            if super::interrupt::requested() {
+                return Err(TrainError::Interrupted {
+                    epoch,
+                    step: step + 1,
+                });
+            }
         }
         let val = match &data.val {
             Some(part) => {
