@@ -192,7 +192,11 @@ impl<'a> BodyChecker<'a> {
                     let projected = (builder.nodes.len() - start)
                         .saturating_mul(times as usize)
                         .saturating_add(start);
-                    if builder.nodes.len() > MAX_NODES || (round == 1 && projected > MAX_NODES) {
+                    builder.rounds += 1;
+                    if builder.nodes.len() > MAX_NODES
+                        || builder.rounds > MAX_NODES
+                        || (round == 1 && projected > MAX_NODES)
+                    {
                         self.diagnostics.push(
                             CheckError::ModelTooLarge {
                                 max: MAX_NODES,

@@ -71,6 +71,10 @@ impl<'a> Definition<'a> {
 struct GraphBuilder {
     nodes: Vec<Node>,
     calls: Vec<CallSite>,
+    /// `repeat` rounds run so far, counted against the same limit as the
+    /// nodes: rounds that add nothing (`repeat 3 { repeat 3 { ... } }`
+    /// around an empty body) build no node but still take time.
+    rounds: usize,
 }
 
 /// One instance of a model or cell body being checked.
