@@ -53,39 +53,32 @@ fn programs_corpus() {
     replay("programs", dl::fuzz::programs);
 }
 
-/// A folder of this test process's own for the readers that read files.
-fn scratch(target: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("dl-fuzz-replay-{target}-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
-}
-
 #[test]
 fn csv_corpus() {
-    let dir = scratch("csv");
+    let dir = dl::fuzz::scratch("csv");
     replay("csv", |bytes| dl::fuzz::csv(bytes, &dir));
 }
 
 #[test]
 fn idx_corpus() {
-    let dir = scratch("idx");
+    let dir = dl::fuzz::scratch("idx");
     replay("idx", |bytes| dl::fuzz::idx(bytes, &dir));
 }
 
 #[test]
 fn gzip_corpus() {
-    let dir = scratch("gzip");
+    let dir = dl::fuzz::scratch("gzip");
     replay("gzip", |bytes| dl::fuzz::gzip(bytes, &dir));
 }
 
 #[test]
 fn text_corpus() {
-    let dir = scratch("text");
+    let dir = dl::fuzz::scratch("text");
     replay("text", |bytes| dl::fuzz::text(bytes, &dir));
 }
 
 #[test]
 fn safetensors_corpus() {
-    let dir = scratch("safetensors");
+    let dir = dl::fuzz::scratch("safetensors");
     replay("safetensors", |bytes| dl::fuzz::safetensors(bytes, &dir));
 }

@@ -1,15 +1,4 @@
 //! CSV bytes through the `csv` and `series` readers and the transforms
-//! (`dl::fuzz::csv`), in a folder of this process's own.
+//! (`dl::fuzz::csv`).
 #![no_main]
-use std::sync::OnceLock;
-
-static DIR: OnceLock<std::path::PathBuf> = OnceLock::new();
-
-libfuzzer_sys::fuzz_target!(|bytes: &[u8]| {
-    let dir = DIR.get_or_init(|| {
-        let dir = std::env::temp_dir().join(format!("dl-fuzz-csv-{}", std::process::id()));
-        std::fs::create_dir_all(&dir).expect("a temporary folder");
-        dir
-    });
-    dl::fuzz::csv(bytes, dir);
-});
+libfuzzer_sys::fuzz_target!(|bytes: &[u8]| dl::fuzz::csv(bytes, &dl::fuzz::scratch("csv")));

@@ -1,14 +1,3 @@
-//! IDX bytes through `mnist(dir)` (`dl::fuzz::idx`), in a folder of this process's own.
+//! IDX bytes through `mnist(dir)` (`dl::fuzz::idx`).
 #![no_main]
-use std::sync::OnceLock;
-
-static DIR: OnceLock<std::path::PathBuf> = OnceLock::new();
-
-libfuzzer_sys::fuzz_target!(|bytes: &[u8]| {
-    let dir = DIR.get_or_init(|| {
-        let dir = std::env::temp_dir().join(format!("dl-fuzz-idx-{}", std::process::id()));
-        std::fs::create_dir_all(&dir).expect("a temporary folder");
-        dir
-    });
-    dl::fuzz::idx(bytes, dir);
-});
+libfuzzer_sys::fuzz_target!(|bytes: &[u8]| dl::fuzz::idx(bytes, &dl::fuzz::scratch("idx")));

@@ -1,14 +1,6 @@
-//! Safetensors bytes loaded as a model's weights (`dl::fuzz::safetensors`), in a folder of this process's own.
+//! Safetensors bytes loaded as a model's weights (`dl::fuzz::safetensors`).
 #![no_main]
-use std::sync::OnceLock;
-
-static DIR: OnceLock<std::path::PathBuf> = OnceLock::new();
-
-libfuzzer_sys::fuzz_target!(|bytes: &[u8]| {
-    let dir = DIR.get_or_init(|| {
-        let dir = std::env::temp_dir().join(format!("dl-fuzz-safetensors-{}", std::process::id()));
-        std::fs::create_dir_all(&dir).expect("a temporary folder");
-        dir
-    });
-    dl::fuzz::safetensors(bytes, dir);
-});
+libfuzzer_sys::fuzz_target!(|bytes: &[u8]| dl::fuzz::safetensors(
+    bytes,
+    &dl::fuzz::scratch("safetensors")
+));

@@ -142,6 +142,17 @@ pub fn safetensors(bytes: &[u8], dir: &Path) {
     let _ = crate::train::checkpoint::input_spec(&path);
 }
 
+/// A folder of this process's own for the targets that read files
+/// (`csv`, `idx`, `gzip`, `text`, `safetensors`), made if needed.
+///
+/// # Panics
+/// If the system's temporary folder cannot be written.
+pub fn scratch(target: &str) -> std::path::PathBuf {
+    let dir = std::env::temp_dir().join(format!("dl-fuzz-{target}-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("a temporary folder");
+    dir
+}
+
 /// The bytes in two: the first two bytes (big-endian) say where.
 fn split(bytes: &[u8]) -> (&[u8], &[u8]) {
     let (head, rest) = bytes.split_at(bytes.len().min(2));
