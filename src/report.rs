@@ -355,7 +355,13 @@ fn describe_train(run: &TrainRun, program: &Program) -> String {
         parts.push(format!("metrics {}", names.join(", ")));
     }
     if let Some(save) = &run.save {
-        parts.push(format!("saves \"{save}\""));
+        parts.push(match run.save_every {
+            Some(k) => format!(
+                "saves \"{save}\" every {k} epoch{}",
+                if k == 1 { "" } else { "s" }
+            ),
+            None => format!("saves \"{save}\""),
+        });
     }
     parts.join(", ")
 }

@@ -525,7 +525,8 @@ fn an_unwritable_save_path_is_found_before_the_first_step() {
 
 /// Ctrl-C (SIGINT) or SIGTERM during `dl train` ends the current step,
 /// saves its weights next to the `save` path, says where, and exits 130;
-/// the weights load (`dl eval --weights`).
+/// the weights load (`dl eval --weights`). With `save_every = 1` the
+/// checkpoint of the last whole epoch is there too.
 #[cfg(unix)]
 #[test]
 fn an_interrupted_run_keeps_its_weights_and_exits_130() {
@@ -538,7 +539,7 @@ fn an_interrupted_run_keeps_its_weights_and_exits_130() {
             "data d = synthetic.blobs(n = 2000, classes = 3, features = 8, seed = 1)\n\
              model M(x: [8]) { dense(64) relu dense(3) softmax }\n\
              train M on d {\n    loss = cross_entropy  optimizer = adam(lr = 0.001)  epochs = 100000  batch = 16\n    \
-             save = \"runs/m.safetensors\"\n}\n",
+             save = \"runs/m.safetensors\"  save_every = 1\n}\n",
         )
         .unwrap();
         let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_dl"))

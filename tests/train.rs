@@ -60,6 +60,7 @@ fn train_events(
         epochs.unwrap_or(run.epochs),
         &mut store,
         &mut |e: Event| events.push(e),
+        &mut |_, _| Ok(()),
     )?;
     Ok((events, test, store))
 }

@@ -291,7 +291,28 @@ fn train_one(
             }
         }
     };
-    let test = match dl::train::train(run, graph, data, epochs, store, &mut on_event) {
+    // `save_every = K`: the checkpoint after every K-th epoch, at the
+    // `save` path (the final one replaces it).
+    let save_path = run.save.as_ref().map(|s| session.base_dir().join(s));
+    let mut after_epoch = |epoch: i64, store: &ParamStore| -> Result<(), String> {
+        let (Some(every), Some(path)) = (run.save_every, &save_path) else {
+            return Ok(());
+        };
+        if epoch % every != 0 || epoch == epochs {
+            return Ok(());
+        }
+        dl::train::checkpoint::save(store, Some(&data.input_spec()), path)
+            .map_err(|e| format!("cannot save the checkpoint of epoch {epoch}: {e}"))
+    };
+    let test = match dl::train::train(
+        run,
+        graph,
+        data,
+        epochs,
+        store,
+        &mut on_event,
+        &mut after_epoch,
+    ) {
         Err(TrainError::Interrupted { epoch, step }) => {
             return Err(interrupted(session, run, data, store, (epoch, step), json));
         }

@@ -621,6 +621,8 @@ pub struct TrainRun {
     /// Where the `save` setting's value is written (the block's span when
     /// absent).
     pub save_span: Span,
+    /// `save_every = K`: also save after every K-th epoch.
+    pub save_every: Option<i64>,
     /// The model instantiated for the data's input shape, when that is known.
     pub graph: Option<Graph>,
 }

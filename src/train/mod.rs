@@ -20,4 +20,4 @@ mod trainer;
 pub use eval::{Evaluation, evaluate};
 pub use event::{EpochSummary, Event, TrainError};
 pub use learner::Learner;
-pub use trainer::train;
+pub use trainer::{EpochHook, train};

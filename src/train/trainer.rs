@@ -10,8 +10,13 @@ use crate::interp::ParamStore;
 use crate::ir::{Graph, Optimizer, TrainRun};
 use std::time::Instant;
 
+/// What the caller does with the weights at the end of an epoch (saving a
+/// checkpoint every so many epochs); an error stops the training.
+pub type EpochHook<'a> = &'a mut dyn FnMut(i64, &ParamStore) -> Result<(), String>;
+
 /// Trains `store` for `epochs` epochs of `run` on `data`, reporting through
-/// `events`; returns the evaluation on the test part, if there is one.
+/// `events` and handing the weights to `after_epoch` at the end of each
+/// epoch; returns the evaluation on the test part, if there is one.
 pub fn train(
     run: &TrainRun,
     graph: &Graph,
@@ -19,6 +24,7 @@ pub fn train(
     epochs: i64,
     store: &mut ParamStore,
     events: &mut dyn FnMut(Event),
+    after_epoch: EpochHook,
 ) -> Result<Option<Evaluation>, TrainError> {
     if data.train.rows() == 0 {
         return Err(TrainError::Refused(format!(
@@ -52,7 +58,7 @@ pub fn train(
         _ => {
             let batch_size = batch::batch_size(&run.batch);
             let mut learner = Learner::new(graph, run, std::mem::take(store));
-            let result = train_epochs(&mut learner, data, epochs, batch_size, events);
+            let result = train_epochs(&mut learner, data, epochs, batch_size, events, after_epoch);
             *store = learner.store;
             result?;
         }
@@ -88,6 +94,7 @@ fn train_epochs(
     epochs: i64,
     batch_size: Option<usize>,
     events: &mut dyn FnMut(Event),
+    after_epoch: EpochHook,
 ) -> Result<(), TrainError> {
     let (graph, run) = (learner.graph(), learner.run());
     for epoch in 1..=epochs {
@@ -126,6 +133,7 @@ fn train_epochs(
             train_loss: total / samples.max(1) as f64,
             val,
         }));
+        after_epoch(epoch, &learner.store).map_err(TrainError::Refused)?;
     }
     Ok(())
 }

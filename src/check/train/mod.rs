@@ -10,6 +10,7 @@ pub use settings::{loss_name, metric_label};
 use super::error::{self, TrainProblem};
 use super::linear;
 use super::model::{BodyChecker, Definition};
+use crate::diagnostic::{Code, Diagnostic};
 use crate::ir::{Batch, DataSet, Loss, Metric, Optimizer, Task, TrainRun};
 use crate::syntax::ast::{Expr, ExprKind, Setting, TrainDef};
 use conditions::check_fit_method;
@@ -96,6 +97,7 @@ pub fn check_train(
         metrics: Vec::new(),
         save: None,
         save_span: header,
+        save_every: None,
         graph: None,
     };
     let mut metric_spans = Vec::new();
@@ -160,6 +162,19 @@ pub fn check_train(
                         name,
                         &describe(value),
                         expected,
+                        value.span,
+                    ));
+                    ok = false;
+                }
+            },
+            "save_every" => match int_value(value) {
+                Some(k) if k >= 1 => run.save_every = Some(k),
+                _ => {
+                    checker.diagnostics.push(error::invalid_value(
+                        "train",
+                        "save_every",
+                        &describe(value),
+                        "a positive number of epochs",
                         value.span,
                     ));
                     ok = false;
@@ -244,6 +259,18 @@ pub fn check_train(
             );
             ok = false;
         }
+    }
+    if let (Some(every), None) = (seen.get("save_every"), seen.get("save")) {
+        checker.diagnostics.push(
+            Diagnostic::error(
+                Code::E0202,
+                "`save_every` needs a `save` path to write to",
+                every.value.span,
+                "saves every so many epochs",
+            )
+            .with_help("add `save = \"runs/model.safetensors\"` to the block"),
+        );
+        ok = false;
     }
     run.loss = loss.unwrap_or(Loss::Mse);
     if let Some(o) = optimizer {

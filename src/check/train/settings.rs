@@ -13,7 +13,7 @@ use crate::syntax::ast::{Expr, ExprKind, Ident};
 use std::collections::HashMap;
 
 /// The settings a `train` block may have.
-pub(super) const SETTINGS: [&str; 9] = [
+pub(super) const SETTINGS: [&str; 10] = [
     "loss",
     "optimizer",
     "epochs",
@@ -22,6 +22,7 @@ pub(super) const SETTINGS: [&str; 9] = [
     "clip",
     "metrics",
     "save",
+    "save_every",
     "l2",
 ];
 
