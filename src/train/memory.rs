@@ -188,7 +188,13 @@ struct Sample {
     kept: u64,
 }
 
+/// A size as a count: `None` while symbolic; a size whose arithmetic
+/// overflowed (`[3000000000000000000]` times 6) counts as more than any
+/// machine has, not as unknown.
 fn known(d: &crate::ir::Dim) -> Option<u64> {
+    if d.is_error() {
+        return Some(u64::MAX);
+    }
     d.as_known().map(|n| n.max(0) as u64)
 }
 
