@@ -285,22 +285,17 @@ fn describe_optimizer(optimizer: &Optimizer) -> String {
 /// an evaluation chunk; for the full batch, the fixed part and what each
 /// training row adds.
 fn describe_memory(graph: &crate::ir::Graph, run: &TrainRun) -> Option<String> {
-    use crate::train::memory::{EVAL_ROWS, Workload, bytes, estimate};
-    let training = |batch: u64| Workload::Training {
-        batch,
-        optimizer: &run.optimizer,
-        eval_rows: EVAL_ROWS,
-    };
+    use crate::train::memory::{before_data, bytes};
     Some(match run.batch {
         Batch::Size(b) => {
-            let e = estimate(graph, training(b.max(1) as u64))?;
+            let e = before_data(graph, run, b.max(1) as u64)?;
             format!(
                 "memory about {} plus the data and the program",
                 bytes(e.total() - e.program)
             )
         }
         Batch::Full => {
-            let e = estimate(graph, training(1))?;
+            let e = before_data(graph, run, 1)?;
             format!(
                 "memory about {} plus the data and the program, and {} per training row",
                 bytes(e.total() - e.program - e.step),

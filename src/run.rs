@@ -158,19 +158,14 @@ pub fn filesystem_diagnostics(program: &Program, base_dir: &Path) -> Vec<Diagnos
             );
         }
     }
+    // What `dl train` will refuse (E0806), said as a warning.
     for run in &program.trains {
-        if let Some(save) = &run.save
-            && let Err(reason) = crate::train::output::check_writable(&base_dir.join(save))
-        {
-            out.push(
-                Diagnostic::warning(
-                    Code::W0801,
-                    format!("the checkpoint `{save}` cannot be written"),
-                    run.save_span,
-                    "saved here",
-                )
-                .with_note(reason),
-            );
+        if let Err(e) = check_save_path(run, base_dir) {
+            out.push(Diagnostic {
+                severity: crate::diagnostic::Severity::Warning,
+                code: Code::W0801,
+                ..e
+            });
         }
     }
     out
@@ -200,7 +195,7 @@ pub fn check_save_path(run: &TrainRun, base_dir: &Path) -> Result<(), Diagnostic
 /// even before its data is read (`dl check`): runs with a batch size whose
 /// every size is known.
 pub fn memory_diagnostics(program: &Program) -> Vec<Diagnostic> {
-    use crate::train::memory::{EVAL_ROWS, Workload, estimate, exceeds};
+    use crate::train::memory::{before_data, exceeds};
     program
         .trains
         .iter()
@@ -208,12 +203,7 @@ pub fn memory_diagnostics(program: &Program) -> Vec<Diagnostic> {
             let crate::ir::Batch::Size(batch) = run.batch else {
                 return None;
             };
-            let workload = Workload::Training {
-                batch: batch.max(1) as u64,
-                optimizer: &run.optimizer,
-                eval_rows: EVAL_ROWS,
-            };
-            let estimate = estimate(run.graph.as_ref()?, workload)?;
+            let estimate = before_data(run.graph.as_ref()?, run, batch.max(1) as u64)?;
             let available = exceeds(&estimate)?;
             Some(too_much_memory(run, &estimate, available))
         })

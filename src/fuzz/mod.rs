@@ -69,15 +69,7 @@ pub fn csv(bytes: &[u8], dir: &Path) {
 /// magic.
 pub fn idx(bytes: &[u8], dir: &Path) {
     let (images, labels) = split(bytes);
-    let written = [
-        ("train-images-idx3-ubyte", images),
-        ("train-labels-idx1-ubyte", labels),
-        ("t10k-images-idx3-ubyte", images),
-        ("t10k-labels-idx1-ubyte", labels),
-    ]
-    .iter()
-    .all(|(name, content)| std::fs::write(dir.join(name), content).is_ok());
-    if written {
+    if write_mnist(dir, images, "", labels) {
         load_all(
             &["data d = mnist(\".\") | scale(1 / 255) | split(val = 0.1, seed = 7)"],
             dir,
@@ -96,16 +88,7 @@ pub fn gzip(bytes: &[u8], dir: &Path) {
     let mut raw = vec![0x1f, 0x8b];
     raw.extend_from_slice(bytes);
     for images in [&compressed, &raw] {
-        let labels = small_labels();
-        let written = [
-            ("train-images-idx3-ubyte.gz", images.as_slice()),
-            ("train-labels-idx1-ubyte", labels.as_slice()),
-            ("t10k-images-idx3-ubyte.gz", images.as_slice()),
-            ("t10k-labels-idx1-ubyte", labels.as_slice()),
-        ]
-        .iter()
-        .all(|(name, content)| std::fs::write(dir.join(name), content).is_ok());
-        if written {
+        if write_mnist(dir, images, ".gz", &small_labels()) {
             load_all(&["data d = mnist(\".\")"], dir);
         }
     }
@@ -151,6 +134,19 @@ pub fn scratch(target: &str) -> std::path::PathBuf {
     let dir = std::env::temp_dir().join(format!("dl-fuzz-{target}-{}", std::process::id()));
     std::fs::create_dir_all(&dir).expect("a temporary folder");
     dir
+}
+
+/// Writes `images` (named with `suffix`, e.g. `.gz`) and `labels` as both
+/// MNIST pairs in `dir`; false when a write failed.
+fn write_mnist(dir: &Path, images: &[u8], suffix: &str, labels: &[u8]) -> bool {
+    ["train", "t10k"].iter().all(|part| {
+        std::fs::write(
+            dir.join(format!("{part}-images-idx3-ubyte{suffix}")),
+            images,
+        )
+        .is_ok()
+            && std::fs::write(dir.join(format!("{part}-labels-idx1-ubyte")), labels).is_ok()
+    })
 }
 
 /// The bytes in two: the first two bytes (big-endian) say where.

@@ -181,6 +181,17 @@ pub fn estimate(graph: &Graph, workload: Workload) -> Option<Estimate> {
     })
 }
 
+/// What `run` needs with steps of `batch` rows before its data is read
+/// (`dl check`): evaluation chunks of the full [`EVAL_ROWS`].
+pub fn before_data(graph: &Graph, run: &crate::ir::TrainRun, batch: u64) -> Option<Estimate> {
+    let workload = Workload::Training {
+        batch,
+        optimizer: &run.optimizer,
+        eval_rows: EVAL_ROWS,
+    };
+    estimate(graph, workload)
+}
+
 /// `f32`s per sample: node outputs (which get gradients in training) and
 /// what operations keep beside them for backward (which do not).
 struct Sample {
