@@ -568,6 +568,10 @@ fn an_interrupted_run_keeps_its_weights_and_exits_130() {
             stderr.contains(&format!("the weights are saved to {}", saved.display())),
             "{name}: {stderr}"
         );
+        assert!(
+            dir.join("runs/m.safetensors").exists(),
+            "{name}: `save_every = 1` saved the first epoch"
+        );
         let last: serde_json::Value = serde_json::from_str(events.last().unwrap()).unwrap();
         assert_eq!(last["event"], "interrupted", "{name}: {events:?}");
         assert!(last["step"].as_u64().unwrap() >= 1, "{name}: {last}");

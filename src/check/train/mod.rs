@@ -107,7 +107,11 @@ pub fn check_train(
             checker.diagnostics.push(
                 TrainProblem::UnknownSetting {
                     name: setting.name.clone(),
-                    settings: SETTINGS[..8].iter().map(|s| s.to_string()).collect(),
+                    settings: SETTINGS
+                        .iter()
+                        .filter(|s| **s != "l2")
+                        .map(|s| s.to_string())
+                        .collect(),
                 }
                 .into(),
             );
