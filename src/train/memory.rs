@@ -27,12 +27,12 @@
 use crate::ir::{Graph, Layer, Node, Op, Optimizer, Recurrent};
 
 /// What the process holds before any tensor: its code and libraries, the
-/// runtime and the allocator's first arenas (about 13 MB), and per worker
-/// thread its stack, its heap and the kernels' scratch (packed matrices,
-/// im2col columns: about 4 MB), as measured for `dl train` on Linux x86-64
-/// with one and two threads.
+/// runtime and the allocator's first pages (about 10 MB), and per worker
+/// thread its stack and the kernels' scratch (packed matrices, im2col
+/// columns: about 2 MB), as measured for `dl train` on Linux x86-64 with one
+/// and two threads, transparent huge pages off (`cli::allocator`).
 pub fn program(threads: usize) -> u64 {
-    13_000_000 + 4_000_000 * threads as u64
+    10_000_000 + 2_000_000 * threads as u64
 }
 
 /// The rows an evaluation runs at once (`eval.rs`).
